@@ -1,0 +1,390 @@
+//! The server's configuration: one TOML file, every field with a safe default,
+//! so that an empty file (or none at all) is the embedded default of
+//! docs/configuration.md. Paths that are relative are taken from the directory
+//! the server was started in, like Dovecot's do.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where users' stores, the user database and the generated certificate live.
+    pub data_dir: PathBuf,
+    /// Number of shards (executors, one per core). 0 = one per online CPU.
+    pub shards: usize,
+    /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` overrides it.
+    pub log: String,
+    pub tls: TlsConfig,
+    #[serde(rename = "listener")]
+    pub listeners: Vec<ListenerConfig>,
+    pub auth: AuthConfig,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain. Empty: `<data_dir>/tls/cert.pem`, generated
+    /// (self-signed, for `localhost` and the host name) if missing.
+    pub cert: PathBuf,
+    /// PEM private key. Empty: `<data_dir>/tls/key.pem`, generated with the cert.
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Imap,
+    Pop3,
+    Lmtp,
+    Metrics,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain text, no upgrade offered.
+    None,
+    /// Plain text with STARTTLS (IMAP) / STLS (POP3) / STARTTLS (LMTP).
+    Starttls,
+    /// TLS from the first byte (993, 995).
+    Implicit,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    pub address: SocketAddr,
+    pub protocol: Protocol,
+    #[serde(default = "default_tls_mode")]
+    pub tls: TlsMode,
+}
+
+fn default_tls_mode() -> TlsMode {
+    TlsMode::Starttls
+}
+
+/// When a password may cross a connection that is not encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaintextAuth {
+    Never,
+    /// Only when the peer address is a loopback address.
+    Loopback,
+    Always,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Dovecot-compatible passwd-file. Empty: `<data_dir>/passwd`.
+    pub passwd_file: PathBuf,
+    pub plaintext_auth: PlaintextAuth,
+    /// Accept `{PLAIN}` password entries (cleartext in the file).
+    pub allow_plain_scheme: bool,
+    /// Delay before answering a failed login, in milliseconds.
+    pub failure_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_connections_per_user: usize,
+    /// Longest command line, in bytes, outside literals.
+    pub max_line_length: usize,
+    /// Largest literal (and so message) a client may send; announced as APPENDLIMIT.
+    pub max_literal_size: u64,
+    /// Seconds a connection may stay silent before login.
+    pub login_timeout_secs: u64,
+    /// Seconds an authenticated connection may stay silent (RFC 9051 asks at
+    /// least 30 minutes).
+    pub idle_timeout_secs: u64,
+    /// Bytes of responses buffered for a client that does not read before the
+    /// server stops reading its commands.
+    pub max_output_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("postcore-data"),
+            shards: 0,
+            log: "info".into(),
+            tls: TlsConfig::default(),
+            listeners: default_listeners(),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            passwd_file: PathBuf::new(),
+            plaintext_auth: PlaintextAuth::Loopback,
+            allow_plain_scheme: false,
+            failure_delay_ms: 2000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 100_000,
+            max_connections_per_ip: 500,
+            max_connections_per_user: 50,
+            max_line_length: 64 * 1024,
+            max_literal_size: 64 * 1024 * 1024,
+            login_timeout_secs: 60,
+            idle_timeout_secs: 30 * 60,
+            max_output_buffer: 4 * 1024 * 1024,
+        }
+    }
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The embedded default's listeners: loopback only, on unprivileged ports.
+pub fn default_listeners() -> Vec<ListenerConfig> {
+    vec![
+        ListenerConfig {
+            address: loopback(1143),
+            protocol: Protocol::Imap,
+            tls: TlsMode::Starttls,
+        },
+        ListenerConfig {
+            address: loopback(1993),
+            protocol: Protocol::Imap,
+            tls: TlsMode::Implicit,
+        },
+        ListenerConfig {
+            address: loopback(1110),
+            protocol: Protocol::Pop3,
+            tls: TlsMode::Starttls,
+        },
+        ListenerConfig {
+            address: loopback(1995),
+            protocol: Protocol::Pop3,
+            tls: TlsMode::Implicit,
+        },
+        ListenerConfig {
+            address: loopback(1024),
+            protocol: Protocol::Lmtp,
+            tls: TlsMode::None,
+        },
+    ]
+}
+
+impl Config {
+    /// Reads `path`, or gives the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let cfg = match path {
+            None => Config::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                Config::parse(&text).map_err(|e| match e {
+                    ConfigError::Parse { source, .. } => ConfigError::Parse {
+                        path: p.to_path_buf(),
+                        source,
+                    },
+                    other => other,
+                })?
+            }
+        };
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: PathBuf::new(),
+            source,
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.listeners.is_empty() {
+            return Err(ConfigError::Invalid("no [[listener]] configured".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for l in &self.listeners {
+            if !seen.insert(l.address) {
+                return Err(ConfigError::Invalid(format!(
+                    "two listeners on {}",
+                    l.address
+                )));
+            }
+            if matches!(l.protocol, Protocol::Metrics | Protocol::Lmtp)
+                && l.tls == TlsMode::Implicit
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "listener {}: implicit TLS is only for imap and pop3",
+                    l.address
+                )));
+            }
+        }
+        let lim = &self.limits;
+        if lim.max_line_length < 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.max_line_length must be at least 1024 (RFC 9051 asks 8192)".into(),
+            ));
+        }
+        if lim.max_connections == 0 || lim.max_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid(
+                "connection limits must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        if self.tls.cert.as_os_str().is_empty() {
+            self.data_dir.join("tls").join("cert.pem")
+        } else {
+            self.tls.cert.clone()
+        }
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        if self.tls.key.as_os_str().is_empty() {
+            self.data_dir.join("tls").join("key.pem")
+        } else {
+            self.tls.key.clone()
+        }
+    }
+
+    /// True when the certificate paths are the generated default ones.
+    pub fn tls_is_generated(&self) -> bool {
+        self.tls.cert.as_os_str().is_empty() && self.tls.key.as_os_str().is_empty()
+    }
+
+    pub fn passwd_path(&self) -> PathBuf {
+        if self.auth.passwd_file.as_os_str().is_empty() {
+            self.data_dir.join("passwd")
+        } else {
+            self.auth.passwd_file.clone()
+        }
+    }
+
+    pub fn shard_count(&self) -> usize {
+        if self.shards == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            self.shards
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let cfg = Config::parse("").unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("postcore-data"));
+        let ports: Vec<u16> = cfg.listeners.iter().map(|l| l.address.port()).collect();
+        assert_eq!(ports, vec![1143, 1993, 1110, 1995, 1024]);
+        assert!(cfg.listeners.iter().all(|l| l.address.ip().is_loopback()));
+        assert_eq!(cfg.auth.plaintext_auth, PlaintextAuth::Loopback);
+        assert_eq!(cfg.cert_path(), PathBuf::from("postcore-data/tls/cert.pem"));
+        assert_eq!(cfg.passwd_path(), PathBuf::from("postcore-data/passwd"));
+    }
+
+    #[test]
+    fn listeners_and_limits_parse() {
+        let cfg = Config::parse(
+            r#"
+            data_dir = "/var/lib/postcore"
+            shards = 3
+            [limits]
+            max_literal_size = 1048576
+            [[listener]]
+            address = "0.0.0.0:993"
+            protocol = "imap"
+            tls = "implicit"
+            [[listener]]
+            address = "[::1]:24"
+            protocol = "lmtp"
+            tls = "none"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.shard_count(), 3);
+        assert_eq!(cfg.limits.max_literal_size, 1 << 20);
+        assert_eq!(cfg.limits.max_line_length, 64 * 1024);
+        assert_eq!(cfg.listeners.len(), 2);
+        assert_eq!(cfg.listeners[0].tls, TlsMode::Implicit);
+        assert_eq!(cfg.listeners[1].protocol, Protocol::Lmtp);
+    }
+
+    #[test]
+    fn mistakes_are_reported_not_ignored() {
+        assert!(matches!(
+            Config::parse("data_dri = \"x\""),
+            Err(ConfigError::Parse { .. })
+        ));
+        let dup = r#"
+            [[listener]]
+            address = "127.0.0.1:143"
+            protocol = "imap"
+            [[listener]]
+            address = "127.0.0.1:143"
+            protocol = "pop3"
+        "#;
+        assert!(matches!(Config::parse(dup), Err(ConfigError::Invalid(_))));
+        let implicit_lmtp = r#"
+            [[listener]]
+            address = "127.0.0.1:24"
+            protocol = "lmtp"
+            tls = "implicit"
+        "#;
+        assert!(matches!(
+            Config::parse(implicit_lmtp),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::parse("[limits]\nmax_line_length = 10"),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+}

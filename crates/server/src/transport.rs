@@ -1,0 +1,312 @@
+//! A client connection's byte transport: a glommio TCP socket, optionally
+//! wrapped in rustls, with the plaintext read buffer the protocol parsers work
+//! on and the write buffer responses are encoded into.
+//!
+//! rustls is driven by hand (`read_tls`/`write_tls`) rather than through an
+//! async adapter so that the whole state of a connection (socket, TLS session,
+//! bytes read but not yet parsed) can be taken apart into a [`Handoff`], sent
+//! to another shard and put back together there.
+
+use bytes::BytesMut;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use rustls::{ServerConfig, ServerConnection};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bytes asked of the socket per read; also the TLS record size bound.
+const READ_CHUNK: usize = 16 * 1024 + 256;
+/// Plaintext handed to rustls per step, so its internal buffer stays bounded.
+const TLS_WRITE_CHUNK: usize = 64 * 1024;
+
+pub struct Conn {
+    sock: TcpStream,
+    tls: Option<Box<ServerConnection>>,
+    /// Plaintext received and not yet consumed by the protocol parser.
+    pub rbuf: BytesMut,
+    /// Plaintext responses not yet sent.
+    pub wbuf: BytesMut,
+    scratch: Vec<u8>,
+    tls_out: Vec<u8>,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+/// Everything a connection is, in a form that can cross to another shard.
+pub struct Handoff {
+    fd: OwnedFd,
+    tls: Option<Box<ServerConnection>>,
+    rbuf: BytesMut,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+impl Handoff {
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+fn tls_err(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+impl Conn {
+    pub fn new(sock: TcpStream) -> io::Result<Conn> {
+        let peer = sock.peer_addr()?;
+        let local = sock.local_addr()?;
+        // Responses are assembled in wbuf and written whole; Nagle would only
+        // delay the last segment of each.
+        sock.set_nodelay(true)?;
+        Ok(Conn {
+            sock,
+            tls: None,
+            rbuf: BytesMut::with_capacity(4096),
+            wbuf: BytesMut::with_capacity(4096),
+            scratch: Vec::new(),
+            tls_out: Vec::new(),
+            peer,
+            local,
+        })
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// How long a read may wait before it fails with `TimedOut`.
+    pub fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        Ok(self.sock.set_read_timeout(d)?)
+    }
+
+    pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        Ok(self.sock.set_write_timeout(d)?)
+    }
+
+    /// Reads more plaintext into `rbuf`. Returns the number of plaintext bytes
+    /// added; 0 means the peer closed the connection.
+    pub async fn fill(&mut self) -> io::Result<usize> {
+        if self.tls.is_none() {
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + READ_CHUNK, 0);
+            let got = self.sock.read(&mut self.rbuf[start..]).await;
+            let n = match got {
+                Ok(n) => n,
+                Err(e) => {
+                    self.rbuf.truncate(start);
+                    return Err(e);
+                }
+            };
+            self.rbuf.truncate(start + n);
+            return Ok(n);
+        }
+        loop {
+            // rustls may already hold decrypted bytes from an earlier record.
+            let n = self.drain_tls_plaintext()?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.scratch.len() < READ_CHUNK {
+                self.scratch.resize(READ_CHUNK, 0);
+            }
+            let n = self.sock.read(&mut self.scratch[..READ_CHUNK]).await?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.feed_tls(n).await?;
+        }
+    }
+
+    /// Gives `n` ciphertext bytes from `scratch` to rustls and sends whatever
+    /// it wants to send in reply (alerts, tickets, handshake records).
+    async fn feed_tls(&mut self, n: usize) -> io::Result<()> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        let mut input = &self.scratch[..n];
+        let mut failure = None;
+        while !input.is_empty() {
+            match tls.read_tls(&mut input) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = tls.process_new_packets() {
+                failure = Some(e);
+                break;
+            }
+        }
+        // On failure rustls has queued an alert for the peer; send it first.
+        self.send_tls_records().await?;
+        match failure {
+            Some(e) => Err(tls_err(e)),
+            None => Ok(()),
+        }
+    }
+
+    fn drain_tls_plaintext(&mut self) -> io::Result<usize> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        loop {
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + READ_CHUNK, 0);
+            match tls.reader().read(&mut self.rbuf[start..]) {
+                Ok(n) => {
+                    self.rbuf.truncate(start + n);
+                    total += n;
+                    if n == 0 {
+                        // close_notify received: report EOF once drained.
+                        return Ok(total);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.rbuf.truncate(start);
+                    return Ok(total);
+                }
+                Err(e) => {
+                    self.rbuf.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn send_tls_records(&mut self) -> io::Result<()> {
+        let Some(tls) = self.tls.as_mut() else {
+            return Ok(());
+        };
+        while tls.wants_write() {
+            self.tls_out.clear();
+            tls.write_tls(&mut self.tls_out)?;
+            self.sock.write_all(&self.tls_out).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends everything in `wbuf`.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.wbuf);
+        let r = self.write_through(&out).await;
+        // Keep the allocation for the next response.
+        self.wbuf = out;
+        self.wbuf.clear();
+        r
+    }
+
+    /// Sends `wbuf` and then `data`, without copying `data` into `wbuf`: the
+    /// path for message bodies.
+    pub async fn write_direct(&mut self, data: &[u8]) -> io::Result<()> {
+        self.flush().await?;
+        self.write_through(data).await
+    }
+
+    async fn write_through(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.tls.is_none() {
+            return self.sock.write_all(data).await;
+        }
+        for chunk in data.chunks(TLS_WRITE_CHUNK) {
+            if let Some(tls) = self.tls.as_mut() {
+                tls.writer().write_all(chunk)?;
+            }
+            self.send_tls_records().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a TLS handshake as the server (implicit TLS, or after the OK of
+    /// STARTTLS). Any plaintext the client sent before the handshake is
+    /// discarded: it was not protected and must not be taken as commands
+    /// (the STARTTLS command-injection attack, CVE-2011-0411).
+    pub async fn start_tls(&mut self, config: Arc<ServerConfig>) -> io::Result<()> {
+        if self.tls.is_some() {
+            return Err(io::Error::other("TLS is already active"));
+        }
+        self.flush().await?;
+        self.rbuf.clear();
+        let conn = ServerConnection::new(config).map_err(tls_err)?;
+        self.tls = Some(Box::new(conn));
+        loop {
+            let handshaking = self.tls.as_ref().is_some_and(|t| t.is_handshaking());
+            self.send_tls_records().await?;
+            if !handshaking {
+                return Ok(());
+            }
+            if self.scratch.len() < READ_CHUNK {
+                self.scratch.resize(READ_CHUNK, 0);
+            }
+            let n = self.sock.read(&mut self.scratch[..READ_CHUNK]).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "peer closed during the TLS handshake",
+                ));
+            }
+            self.feed_tls(n).await?;
+            // Data that arrived with the client's Finished message stays in
+            // rustls and is read by the next fill().
+        }
+    }
+
+    /// Sends a TLS close_notify (if TLS is on) and whatever is buffered, then
+    /// shuts the socket down for writing.
+    pub async fn close(mut self) -> io::Result<()> {
+        let flushed = self.flush().await;
+        if let Some(tls) = self.tls.as_mut() {
+            tls.send_close_notify();
+        }
+        let _ = self.send_tls_records().await;
+        let _ = self.sock.shutdown(std::net::Shutdown::Both).await;
+        flushed
+    }
+
+    /// Takes the connection apart so that another shard can continue it.
+    /// Pending output is sent first; the socket itself is duplicated, since
+    /// glommio's stream closes its descriptor when dropped.
+    pub async fn into_handoff(mut self) -> io::Result<Handoff> {
+        self.flush().await?;
+        // SAFETY: the descriptor is open and owned by `self.sock`, which lives
+        // until after the borrow ends; we only duplicate it.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) };
+        let fd = borrowed.try_clone_to_owned()?;
+        Ok(Handoff {
+            fd,
+            tls: self.tls.take(),
+            rbuf: std::mem::take(&mut self.rbuf),
+            peer: self.peer,
+            local: self.local,
+        })
+    }
+
+    /// Puts a handed-off connection back together on the current shard.
+    pub fn from_handoff(h: Handoff) -> Conn {
+        // SAFETY: `h.fd` is an open TCP socket descriptor that we own; the
+        // stream takes over that ownership.
+        let sock = unsafe { TcpStream::from_raw_fd(h.fd.into_raw_fd()) };
+        Conn {
+            sock,
+            tls: h.tls,
+            rbuf: h.rbuf,
+            wbuf: BytesMut::with_capacity(4096),
+            scratch: Vec::new(),
+            tls_out: Vec::new(),
+            peer: h.peer,
+            local: h.local,
+        }
+    }
+}
