@@ -1,4 +1,5 @@
 //! Authentication for postcore (placeholder; see the final version).
+pub mod passwd_file;
 pub mod scheme;
 pub mod secret;
 pub mod username;
