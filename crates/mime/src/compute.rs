@@ -1,0 +1,448 @@
+//! Building [`Facts`] from a raw message with mail-parser.
+//!
+//! mail-parser supplies the MIME tree (which part is a multipart, which is an
+//! encapsulated message, where each header and body starts and ends) and the
+//! decoded values SORT and PREVIEW need. Everything IMAP returns verbatim
+//! (ENVELOPE strings, BODYSTRUCTURE parameters) is re-read from the raw header
+//! bytes by the small readers in `headers`, `address` and `params`.
+//!
+//! The tree is walked with an explicit stack, and mail-parser's own result is
+//! taken apart iteratively afterwards, so nesting depth never turns into Rust
+//! stack depth on our side.
+
+use std::borrow::Cow;
+
+use mail_parser::{Encoding, Header, Message, MessageParser, PartType};
+
+use crate::address;
+use crate::decode::{classify, decode_binary};
+use crate::facts::{
+    Address, Envelope, Facts, MAX_DEPTH_CEILING, Param, Part, PartKind, SortAddress, SortKeys,
+    TransferEncoding,
+};
+use crate::headers::{find, nonempty_value_of, raw_value, unfold, value_of};
+use crate::params;
+use crate::subject::base_subject;
+
+/// Bounds on the work one message can cause. Past them, the subtree that
+/// would exceed a bound is kept as one opaque leaf and [`Facts::truncated`]
+/// is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest part nesting kept (the top-level body is depth 0). Clamped to
+    /// [`MAX_DEPTH_CEILING`].
+    pub max_depth: u32,
+    /// Most parts kept in the tree.
+    pub max_parts: u32,
+    /// Most address structures kept per ENVELOPE address field.
+    pub max_addresses: usize,
+    /// PREVIEW length in characters (RFC 8970 caps it at 256; 200 is its
+    /// recommendation).
+    pub preview_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 32,
+            max_parts: 10_000,
+            max_addresses: 1_000,
+            preview_chars: 200,
+        }
+    }
+}
+
+/// HTML beyond this many bytes is not looked at for the preview.
+const PREVIEW_HTML_SCAN: usize = 64 * 1024;
+
+/// Facts of `raw` with default [`Limits`]. Never panics; work is linear in
+/// the message size and bounded in depth and part count.
+pub fn compute(raw: &[u8]) -> Facts {
+    compute_with(raw, &Limits::default())
+}
+
+/// Facts of `raw` under explicit limits.
+pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
+    // mail-parser's offsets are u32; a larger message cannot be described
+    // part by part, so it is kept whole (the store's append limit is far
+    // below this).
+    if u32::try_from(raw.len()).is_err() {
+        return opaque(raw, raw.len());
+    }
+    match MessageParser::default().parse(raw) {
+        Some(message) => {
+            let facts = build(raw, &message, limits);
+            dismantle(message);
+            facts
+        }
+        None => {
+            // No header field at all: the header is everything up to the
+            // first empty line (or the whole message when there is none).
+            let header_end = memchr::memmem::find(raw, b"\n\r\n")
+                .map(|p| p + 3)
+                .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|p| p + 2))
+                .unwrap_or(raw.len());
+            opaque(raw, header_end)
+        }
+    }
+}
+
+/// A message described as one text/plain body after `header_end`.
+fn opaque(raw: &[u8], header_end: usize) -> Facts {
+    let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+    let body_start = u32::try_from(header_end).unwrap_or(size).min(size);
+    let body = raw.get(body_start as usize..size as usize).unwrap_or_default();
+    let root = Part {
+        kind: PartKind::Leaf,
+        media_type: b"text".to_vec(),
+        media_subtype: b"plain".to_vec(),
+        params: vec![us_ascii()],
+        id: None,
+        description: None,
+        encoding: b"7bit".to_vec(),
+        transfer_encoding: TransferEncoding::SevenBit,
+        md5: None,
+        disposition: None,
+        language: Vec::new(),
+        location: None,
+        header_start: 0,
+        body_start,
+        body_end: size,
+        lines: count_lines(body),
+        decoded_size: Some(u64::from(size - body_start)),
+        children: Vec::new(),
+    };
+    Facts {
+        size: u64::from(size),
+        envelope: Envelope::default(),
+        parts: vec![root],
+        sort: SortKeys::default(),
+        preview: String::new(),
+        has_attachment: false,
+        truncated: u32::try_from(raw.len()).is_err(),
+    }
+}
+
+fn us_ascii() -> Param {
+    Param {
+        attr: b"charset".to_vec(),
+        value: b"us-ascii".to_vec(),
+    }
+}
+
+fn count_lines(body: &[u8]) -> u32 {
+    u32::try_from(memchr::memchr_iter(b'\n', body).count()).unwrap_or(u32::MAX)
+}
+
+/// A pending part of the walk.
+struct Item<'m, 'x> {
+    msg: &'m Message<'x>,
+    /// Index into `msg.parts`.
+    id: usize,
+    /// Index of the parent in the output, None for the top-level body.
+    parent: Option<usize>,
+    depth: u32,
+    /// The parent's body range: this part's offsets are clamped into it.
+    lo: u32,
+    hi: u32,
+    /// Body of a message (top-level or encapsulated): its header starts at
+    /// `lo` and its body runs to `hi`.
+    message_body: bool,
+    in_digest: bool,
+}
+
+fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
+    let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+    let max_depth = limits.max_depth.min(MAX_DEPTH_CEILING);
+    let max_parts = limits.max_parts.max(1) as usize;
+    let mut parts: Vec<Part> = Vec::new();
+    let mut truncated = false;
+    let mut stack = vec![Item {
+        msg,
+        id: 0,
+        parent: None,
+        depth: 0,
+        lo: 0,
+        hi: size,
+        message_body: true,
+        in_digest: false,
+    }];
+    while let Some(item) = stack.pop() {
+        let Some(mp) = item.msg.parts.get(item.id) else {
+            continue;
+        };
+        let clamp = |v: u32, floor: u32| v.clamp(floor.min(item.hi), item.hi);
+        let (header_start, body_start, body_end) = if item.message_body {
+            let body_start = clamp(mp.offset_body, item.lo);
+            (item.lo, body_start, item.hi)
+        } else {
+            let header_start = clamp(mp.offset_header, item.lo);
+            let body_start = clamp(mp.offset_body, header_start);
+            (header_start, body_start, clamp(mp.offset_end, body_start))
+        };
+        let headers = mp.headers.as_slice();
+        let mut part = leaf_part(raw, headers, item.in_digest, header_start, body_start, body_end);
+        let index = parts.len();
+        let child_depth = item.depth + 1;
+        let pending = parts.len() + 1 + stack.len();
+        match &mp.body {
+            PartType::Multipart(ids) => {
+                if child_depth > max_depth || pending + ids.len() > max_parts {
+                    truncated = true;
+                } else {
+                    part.kind = PartKind::Multipart;
+                    if !part.media_type.eq_ignore_ascii_case(b"multipart") {
+                        part.media_type = b"multipart".to_vec();
+                        part.media_subtype = b"mixed".to_vec();
+                        part.params.retain(|p| !p.attr.eq_ignore_ascii_case(b"charset"));
+                    }
+                    let in_digest = part.media_subtype.eq_ignore_ascii_case(b"digest");
+                    for &id in ids.iter().rev() {
+                        stack.push(Item {
+                            msg: item.msg,
+                            id: id as usize,
+                            parent: Some(index),
+                            depth: child_depth,
+                            lo: body_start,
+                            hi: body_end,
+                            message_body: false,
+                            in_digest,
+                        });
+                    }
+                }
+            }
+            // Only an unencoded encapsulated message shares offsets with the
+            // raw message; mail-parser parses a base64 one from its decoded
+            // bytes, so that one stays a leaf.
+            PartType::Message(nested) if mp.encoding == Encoding::None => {
+                if child_depth > max_depth || pending + 1 > max_parts {
+                    truncated = true;
+                } else if let Some(root) = nested.parts.first() {
+                    let envelope = envelope(raw, &root.headers, limits.max_addresses);
+                    part.kind = PartKind::Message {
+                        envelope: Box::new(envelope),
+                    };
+                    stack.push(Item {
+                        msg: nested,
+                        id: 0,
+                        parent: Some(index),
+                        depth: child_depth,
+                        lo: body_start,
+                        hi: body_end,
+                        message_body: true,
+                        in_digest: false,
+                    });
+                }
+            }
+            _ => {}
+        }
+        if part.has_lines() {
+            part.lines = count_lines(raw.get(body_start as usize..body_end as usize).unwrap_or_default());
+        }
+        if matches!(part.kind, PartKind::Leaf) {
+            let body = raw.get(body_start as usize..body_end as usize).unwrap_or_default();
+            part.decoded_size = match part.transfer_encoding {
+                TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
+                    Some(body.len() as u64)
+                }
+                te => decode_binary(body, te).ok().map(|d| d.len() as u64),
+            };
+        }
+        if let Some(parent) = item.parent.and_then(|p| parts.get_mut(p)) {
+            // ok: the output never exceeds max_parts, which fits u32 here.
+            parent.children.push(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        return opaque(raw, msg.parts.first().map_or(0, |p| p.offset_body as usize));
+    }
+    let top_headers = msg.parts.first().map_or(&[][..], |p| p.headers.as_slice());
+    let has_attachment = parts.iter().any(|p| {
+        p.disposition
+            .as_ref()
+            .is_some_and(|d| d.kind.eq_ignore_ascii_case(b"attachment"))
+            || (!matches!(p.kind, PartKind::Multipart) && !p.media_type.eq_ignore_ascii_case(b"text"))
+    });
+    Facts {
+        size: u64::from(size),
+        envelope: envelope(raw, top_headers, limits.max_addresses),
+        parts,
+        sort: sort_keys(msg),
+        preview: preview(msg, limits.preview_chars),
+        has_attachment,
+        truncated,
+    }
+}
+
+/// A part's BODYSTRUCTURE fields from its header, as a leaf; the caller turns
+/// it into a container when mail-parser found one.
+fn leaf_part(
+    raw: &[u8],
+    headers: &[Header<'_>],
+    in_digest: bool,
+    header_start: u32,
+    body_start: u32,
+    body_end: u32,
+) -> Part {
+    let parsed = value_of(raw, headers, "Content-Type").and_then(|v| params::content_type(&v));
+    let (media_type, media_subtype, mut params) = match parsed {
+        Some(t) => t,
+        None if in_digest => (b"message".to_vec(), b"rfc822".to_vec(), Vec::new()),
+        None => (b"text".to_vec(), b"plain".to_vec(), Vec::new()),
+    };
+    if params.is_empty() && media_type.eq_ignore_ascii_case(b"text") {
+        params.push(us_ascii());
+    }
+    let cte = nonempty_value_of(raw, headers, "Content-Transfer-Encoding");
+    Part {
+        kind: PartKind::Leaf,
+        media_type,
+        media_subtype,
+        params,
+        id: nonempty_value_of(raw, headers, "Content-ID"),
+        description: nonempty_value_of(raw, headers, "Content-Description"),
+        transfer_encoding: classify(cte.as_deref()),
+        encoding: cte.unwrap_or_else(|| b"7bit".to_vec()),
+        md5: nonempty_value_of(raw, headers, "Content-MD5"),
+        disposition: value_of(raw, headers, "Content-Disposition").and_then(|v| params::disposition(&v)),
+        language: value_of(raw, headers, "Content-Language")
+            .map(|v| params::language(&v))
+            .unwrap_or_default(),
+        location: nonempty_value_of(raw, headers, "Content-Location"),
+        header_start,
+        body_start,
+        body_end,
+        lines: 0,
+        decoded_size: None,
+        children: Vec::new(),
+    }
+}
+
+fn addresses(raw: &[u8], headers: &[Header<'_>], name: &str, max: usize) -> Vec<Address> {
+    find(headers, name)
+        .map(|h| address::parse_list(&unfold(raw_value(raw, h)), max))
+        .unwrap_or_default()
+}
+
+fn envelope(raw: &[u8], headers: &[Header<'_>], max_addresses: usize) -> Envelope {
+    let from = addresses(raw, headers, "From", max_addresses);
+    let mut sender = addresses(raw, headers, "Sender", max_addresses);
+    let mut reply_to = addresses(raw, headers, "Reply-To", max_addresses);
+    if sender.is_empty() {
+        sender = from.clone();
+    }
+    if reply_to.is_empty() {
+        reply_to = from.clone();
+    }
+    Envelope {
+        date: nonempty_value_of(raw, headers, "Date"),
+        subject: value_of(raw, headers, "Subject"),
+        from,
+        sender,
+        reply_to,
+        to: addresses(raw, headers, "To", max_addresses),
+        cc: addresses(raw, headers, "Cc", max_addresses),
+        bcc: addresses(raw, headers, "Bcc", max_addresses),
+        in_reply_to: nonempty_value_of(raw, headers, "In-Reply-To"),
+        message_id: nonempty_value_of(raw, headers, "Message-ID"),
+    }
+}
+
+fn sort_address(list: Option<&mail_parser::Address<'_>>) -> Option<SortAddress> {
+    let first = list?.first()?;
+    let addr = first.address().unwrap_or_default();
+    let (mailbox, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
+    Some(SortAddress {
+        mailbox: mailbox.to_lowercase(),
+        domain: domain.to_lowercase(),
+        name: first.name().unwrap_or_default().to_string(),
+    })
+}
+
+fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    match value {
+        mail_parser::HeaderValue::Text(t) => vec![t.to_string()],
+        mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn sort_keys(msg: &Message<'_>) -> SortKeys {
+    let (base, is_reply) = base_subject(msg.subject().unwrap_or_default());
+    SortKeys {
+        sent_date: msg
+            .date()
+            .filter(|d| d.is_valid())
+            .map(|d| d.to_timestamp()),
+        base_subject: base,
+        subject_is_reply_or_fwd: is_reply,
+        from: sort_address(msg.from()),
+        to: sort_address(msg.to()),
+        cc: sort_address(msg.cc()),
+        message_id: msg.message_id().map(str::to_string),
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+    }
+}
+
+/// RFC 8970 preview from the first text body mail-parser picked (text/plain
+/// preferred, else text/html with tags stripped).
+fn preview(msg: &Message<'_>, max_chars: usize) -> String {
+    let first = msg
+        .text_body
+        .iter()
+        .chain(msg.html_body.iter())
+        .find_map(|&id| match &msg.parts.get(id as usize)?.body {
+            PartType::Text(t) => Some(Cow::Borrowed(t.as_ref())),
+            PartType::Html(h) => {
+                let mut end = h.len().min(PREVIEW_HTML_SCAN);
+                while !h.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let head = h.get(..end).unwrap_or_default();
+                Some(Cow::Owned(mail_parser::decoders::html::html_to_text(head)))
+            }
+            _ => None,
+        });
+    let Some(text) = first else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut count = 0;
+    let mut pending_space = false;
+    for ch in text.chars() {
+        if ch.is_whitespace() || ch.is_control() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        let needed = if pending_space { 2 } else { 1 };
+        if count + needed > max_chars {
+            break;
+        }
+        if pending_space {
+            out.push(' ');
+            count += 1;
+            pending_space = false;
+        }
+        out.push(ch);
+        count += 1;
+    }
+    out
+}
+
+/// Drops mail-parser's result one encapsulated message at a time: its
+/// `Drop` would otherwise recurse once per nesting level.
+fn dismantle(message: Message<'_>) {
+    let mut pending = vec![message];
+    while let Some(mut m) = pending.pop() {
+        for part in m.parts.iter_mut() {
+            if matches!(part.body, PartType::Message(_)) {
+                let body = std::mem::replace(&mut part.body, PartType::Text(Cow::Borrowed("")));
+                if let PartType::Message(inner) = body {
+                    pending.push(inner);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Undoing Content-Transfer-Encoding for IMAP BINARY (RFC 3516).
+//!
+//! The decoders are mail-parser's (`mail_parser::decoders::base64` and
+//! `quoted_printable`): base64 skips whitespace and line breaks and rejects
+//! any other non-alphabet byte; quoted-printable rejects a `=` not followed by
+//! two hex digits or a line break. The same function computes
+//! [`crate::Part::decoded_size`] at append and the bytes at FETCH time, so
+//! BINARY.SIZE always matches what BINARY[] sends.
+
+use crate::facts::TransferEncoding;
+
+/// Why a part's body could not be decoded (IMAP: `NO [UNKNOWN-CTE]`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("content transfer encoding is not one postcore can decode")]
+    UnknownEncoding,
+    #[error("body is not valid base64")]
+    Base64,
+    #[error("body is not valid quoted-printable")]
+    QuotedPrintable,
+}
+
+/// Decodes a part body (the raw bytes of BODY[section]) according to its
+/// transfer encoding. 7bit, 8bit and binary bodies come back unchanged.
+pub fn decode_binary(raw_part_body: &[u8], encoding: TransferEncoding) -> Result<Vec<u8>, DecodeError> {
+    match encoding {
+        TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
+            Ok(raw_part_body.to_vec())
+        }
+        TransferEncoding::Base64 => {
+            mail_parser::decoders::base64::base64_decode(raw_part_body).ok_or(DecodeError::Base64)
+        }
+        TransferEncoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(raw_part_body)
+                .ok_or(DecodeError::QuotedPrintable)
+        }
+        TransferEncoding::Unknown => Err(DecodeError::UnknownEncoding),
+    }
+}
+
+/// Classifies a Content-Transfer-Encoding value (absent means 7bit).
+pub fn classify(value: Option<&[u8]>) -> TransferEncoding {
+    let Some(v) = value else {
+        return TransferEncoding::SevenBit;
+    };
+    let v = v.trim_ascii();
+    if v.eq_ignore_ascii_case(b"7bit") || v.is_empty() {
+        TransferEncoding::SevenBit
+    } else if v.eq_ignore_ascii_case(b"8bit") {
+        TransferEncoding::EightBit
+    } else if v.eq_ignore_ascii_case(b"binary") {
+        TransferEncoding::Binary
+    } else if v.eq_ignore_ascii_case(b"base64") {
+        TransferEncoding::Base64
+    } else if v.eq_ignore_ascii_case(b"quoted-printable") {
+        TransferEncoding::QuotedPrintable
+    } else {
+        TransferEncoding::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_with_line_breaks() {
+        let out = decode_binary(b"aGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n", TransferEncoding::Base64).unwrap();
+        assert_eq!(out, b"hello world");
+        assert_eq!(
+            decode_binary(b"aGV!sbG8=", TransferEncoding::Base64),
+            Err(DecodeError::Base64)
+        );
+    }
+
+    #[test]
+    fn quoted_printable_soft_breaks_and_escapes() {
+        let out = decode_binary(b"caf=C3=A9 =\r\nau lait\r\n", TransferEncoding::QuotedPrintable).unwrap();
+        assert_eq!(out, "café au lait\r\n".as_bytes());
+        assert_eq!(
+            decode_binary(b"bad =ZZ", TransferEncoding::QuotedPrintable),
+            Err(DecodeError::QuotedPrintable)
+        );
+    }
+
+    #[test]
+    fn identity_and_unknown() {
+        assert_eq!(decode_binary(b"\x00\xff", TransferEncoding::Binary).unwrap(), b"\x00\xff");
+        assert_eq!(
+            decode_binary(b"x", TransferEncoding::Unknown),
+            Err(DecodeError::UnknownEncoding)
+        );
+    }
+
+    #[test]
+    fn classify_is_case_insensitive() {
+        assert_eq!(classify(None), TransferEncoding::SevenBit);
+        assert_eq!(classify(Some(b" BASE64 ")), TransferEncoding::Base64);
+        assert_eq!(classify(Some(b"Quoted-Printable")), TransferEncoding::QuotedPrintable);
+        assert_eq!(classify(Some(b"x-uuencode")), TransferEncoding::Unknown);
+    }
+}

@@ -1,0 +1,224 @@
+//! Content-Type, Content-Disposition and Content-Language as BODYSTRUCTURE
+//! reports them: raw parameter values (quoted strings unquoted), RFC 2231
+//! continuations joined the way Dovecot joins them (`name*0*`, `name*1*` become
+//! one `name*` whose value stays percent-encoded), nothing decoded.
+//!
+//! mail-parser's own `ContentType` decodes RFC 2231 and RFC 2047 into UTF-8
+//! and drops the `*` markers, which is right for a mail client but not for
+//! IMAP, so these few lines re-read the raw value.
+
+use crate::facts::{Disposition, Param};
+use crate::headers::{Lexer, is_wsp};
+
+/// Parameters beyond this count in one header are ignored.
+const MAX_PARAMS: usize = 128;
+
+fn is_token_byte(b: u8) -> bool {
+    !is_wsp(b) && !matches!(b, b';' | b'=' | b'(' | b')' | b'"' | b'/' | b',')
+}
+
+/// `type/subtype; params` from an unfolded Content-Type value. None when the
+/// value has no `type/subtype` pair.
+pub(crate) fn content_type(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Param>)> {
+    let mut lx = Lexer::new(value);
+    lx.skip_cfws();
+    let main = lx.take_while(is_token_byte).to_vec();
+    lx.skip_cfws();
+    if main.is_empty() || lx.peek() != Some(b'/') {
+        return None;
+    }
+    lx.bump();
+    lx.skip_cfws();
+    let sub = lx.take_while(is_token_byte).to_vec();
+    if sub.is_empty() {
+        return None;
+    }
+    Some((main, sub, params(&mut lx)))
+}
+
+/// `kind; params` from an unfolded Content-Disposition value.
+pub(crate) fn disposition(value: &[u8]) -> Option<Disposition> {
+    let mut lx = Lexer::new(value);
+    lx.skip_cfws();
+    let kind = lx.take_while(is_token_byte).to_vec();
+    if kind.is_empty() {
+        return None;
+    }
+    Some(Disposition {
+        kind,
+        params: params(&mut lx),
+    })
+}
+
+/// Content-Language: comma-separated tags.
+pub(crate) fn language(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut lx = Lexer::new(value);
+    let mut out = Vec::new();
+    while !lx.at_end() && out.len() < MAX_PARAMS {
+        lx.skip_cfws();
+        let tag = lx.take_while(|b| !is_wsp(b) && b != b',' && b != b'(');
+        if !tag.is_empty() {
+            out.push(tag.to_vec());
+        }
+        lx.skip_cfws();
+        if lx.peek() == Some(b',') {
+            lx.bump();
+        } else if !lx.at_end() && tag.is_empty() {
+            // A stray byte that starts no tag: skip it so the loop advances.
+            lx.bump();
+        }
+    }
+    out
+}
+
+/// Reads `; attr=value` pairs to the end of the value, then joins RFC 2231
+/// continuations.
+fn params(lx: &mut Lexer<'_>) -> Vec<Param> {
+    let mut raw: Vec<Param> = Vec::new();
+    while !lx.at_end() && raw.len() < MAX_PARAMS {
+        lx.skip_cfws();
+        match lx.peek() {
+            Some(b';') => {
+                lx.bump();
+                continue;
+            }
+            None => break,
+            _ => {}
+        }
+        let attr = lx.take_while(is_token_byte).to_vec();
+        lx.skip_cfws();
+        if attr.is_empty() || lx.peek() != Some(b'=') {
+            // Not a parameter: skip to the next ';'.
+            lx.take_while(|b| b != b';');
+            continue;
+        }
+        lx.bump();
+        lx.skip_cfws();
+        let value = if lx.peek() == Some(b'"') {
+            lx.quoted()
+        } else {
+            lx.take_while(|b| b != b';' && !is_wsp(b)).to_vec()
+        };
+        raw.push(Param { attr, value });
+    }
+    join_continuations(raw)
+}
+
+/// `name*N` / `name*N*` segments, if `attr` is one: (name, N, extended).
+fn split_continuation(attr: &[u8]) -> Option<(&[u8], u32, bool)> {
+    let (attr, extended) = match attr.strip_suffix(b"*") {
+        Some(a) => (a, true),
+        None => (attr, false),
+    };
+    let star = attr.iter().rposition(|&b| b == b'*')?;
+    let (name, index) = (attr.get(..star)?, attr.get(star + 1..)?);
+    if name.is_empty() || index.is_empty() || index.len() > 4 || !index.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = std::str::from_utf8(index).ok()?.parse().ok()?;
+    Some((name, n, extended))
+}
+
+fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
+    if !raw.iter().any(|p| split_continuation(&p.attr).is_some()) {
+        return raw;
+    }
+    // (name lowercased, output slot) for each continued parameter.
+    let mut groups: Vec<(Vec<u8>, usize, Vec<(u32, bool, Vec<u8>)>)> = Vec::new();
+    let mut out: Vec<Param> = Vec::new();
+    for p in raw {
+        match split_continuation(&p.attr) {
+            Some((name, n, extended)) => {
+                let key = name.to_ascii_lowercase();
+                let segment = (n, extended, p.value);
+                if let Some(g) = groups.iter_mut().find(|g| g.0 == key) {
+                    g.2.push(segment);
+                } else {
+                    out.push(Param {
+                        attr: name.to_vec(),
+                        value: Vec::new(),
+                    });
+                    groups.push((key, out.len() - 1, vec![segment]));
+                }
+            }
+            None => out.push(p),
+        }
+    }
+    for (_, slot, mut segments) in groups {
+        segments.sort_by_key(|s| s.0);
+        let extended = segments.first().is_some_and(|s| s.1);
+        if let Some(param) = out.get_mut(slot) {
+            if extended {
+                param.attr.push(b'*');
+            }
+            for (_, _, value) in segments {
+                param.value.extend_from_slice(&value);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &str, v: &str) -> Param {
+        Param {
+            attr: a.as_bytes().to_vec(),
+            value: v.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn content_type_with_quoted_and_commented_params() {
+        let (t, s, ps) =
+            content_type(br#"Text/Plain (comment) ; charset="utf-8"; format=flowed (x)"#).unwrap();
+        assert_eq!((t.as_slice(), s.as_slice()), (&b"Text"[..], &b"Plain"[..]));
+        assert_eq!(ps, vec![p("charset", "utf-8"), p("format", "flowed")]);
+    }
+
+    #[test]
+    fn content_type_without_subtype_is_rejected() {
+        assert!(content_type(b"text").is_none());
+        assert!(content_type(b"text/").is_none());
+        assert!(content_type(b"").is_none());
+    }
+
+    #[test]
+    fn encoded_words_in_params_stay_raw() {
+        let (_, _, ps) = content_type(br#"application/pdf; name="=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf""#).unwrap();
+        assert_eq!(ps, vec![p("name", "=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf")]);
+    }
+
+    #[test]
+    fn rfc2231_continuations_join_like_dovecot() {
+        let d = disposition(
+            b"attachment; filename*1*=%20b.txt; filename*0*=utf-8''a; size=3; title*0=\"x \"; title*1=y",
+        )
+        .unwrap();
+        assert_eq!(d.kind, b"attachment".to_vec());
+        assert_eq!(
+            d.params,
+            vec![p("filename*", "utf-8''a%20b.txt"), p("size", "3"), p("title", "x y")]
+        );
+        // A single extended value keeps its star and its encoding.
+        let (_, _, ps) = content_type(b"text/plain; name*=utf-8''%E2%82%AC").unwrap();
+        assert_eq!(ps, vec![p("name*", "utf-8''%E2%82%AC")]);
+    }
+
+    #[test]
+    fn garbage_params_are_skipped() {
+        let (_, _, ps) = content_type(b"text/plain; junk; =x; a=1;;b=\"2").unwrap();
+        assert_eq!(ps, vec![p("a", "1"), p("b", "2")]);
+    }
+
+    #[test]
+    fn language_list() {
+        assert_eq!(
+            language(b"en, de-CH (Swiss) ,,fr"),
+            vec![b"en".to_vec(), b"de-CH".to_vec(), b"fr".to_vec()]
+        );
+        assert!(language(b"  ").is_empty());
+    }
+}
