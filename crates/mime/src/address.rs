@@ -68,8 +68,7 @@ pub(crate) fn parse_list(value: &[u8], max: usize) -> Vec<Address> {
             }
             Some(b'@') => {
                 lx.bump();
-                let host = domain(&mut lx);
-                let trailing_comment = lx.skip_cfws();
+                let (host, trailing_comment) = domain_and_comment(&mut lx);
                 out.push(Address {
                     name: trailing_comment.or(comment).filter(|c| !c.is_empty()),
                     adl: None,
@@ -157,9 +156,17 @@ fn local_part(words: &[Word]) -> Vec<u8> {
 
 /// Domain after '@': dot-atoms or a domain literal, comments dropped.
 fn domain(lx: &mut Lexer<'_>) -> Vec<u8> {
+    domain_and_comment(lx).0
+}
+
+/// Domain after '@' and the last comment met while reading it.
+fn domain_and_comment(lx: &mut Lexer<'_>) -> (Vec<u8>, Option<Vec<u8>>) {
     let mut out = Vec::new();
+    let mut comment = None;
     loop {
-        lx.skip_cfws();
+        if let Some(c) = lx.skip_cfws() {
+            comment = Some(c);
+        }
         match lx.peek() {
             Some(b'[') => {
                 let lit = lx.take_while(|b| b != b']');
@@ -178,10 +185,9 @@ fn domain(lx: &mut Lexer<'_>) -> Vec<u8> {
         }
     }
     if out.is_empty() {
-        MISSING_DOMAIN.to_vec()
-    } else {
-        out
+        out = MISSING_DOMAIN.to_vec();
     }
+    (out, comment)
 }
 
 /// The inside of `<...>` after the '<': optional obsolete route, addr-spec.

@@ -1,0 +1,551 @@
+//! Hand-built messages through `compute`, checking ENVELOPE, BODYSTRUCTURE
+//! fields, part numbering and byte ranges against what IMAP requires.
+
+use mime_facts::{
+    Address, Facts, Limits, PartKind, SectionKind, TransferEncoding, compute, compute_with,
+    decode_binary,
+};
+
+fn crlf(s: &str) -> Vec<u8> {
+    s.replace('\n', "\r\n").into_bytes()
+}
+
+fn slice<'a>(raw: &'a [u8], f: &Facts, path: &[u32], kind: SectionKind) -> Option<&'a str> {
+    let r = f.section(path, kind)?;
+    Some(std::str::from_utf8(&raw[r]).unwrap())
+}
+
+fn b(s: &str) -> Option<Vec<u8>> {
+    Some(s.as_bytes().to_vec())
+}
+
+fn addr(name: Option<&str>, mailbox: Option<&str>, host: Option<&str>) -> Address {
+    Address {
+        name: name.map(|s| s.as_bytes().to_vec()),
+        adl: None,
+        mailbox: mailbox.map(|s| s.as_bytes().to_vec()),
+        host: host.map(|s| s.as_bytes().to_vec()),
+    }
+}
+
+fn roundtrip(f: &Facts) {
+    let bytes = f.to_bytes();
+    assert_eq!(&Facts::from_bytes(&bytes).unwrap(), f);
+}
+
+#[test]
+fn simple_text_plain() {
+    let raw = crlf(
+        "From: Alice <alice@example.com>\nTo: bob@example.org\nSubject: Hi there\nDate: Mon, 7 Feb 1994 21:52:25 -0800\nMessage-ID: <m1@example.com>\nContent-Type: text/plain; charset=UTF-8\n\nline one\nline two\n",
+    );
+    let f = compute(&raw);
+    assert_eq!(f.size, raw.len() as u64);
+    assert_eq!(f.envelope.subject, b("Hi there"));
+    assert_eq!(f.envelope.date, b("Mon, 7 Feb 1994 21:52:25 -0800"));
+    assert_eq!(f.envelope.message_id, b("<m1@example.com>"));
+    let alice = vec![addr(Some("Alice"), Some("alice"), Some("example.com"))];
+    assert_eq!(f.envelope.from, alice);
+    assert_eq!(f.envelope.sender, alice, "Sender defaults to From");
+    assert_eq!(f.envelope.reply_to, alice, "Reply-To defaults to From");
+    assert_eq!(f.envelope.to, vec![addr(None, Some("bob"), Some("example.org"))]);
+    assert!(f.envelope.cc.is_empty() && f.envelope.bcc.is_empty());
+    assert_eq!(f.envelope.in_reply_to, None);
+
+    assert_eq!(f.parts.len(), 1);
+    let p = &f.parts[0];
+    assert_eq!(p.kind, PartKind::Leaf);
+    assert_eq!((&p.media_type[..], &p.media_subtype[..]), (&b"text"[..], &b"plain"[..]));
+    assert_eq!(p.params.len(), 1);
+    assert_eq!(p.params[0].value, b"UTF-8");
+    assert_eq!(p.encoding, b"7bit");
+    assert_eq!(p.body_size(), 20);
+    assert_eq!(p.lines, 2);
+    assert_eq!(p.decoded_size, Some(20));
+
+    let header = slice(&raw, &f, &[], SectionKind::Header).unwrap();
+    assert!(header.starts_with("From: Alice"));
+    assert!(header.ends_with("charset=UTF-8\r\n\r\n"), "HEADER includes the blank line");
+    assert_eq!(slice(&raw, &f, &[], SectionKind::Text), Some("line one\r\nline two\r\n"));
+    assert_eq!(slice(&raw, &f, &[], SectionKind::Full).unwrap().len(), raw.len());
+    // A non-multipart message's part 1 is its body; 1.MIME is its header.
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("line one\r\nline two\r\n"));
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Mime), Some(header));
+    assert_eq!(f.section(&[2], SectionKind::Full), None);
+    assert_eq!(f.section(&[0], SectionKind::Full), None);
+    assert_eq!(f.section(&[1, 1], SectionKind::Full), None);
+    assert_eq!(f.section(&[1], SectionKind::Header), None, "HEADER only on message parts");
+    assert_eq!(f.section(&[], SectionKind::Mime), None);
+
+    assert_eq!(f.sort.sent_date, Some(760_686_745));
+    assert_eq!(f.sort.base_subject, "Hi there");
+    let from = f.sort.from.as_ref().unwrap();
+    assert_eq!((from.mailbox.as_str(), from.domain.as_str(), from.name.as_str()), ("alice", "example.com", "Alice"));
+    assert_eq!(f.sort.message_id.as_deref(), Some("m1@example.com"));
+    assert_eq!(f.preview, "line one line two");
+    assert!(!f.has_attachment);
+    assert!(!f.truncated);
+    roundtrip(&f);
+}
+
+#[test]
+fn no_content_type_defaults() {
+    let raw = crlf("Subject: plain\n\nbody\n");
+    let f = compute(&raw);
+    let p = &f.parts[0];
+    assert_eq!(p.media_type, b"text");
+    assert_eq!(p.media_subtype, b"plain");
+    assert_eq!(p.params[0].attr, b"charset");
+    assert_eq!(p.params[0].value, b"us-ascii");
+    assert_eq!(p.encoding, b"7bit");
+    assert_eq!(p.transfer_encoding, TransferEncoding::SevenBit);
+    assert_eq!(p.id, None);
+    assert_eq!(p.disposition, None);
+    assert_eq!(p.body_size(), 6);
+    assert_eq!(p.lines, 1);
+    assert!(f.envelope.from.is_empty());
+    assert!(f.envelope.sender.is_empty());
+    assert_eq!(f.sort.from, None);
+}
+
+const MIXED: &str = "From: a@example.com\nSubject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"==b1==\"\n\nThis is the preamble.\n--==b1==\nContent-Type: text/plain; charset=us-ascii\n\nSee attached.\n--==b1==\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"r.pdf\"\nContent-ID: <c1@x>\nContent-Description: The report\nContent-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\nContent-Language: en, de\nContent-Location: http://x/r.pdf\n\naGVsbG8gd29y\nbGQ=\n--==b1==--\nepilogue\n";
+
+#[test]
+fn multipart_mixed_with_attachment() {
+    let raw = crlf(MIXED);
+    let f = compute(&raw);
+    assert_eq!(f.parts.len(), 3);
+    let root = &f.parts[0];
+    assert_eq!(root.kind, PartKind::Multipart);
+    assert_eq!(root.media_subtype, b"mixed");
+    assert_eq!(root.params[0].attr, b"boundary");
+    assert_eq!(root.params[0].value, b"==b1==");
+    assert_eq!(root.children, vec![1, 2]);
+    assert_eq!(root.decoded_size, None);
+
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("See attached."));
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Mime),
+        Some("Content-Type: text/plain; charset=us-ascii\r\n\r\n")
+    );
+    assert_eq!(f.parts[1].lines, 0, "the CRLF before a boundary belongs to the boundary");
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("aGVsbG8gd29y\r\nbGQ="));
+    assert!(slice(&raw, &f, &[2], SectionKind::Mime).unwrap().starts_with("Content-Type: application/pdf"));
+    assert_eq!(f.section(&[3], SectionKind::Full), None);
+    assert_eq!(f.section(&[2], SectionKind::Text), None);
+    assert!(slice(&raw, &f, &[], SectionKind::Text).unwrap().starts_with("This is the preamble."));
+    assert!(slice(&raw, &f, &[], SectionKind::Text).unwrap().ends_with("epilogue\r\n"));
+
+    let pdf = &f.parts[2];
+    assert_eq!(pdf.media_type, b"application");
+    assert_eq!(pdf.transfer_encoding, TransferEncoding::Base64);
+    assert_eq!(pdf.encoding, b"base64");
+    assert_eq!(pdf.id, b("<c1@x>"));
+    assert_eq!(pdf.description, b("The report"));
+    assert_eq!(pdf.md5, b("Q2hlY2sgSW50ZWdyaXR5IQ=="));
+    assert_eq!(pdf.language, vec![b"en".to_vec(), b"de".to_vec()]);
+    assert_eq!(pdf.location, b("http://x/r.pdf"));
+    let d = pdf.disposition.as_ref().unwrap();
+    assert_eq!(d.kind, b"attachment");
+    assert_eq!(d.params[0].value, b"r.pdf");
+    assert_eq!(pdf.decoded_size, Some(11));
+    let r = f.section(&[2], SectionKind::Full).unwrap();
+    assert_eq!(decode_binary(&raw[r], pdf.transfer_encoding).unwrap(), b"hello world");
+    assert!(f.has_attachment);
+    assert_eq!(f.preview, "See attached.");
+    roundtrip(&f);
+}
+
+#[test]
+fn alternative_inside_mixed_numbering() {
+    let raw = crlf(
+        "Subject: alt\nContent-Type: multipart/mixed; boundary=outer\n\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n--inner\nContent-Type: text/plain\n\nplain text\n--inner\nContent-Type: text/html\n\n<p>html <b>text</b></p>\n--inner--\n\n--outer\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--outer--\n",
+    );
+    let f = compute(&raw);
+    assert_eq!(f.parts.len(), 5);
+    assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("plain text"));
+    assert_eq!(slice(&raw, &f, &[1, 2], SectionKind::Full), Some("<p>html <b>text</b></p>"));
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("iVBORw0KGgo="));
+    let alt = f.part_at(&[1]).unwrap();
+    assert_eq!(alt.kind, PartKind::Multipart);
+    assert_eq!(alt.media_subtype, b"alternative");
+    assert!(slice(&raw, &f, &[1], SectionKind::Full).unwrap().starts_with("--inner\r\n"));
+    assert!(slice(&raw, &f, &[1], SectionKind::Full).unwrap().ends_with("--inner--\r\n"));
+    assert_eq!(f.section(&[1, 3], SectionKind::Full), None);
+    assert_eq!(f.section(&[2, 1], SectionKind::Full), None);
+    assert_eq!(f.part_at(&[2]).unwrap().decoded_size, Some(8));
+    assert_eq!(f.preview, "plain text");
+    assert!(f.has_attachment, "a non-text leaf counts as an attachment");
+}
+
+#[test]
+fn attached_message_rfc822() {
+    let raw = crlf(
+        "From: outer@example.com\nSubject: fwd\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\nsee below\n--XX\nContent-Type: message/rfc822\n\nFrom: Inner Person <inner@example.net>\nSubject: inner subject\nMessage-ID: <inner@id>\n\ninner body\nsecond line\n--XX\nContent-Type: message/rfc822\n\nSubject: nested multi\nContent-Type: multipart/alternative; boundary=YY\n\n--YY\n\nalt one\n--YY\nContent-Type: text/html\n\n<i>alt two</i>\n--YY--\n\n--XX--\n",
+    );
+    let f = compute(&raw);
+    let m = f.part_at(&[2]).unwrap();
+    let PartKind::Message { envelope } = &m.kind else {
+        panic!("part 2 should be a message, got {:?}", m.kind)
+    };
+    assert_eq!(envelope.subject, b("inner subject"));
+    assert_eq!(envelope.message_id, b("<inner@id>"));
+    assert_eq!(envelope.from, vec![addr(Some("Inner Person"), Some("inner"), Some("example.net"))]);
+    assert_eq!(envelope.sender, envelope.from);
+    assert_eq!(m.lines, 5);
+    assert_eq!(m.media_type, b"message");
+
+    let whole = slice(&raw, &f, &[2], SectionKind::Full).unwrap();
+    assert!(whole.starts_with("From: Inner Person"));
+    assert!(whole.ends_with("inner body\r\nsecond line"));
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Header),
+        Some("From: Inner Person <inner@example.net>\r\nSubject: inner subject\r\nMessage-ID: <inner@id>\r\n\r\n")
+    );
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Text), Some("inner body\r\nsecond line"));
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Mime), Some("Content-Type: message/rfc822\r\n\r\n"));
+    // A non-multipart encapsulated body is part 1 of the encapsulated message.
+    assert_eq!(slice(&raw, &f, &[2, 1], SectionKind::Full), Some("inner body\r\nsecond line"));
+    assert_eq!(f.section(&[2, 2], SectionKind::Full), None);
+    let inner_body = f.part_at(&[2, 1]).unwrap();
+    assert_eq!(inner_body.media_type, b"text");
+    assert_eq!(inner_body.lines, 1);
+
+    // Encapsulated multipart: 3.1 and 3.2 are its parts.
+    assert_eq!(slice(&raw, &f, &[3, 1], SectionKind::Full), Some("alt one"));
+    assert_eq!(slice(&raw, &f, &[3, 2], SectionKind::Full), Some("<i>alt two</i>"));
+    assert_eq!(slice(&raw, &f, &[3, 2], SectionKind::Mime), Some("Content-Type: text/html\r\n\r\n"));
+    assert!(slice(&raw, &f, &[3], SectionKind::Text).unwrap().starts_with("--YY\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[3], SectionKind::Header),
+        Some("Subject: nested multi\r\nContent-Type: multipart/alternative; boundary=YY\r\n\r\n")
+    );
+    assert_eq!(f.section(&[3, 3], SectionKind::Full), None);
+    assert_eq!(f.section(&[3, 1, 1], SectionKind::Full), None);
+
+    // The outer envelope is the outer header's, sort keys too.
+    assert_eq!(f.envelope.subject, b("fwd"));
+    assert_eq!(f.sort.base_subject, "fwd");
+    assert_eq!(f.preview, "see below");
+    assert!(f.has_attachment);
+    roundtrip(&f);
+}
+
+#[test]
+fn top_level_message_rfc822() {
+    let raw = crlf("Subject: wrapper\nContent-Type: message/rfc822\n\nSubject: wrapped\n\nhello\n");
+    let f = compute(&raw);
+    assert!(matches!(f.parts[0].kind, PartKind::Message { .. }));
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("Subject: wrapped\r\n\r\nhello\r\n"));
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Header), Some("Subject: wrapped\r\n\r\n"));
+    assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("hello\r\n"));
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Text), Some("hello\r\n"));
+}
+
+#[test]
+fn encoded_word_subject_stays_raw_in_envelope() {
+    let raw = crlf(
+        "From: =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>\nSubject: Re: =?utf-8?B?w6l0w6k=?=\n  [list] fwd\n\nx\n",
+    );
+    let f = compute(&raw);
+    assert_eq!(f.envelope.subject, b("Re: =?utf-8?B?w6l0w6k=?=  [list] fwd"));
+    assert_eq!(
+        f.envelope.from,
+        vec![addr(Some("=?ISO-8859-1?Q?Andr=E9?= Pirard"), Some("PIRARD"), Some("vm1.ulg.ac.be"))]
+    );
+    assert_eq!(f.sort.base_subject, "été [list] fwd");
+    assert!(f.sort.subject_is_reply_or_fwd);
+    let from = f.sort.from.as_ref().unwrap();
+    assert_eq!(from.name, "André Pirard");
+    assert_eq!(from.mailbox, "pirard");
+    assert_eq!(from.domain, "vm1.ulg.ac.be");
+}
+
+#[test]
+fn group_addresses() {
+    let raw = crlf("From: me@example.com\nTo: Friends: a@x.org, \"B, b\" <b@y.org>;, undisclosed-recipients:;\nCc: c@z.org\n\n");
+    let f = compute(&raw);
+    assert_eq!(
+        f.envelope.to,
+        vec![
+            addr(None, Some("Friends"), None),
+            addr(None, Some("a"), Some("x.org")),
+            addr(Some("B, b"), Some("b"), Some("y.org")),
+            addr(None, None, None),
+            addr(None, Some("undisclosed-recipients"), None),
+            addr(None, None, None),
+        ]
+    );
+    assert_eq!(f.envelope.cc, vec![addr(None, Some("c"), Some("z.org"))]);
+    assert_eq!(f.sort.cc.as_ref().unwrap().mailbox, "c");
+}
+
+#[test]
+fn explicit_sender_and_reply_to_are_kept() {
+    let raw = crlf("From: a@a.a\nSender: s@s.s\nReply-To: r@r.r\nIn-Reply-To: <p@q>\nReferences: <o@q> <p@q>\n\n");
+    let f = compute(&raw);
+    assert_eq!(f.envelope.sender, vec![addr(None, Some("s"), Some("s.s"))]);
+    assert_eq!(f.envelope.reply_to, vec![addr(None, Some("r"), Some("r.r"))]);
+    assert_eq!(f.envelope.in_reply_to, b("<p@q>"));
+    assert_eq!(f.sort.in_reply_to, vec!["p@q".to_string()]);
+    assert_eq!(f.sort.references, vec!["o@q".to_string(), "p@q".to_string()]);
+}
+
+#[test]
+fn rfc3501_envelope_example() {
+    // The header behind the ENVELOPE example of RFC 3501 §7.4.2 / RFC 9051 §7.5.2.
+    let raw = crlf(
+        "Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\nFrom: Terry Gray <gray@cac.washington.edu>\nSubject: IMAP4rev1 WG mtg summary and minutes\nTo: imap@cac.washington.edu\ncc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>\nMessage-Id: <B27397-0100000@cac.washington.edu>\nMIME-Version: 1.0\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\n\nbody\n",
+    );
+    let f = compute(&raw);
+    let e = &f.envelope;
+    assert_eq!(e.date, b("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"));
+    assert_eq!(e.subject, b("IMAP4rev1 WG mtg summary and minutes"));
+    let gray = vec![addr(Some("Terry Gray"), Some("gray"), Some("cac.washington.edu"))];
+    assert_eq!(e.from, gray);
+    assert_eq!(e.sender, gray);
+    assert_eq!(e.reply_to, gray);
+    assert_eq!(e.to, vec![addr(None, Some("imap"), Some("cac.washington.edu"))]);
+    assert_eq!(
+        e.cc,
+        vec![
+            addr(None, Some("minutes"), Some("CNRI.Reston.VA.US")),
+            addr(Some("John Klensin"), Some("KLENSIN"), Some("MIT.EDU")),
+        ]
+    );
+    assert!(e.bcc.is_empty());
+    assert_eq!(e.in_reply_to, None);
+    assert_eq!(e.message_id, b("<B27397-0100000@cac.washington.edu>"));
+    let p = &f.parts[0];
+    assert_eq!((&p.media_type[..], &p.media_subtype[..]), (&b"TEXT"[..], &b"PLAIN"[..]));
+    assert_eq!(p.params[0].attr, b"CHARSET");
+    assert_eq!(p.params[0].value, b"US-ASCII");
+    assert_eq!(f.sort.sent_date, Some(837_595_405));
+}
+
+#[test]
+fn missing_headers_give_nil_fields() {
+    let raw = crlf("X-Only: this\n\nbody\n");
+    let f = compute(&raw);
+    assert_eq!(f.envelope, mime_facts::Envelope::default());
+    assert_eq!(f.sort.sent_date, None);
+    assert_eq!(f.sort.base_subject, "");
+    assert_eq!(f.sort.message_id, None);
+}
+
+#[test]
+fn lf_and_crlf_count_octets_as_stored() {
+    let lf = MIXED.as_bytes().to_vec();
+    let cr = crlf(MIXED);
+    let (fl, fc) = (compute(&lf), compute(&cr));
+    assert_eq!(fl.parts.len(), fc.parts.len());
+    assert_eq!(fl.size, lf.len() as u64);
+    assert_eq!(fc.size, cr.len() as u64);
+    // "aGVsbG8gd29y" + line break + "bGQ=" : 17 vs 18 octets.
+    assert_eq!(fl.parts[2].body_size(), 17);
+    assert_eq!(fc.parts[2].body_size(), 18);
+    assert_eq!(fl.parts[2].decoded_size, fc.parts[2].decoded_size);
+    assert_eq!(slice(&lf, &fl, &[1], SectionKind::Full), Some("See attached."));
+    assert!(slice(&lf, &fl, &[], SectionKind::Header).unwrap().ends_with("\"==b1==\"\n\n"));
+}
+
+#[test]
+fn eight_bit_body() {
+    let mut raw = crlf("Subject: 8bit\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n");
+    raw.extend_from_slice(b"caf\xe9 cr\xe8me\r\n\xff\xfe\r\n");
+    let f = compute(&raw);
+    let p = &f.parts[0];
+    assert_eq!(p.transfer_encoding, TransferEncoding::EightBit);
+    assert_eq!(p.body_size(), 16);
+    assert_eq!(p.decoded_size, Some(16));
+    assert_eq!(p.lines, 2);
+    assert!(f.preview.starts_with("café crème"), "preview is charset-decoded: {:?}", f.preview);
+    roundtrip(&f);
+}
+
+#[test]
+fn quoted_printable_part_size_and_preview() {
+    let raw = crlf("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 soft=\n break\n");
+    let f = compute(&raw);
+    let p = &f.parts[0];
+    assert_eq!(p.transfer_encoding, TransferEncoding::QuotedPrintable);
+    assert_eq!(p.decoded_size, Some("Café soft break\r\n".len() as u64));
+    assert_eq!(f.preview, "Café soft break");
+}
+
+#[test]
+fn malformed_headers_do_not_break_the_message() {
+    let raw = crlf("this line has no colon\nSubject: still here\nContent-Type: ;;garbage;;\nFrom: <<<>>>\n\nbody\n");
+    let f = compute(&raw);
+    assert_eq!(f.envelope.subject, b("still here"));
+    let p = &f.parts[0];
+    assert_eq!(p.media_type, b"text", "unparsable Content-Type falls back to text/plain");
+    assert_eq!(slice(&raw, &f, &[], SectionKind::Text), Some("body\r\n"));
+    roundtrip(&f);
+}
+
+#[test]
+fn multipart_without_boundary_is_a_leaf() {
+    let raw = crlf("Content-Type: multipart/mixed\n\n--x\n\nnot parsed\n--x--\n");
+    let f = compute(&raw);
+    assert_eq!(f.parts.len(), 1);
+    assert_eq!(f.parts[0].kind, PartKind::Leaf);
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full).unwrap(), "--x\r\n\r\nnot parsed\r\n--x--\r\n");
+}
+
+#[test]
+fn empty_message() {
+    let f = compute(b"");
+    assert_eq!(f.size, 0);
+    assert_eq!(f.parts.len(), 1);
+    assert_eq!(f.section(&[], SectionKind::Full), Some(0..0));
+    assert_eq!(f.section(&[], SectionKind::Header), Some(0..0));
+    assert_eq!(f.section(&[], SectionKind::Text), Some(0..0));
+    assert_eq!(f.section(&[1], SectionKind::Full), Some(0..0));
+    assert_eq!(f.envelope, mime_facts::Envelope::default());
+    roundtrip(&f);
+}
+
+#[test]
+fn body_without_any_header() {
+    let raw = b"just some text\r\nand more\r\n".to_vec();
+    let f = compute(&raw);
+    // No empty line: everything is (a broken) header, the body is empty.
+    assert_eq!(f.section(&[], SectionKind::Text).unwrap().len(), 0);
+    assert_eq!(f.section(&[], SectionKind::Header), Some(0..raw.len()));
+}
+
+#[test]
+fn header_with_no_body() {
+    let raw = crlf("Subject: only a header\nFrom: x@y.z\n");
+    let f = compute(&raw);
+    assert_eq!(f.envelope.subject, b("only a header"));
+    assert_eq!(f.section(&[], SectionKind::Header), Some(0..raw.len()));
+    assert_eq!(f.section(&[], SectionKind::Text), Some(raw.len()..raw.len()));
+    assert_eq!(f.parts[0].body_size(), 0);
+    assert_eq!(f.parts[0].lines, 0);
+}
+
+#[test]
+fn digest_parts_default_to_message_rfc822() {
+    let raw = crlf(
+        "Content-Type: multipart/digest; boundary=D\n\n--D\n\nSubject: first\n\none\n--D\n\nSubject: second\n\ntwo\n--D--\n",
+    );
+    let f = compute(&raw);
+    let p1 = f.part_at(&[1]).unwrap();
+    assert_eq!((&p1.media_type[..], &p1.media_subtype[..]), (&b"message"[..], &b"rfc822"[..]));
+    let PartKind::Message { envelope } = &p1.kind else {
+        panic!("digest child should be an encapsulated message")
+    };
+    assert_eq!(envelope.subject, b("first"));
+    assert_eq!(slice(&raw, &f, &[2, 1], SectionKind::Full), Some("two"));
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Header), Some("Subject: second\r\n\r\n"));
+}
+
+#[test]
+fn html_only_preview_strips_tags() {
+    let raw = crlf("Content-Type: text/html\n\n<html><head><style>p{}</style></head><body><p>Hello&nbsp;<b>bold</b>\n\n world</p></body></html>\n");
+    let f = compute(&raw);
+    assert_eq!(f.preview, "Hello bold world");
+}
+
+#[test]
+fn preview_is_capped_at_200_characters() {
+    let body = "é".repeat(150) + " " + &"x".repeat(300);
+    let raw = crlf(&format!("Content-Type: text/plain; charset=utf-8\n\n{body}\n"));
+    let f = compute(&raw);
+    assert_eq!(f.preview.chars().count(), 200);
+    assert_eq!(f.preview, "é".repeat(150) + " " + &"x".repeat(49));
+}
+
+fn nested_multiparts(depth: usize) -> Vec<u8> {
+    let mut raw = String::from("Subject: deep\n");
+    for i in 0..depth {
+        raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"));
+    }
+    raw.push_str("Content-Type: text/plain\n\ncore\n");
+    for i in (0..depth).rev() {
+        raw.push_str(&format!("--b{i}--\n"));
+    }
+    raw.into_bytes()
+}
+
+fn nested_messages(depth: usize) -> Vec<u8> {
+    let mut raw = String::new();
+    for _ in 0..depth {
+        raw.push_str("Subject: level\nContent-Type: message/rfc822\n\n");
+    }
+    raw.push_str("Subject: core\n\ncore\n");
+    raw.into_bytes()
+}
+
+fn max_depth(f: &Facts) -> usize {
+    let mut depth = vec![0usize; f.parts.len()];
+    for (i, p) in f.parts.iter().enumerate() {
+        for &c in &p.children {
+            depth[c as usize] = depth[i] + 1;
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
+#[test]
+fn ten_thousand_deep_multipart_is_cut_at_the_depth_limit() {
+    let raw = nested_multiparts(10_000);
+    let f = compute(&raw);
+    assert!(f.truncated);
+    assert!(max_depth(&f) <= 32, "depth {}", max_depth(&f));
+    assert!(f.parts.len() <= 33);
+    let bytes = f.to_bytes();
+    assert_eq!(Facts::from_bytes(&bytes).unwrap(), f);
+}
+
+#[test]
+fn ten_thousand_deep_message_rfc822_is_cut_at_the_depth_limit() {
+    let raw = nested_messages(10_000);
+    let f = compute(&raw);
+    assert!(f.truncated);
+    assert!(max_depth(&f) <= 32);
+    let path = vec![1u32; 16];
+    assert!(f.section(&path, SectionKind::Header).is_some());
+    roundtrip(&f);
+}
+
+#[test]
+fn shallow_nesting_is_not_truncated() {
+    let f = compute(&nested_multiparts(5));
+    assert!(!f.truncated);
+    let raw = nested_multiparts(5);
+    assert_eq!(slice(&raw, &f, &[1, 1, 1, 1, 1], SectionKind::Full), Some("core"));
+}
+
+#[test]
+fn part_count_limit_keeps_the_container_as_a_leaf() {
+    let mut raw = String::from("Content-Type: multipart/mixed; boundary=Z\n\n");
+    for i in 0..50 {
+        raw.push_str(&format!("--Z\n\npart {i}\n"));
+    }
+    raw.push_str("--Z--\n");
+    let limits = Limits {
+        max_parts: 10,
+        ..Limits::default()
+    };
+    let f = compute_with(raw.as_bytes(), &limits);
+    assert!(f.truncated);
+    assert_eq!(f.parts.len(), 1);
+    assert_eq!(f.parts[0].kind, PartKind::Leaf);
+    let all = compute(raw.as_bytes());
+    assert_eq!(all.parts.len(), 51);
+    assert!(!all.truncated);
+}
+
+#[test]
+fn base64_message_rfc822_stays_a_leaf() {
+    let raw = crlf(
+        "Content-Type: multipart/mixed; boundary=X\n\n--X\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogaGkKCmJvZHkK\n--X--\n",
+    );
+    let f = compute(&raw);
+    let p = f.part_at(&[1]).unwrap();
+    assert_eq!(p.kind, PartKind::Leaf);
+    assert_eq!(p.decoded_size, Some(18));
+    assert_eq!(f.section(&[1], SectionKind::Header), None);
+}
