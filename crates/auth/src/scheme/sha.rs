@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use super::{Encoding, Scheme, VerifyError};
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |b: u8| match b {
