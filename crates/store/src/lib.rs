@@ -2,3 +2,38 @@
 //! Records framed with crc32 in rotating segment files are the truth; an
 //! in-memory index per mailbox (checkpointed as an rkyv archive) is the cache.
 //! All file I/O runs on glommio's io_uring files; nothing here knows a protocol.
+//!
+//! Use: [`Store::open`] on the user's home shard, share the handle (`Rc`
+//! inside, `!Send`) among that user's sessions. Every mutating call returns
+//! once its record is durable (flag changes: per [`FlagSync`]); concurrent
+//! calls share one fdatasync (group commit). New messages become visible to
+//! readers ([`Store::snapshot`], [`Store::status`]) only when durable; other
+//! changes are visible as soon as they are applied. [`Store::wait_change`]
+//! wakes IDLE-style watchers after any visible change.
+//!
+//! - mailboxes: [`Store::list`], [`Store::create_mailbox`],
+//!   [`Store::rename_mailbox`], [`Store::delete_mailbox`], [`Store::subscribe`]
+//! - messages: [`Store::append`], [`Store::read_message`],
+//!   [`Store::read_range`], [`Store::facts`], [`Store::store_flags`],
+//!   [`Store::copy`], [`Store::move_messages`], [`Store::expunge`],
+//!   [`Store::changed_since`], [`Store::expunged_since`]
+//! - upkeep: [`Store::checkpoint`], [`Store::compact`], [`Store::verify`],
+//!   [`Store::close`]
+
+mod checkpoint;
+mod config;
+mod error;
+mod event;
+mod flags;
+mod index;
+mod record;
+mod segment;
+mod store;
+mod types;
+
+pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
+pub use error::{Result, StoreError};
+pub use flags::{Flags, KeywordSet};
+pub use segment::BadRecord;
+pub use store::{INBOX, MessageBytes, Store};
+pub use types::*;
