@@ -14,7 +14,22 @@ pub(crate) const MISSING_MAILBOX: &[u8] = b"MISSING_MAILBOX";
 pub(crate) const MISSING_DOMAIN: &[u8] = b"MISSING_DOMAIN";
 
 fn is_atom_byte(b: u8) -> bool {
-    !is_wsp(b) && !matches!(b, b'(' | b')' | b'<' | b'>' | b'@' | b',' | b';' | b':' | b'\\' | b'"' | b'.' | b'[' | b']')
+    !is_wsp(b)
+        && !matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b'@'
+                | b','
+                | b';'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'.'
+                | b'['
+                | b']'
+        )
 }
 
 /// One lexical item of a phrase or local part.
@@ -116,7 +131,9 @@ fn read_words(lx: &mut Lexer<'_>) -> (Vec<Word>, Option<Vec<u8>>) {
                 lx.bump();
                 words.push(Word::Dot);
             }
-            Some(b) if is_atom_byte(b) => words.push(Word::Atom(lx.take_while(is_atom_byte).to_vec())),
+            Some(b) if is_atom_byte(b) => {
+                words.push(Word::Atom(lx.take_while(is_atom_byte).to_vec()))
+            }
             _ => return (words, comment),
         }
     }
@@ -238,7 +255,12 @@ fn angle_addr(lx: &mut Lexer<'_>) -> Address {
 mod tests {
     use super::*;
 
-    fn a(name: Option<&str>, adl: Option<&str>, mailbox: Option<&str>, host: Option<&str>) -> Address {
+    fn a(
+        name: Option<&str>,
+        adl: Option<&str>,
+        mailbox: Option<&str>,
+        host: Option<&str>,
+    ) -> Address {
         let v = |s: Option<&str>| s.map(|s| s.as_bytes().to_vec());
         Address {
             name: v(name),
@@ -267,12 +289,23 @@ mod tests {
     #[test]
     fn encoded_words_stay_encoded() {
         let list = parse_list(b"=?utf-8?q?J=C3=B6rg?= <j@example.de>", 10);
-        assert_eq!(list, vec![a(Some("=?utf-8?q?J=C3=B6rg?="), None, Some("j"), Some("example.de"))]);
+        assert_eq!(
+            list,
+            vec![a(
+                Some("=?utf-8?q?J=C3=B6rg?="),
+                None,
+                Some("j"),
+                Some("example.de")
+            )]
+        );
     }
 
     #[test]
     fn groups_are_flattened_with_markers() {
-        let list = parse_list(b"undisclosed-recipients:;, Team: a@b.c, C <c@d.e>; z@z.z", 100);
+        let list = parse_list(
+            b"undisclosed-recipients:;, Team: a@b.c, C <c@d.e>; z@z.z",
+            100,
+        );
         assert_eq!(
             list,
             vec![
@@ -323,7 +356,12 @@ mod tests {
         let list = parse_list(b"John Q. Public <john.q.public@example.com>", 10);
         assert_eq!(
             list,
-            vec![a(Some("John Q. Public"), None, Some("john.q.public"), Some("example.com"))]
+            vec![a(
+                Some("John Q. Public"),
+                None,
+                Some("john.q.public"),
+                Some("example.com")
+            )]
         );
     }
 

@@ -9,10 +9,31 @@
 //! The tree is walked with an explicit stack, and mail-parser's own result is
 //! taken apart iteratively afterwards, so nesting depth never turns into Rust
 //! stack depth on our side.
+//!
+//! What we found in mail-parser 0.11 and how it is handled:
+//! - Multipart and unencoded message/rfc822 nesting is parsed iteratively
+//!   (no recursion), but dropping the result recurses once per nested
+//!   message: see [`dismantle`].
+//! - A base64 or quoted-printable message/rfc822 part is decoded and parsed
+//!   recursively, and converting that result to owned data recurses once per
+//!   level *inside* it, so 10,000 nested messages in one base64 part overflow
+//!   the stack. mail-parser is therefore never told about transfer
+//!   encodings (the header is parsed as ignored), and an encoded message part
+//!   is hidden from it by renaming its media type in a private copy (see
+//!   [`neutralize`]); such a part is a leaf in the facts, as IMAP servers
+//!   commonly report it.
+//! - Because mail-parser then does no transfer decoding, the preview text is
+//!   decoded here ([`decode_binary`] plus mail-parser's charset decoders);
+//!   BINARY sizes never depended on mail-parser's decoding.
+//! - Only the headers the facts use are parsed by mail-parser (Date, Subject,
+//!   From/To/Cc, message ids, MIME headers); the rest are skipped, which also
+//!   saves its costly Received parsing.
 
 use std::borrow::Cow;
 
-use mail_parser::{Encoding, Header, Message, MessageParser, PartType};
+use std::sync::OnceLock;
+
+use mail_parser::{Header, HeaderName, Message, MessageParser, PartType};
 
 use crate::address;
 use crate::decode::{classify, decode_binary};
@@ -23,6 +44,7 @@ use crate::facts::{
 use crate::headers::{find, nonempty_value_of, raw_value, unfold, value_of};
 use crate::params;
 use crate::subject::base_subject;
+use mail_parser::decoders::charsets::map::charset_decoder;
 
 /// Bounds on the work one message can cause. Past them, the subtree that
 /// would exceed a bound is kept as one opaque leaf and [`Facts::truncated`]
@@ -52,13 +74,37 @@ impl Default for Limits {
     }
 }
 
-/// HTML beyond this many bytes is not looked at for the preview.
+/// Raw body bytes looked at for the preview: enough for 200 characters
+/// after decoding, with room for markup in HTML.
+const PREVIEW_TEXT_SCAN: usize = 16 * 1024;
 const PREVIEW_HTML_SCAN: usize = 64 * 1024;
 
 /// Facts of `raw` with default [`Limits`]. Never panics; work is linear in
 /// the message size and bounded in depth and part count.
 pub fn compute(raw: &[u8]) -> Facts {
     compute_with(raw, &Limits::default())
+}
+
+/// Rounds of [`neutralize`] before a message is given up on as opaque; each
+/// round hides every encoded message part mail-parser reported.
+const MAX_NEUTRALIZE_ROUNDS: usize = 4;
+
+/// The mail-parser configuration: only the headers the facts need, and
+/// Content-Transfer-Encoding ignored so mail-parser never decodes a body.
+fn parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .with_message_ids()
+            .header_date(HeaderName::Date)
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::To)
+            .header_address(HeaderName::Cc)
+            .ignore_header(HeaderName::ContentTransferEncoding)
+            .default_header_ignore()
+    })
 }
 
 /// Facts of `raw` under explicit limits.
@@ -69,20 +115,135 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
     if u32::try_from(raw.len()).is_err() {
         return opaque(raw, raw.len());
     }
-    match MessageParser::default().parse(raw) {
-        Some(message) => {
-            let facts = build(raw, &message, limits);
-            dismantle(message);
-            facts
-        }
-        None => {
+    let mut work: Cow<'_, [u8]> = Cow::Borrowed(raw);
+    for _ in 0..MAX_NEUTRALIZE_ROUNDS {
+        let Some(message) = parser().parse(work.as_ref()) else {
             // No header field at all: the header is everything up to the
             // first empty line (or the whole message when there is none).
             let header_end = memchr::memmem::find(raw, b"\n\r\n")
                 .map(|p| p + 3)
                 .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|p| p + 2))
                 .unwrap_or(raw.len());
-            opaque(raw, header_end)
+            return opaque(raw, header_end);
+        };
+        let edits = encoded_message_parts(raw, &message);
+        if edits.is_empty() {
+            let facts = build(raw, &message, limits);
+            dismantle(message);
+            return facts;
+        }
+        dismantle(message);
+        let buf = work.to_mut();
+        for edit in edits {
+            neutralize(buf, edit);
+        }
+    }
+    let mut facts = opaque(raw, 0);
+    facts.truncated = true;
+    facts
+}
+
+/// Where to hide an encoded message part from mail-parser.
+enum Edit {
+    /// Content-Type value range: its "message" tokens get renamed.
+    ContentType(usize, usize),
+    /// Content-Transfer-Encoding field name range (a multipart/digest child
+    /// without Content-Type): the field is renamed to Content-Type, whose
+    /// value (`base64`) mail-parser then reads as a non-message type.
+    TransferEncodingName(usize, usize),
+}
+
+/// Every part mail-parser treats as an encapsulated message (type
+/// message/rfc822 or message/global, or no type inside a multipart/digest)
+/// although its raw header says base64 or quoted-printable. Such a part is
+/// found by its type, not by mail-parser's result, because with decoding
+/// off mail-parser reads the encoded text as a (broken) inline message.
+fn encoded_message_parts(raw: &[u8], message: &Message<'_>) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let mut pending = vec![(message, 0usize, false)];
+    while let Some((m, id, in_digest)) = pending.pop() {
+        let Some(part) = m.parts.get(id) else {
+            continue;
+        };
+        let ct = part.headers.iter().find_map(|h| h.value.as_content_type());
+        let is_message = match ct {
+            Some(ct) => {
+                ct.ctype().eq_ignore_ascii_case("message")
+                    && ct.subtype().is_some_and(|s| {
+                        s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global")
+                    })
+            }
+            None => in_digest,
+        };
+        let encoded = is_message
+            && matches!(
+                classify(value_of(raw, &part.headers, "Content-Transfer-Encoding").as_deref()),
+                TransferEncoding::Base64 | TransferEncoding::QuotedPrintable
+            );
+        if encoded {
+            if let Some(h) = find(raw, &part.headers, "Content-Type") {
+                edits.push(Edit::ContentType(
+                    h.offset_start as usize,
+                    h.offset_end as usize,
+                ));
+            } else if let Some(h) = find(raw, &part.headers, "Content-Transfer-Encoding") {
+                let colon = (h.offset_start as usize).saturating_sub(1);
+                edits.push(Edit::TransferEncodingName(h.offset_field as usize, colon));
+            }
+            continue;
+        }
+        match &part.body {
+            PartType::Multipart(ids) => {
+                let digest = ct.is_some_and(|ct| {
+                    ct.ctype().eq_ignore_ascii_case("multipart")
+                        && ct
+                            .subtype()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("digest"))
+                });
+                pending.extend(ids.iter().map(|&c| (m, c as usize, digest)));
+            }
+            PartType::Message(inner) => pending.push((inner, 0, false)),
+            _ => {}
+        }
+    }
+    edits
+}
+
+/// Applies one [`Edit`] to the private copy; lengths never change, so every
+/// offset mail-parser reports stays valid for the original bytes.
+fn neutralize(buf: &mut [u8], edit: Edit) {
+    match edit {
+        Edit::ContentType(start, end) => {
+            let end = end.min(buf.len());
+            let Some(value) = buf.get_mut(start.min(end)..end) else {
+                return;
+            };
+            let mut i = 0;
+            while i + 7 <= value.len() {
+                if value
+                    .get(i..i + 7)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
+                {
+                    if let Some(first) = value.get_mut(i) {
+                        *first = b'x';
+                    }
+                    i += 7;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        Edit::TransferEncodingName(start, end) => {
+            let end = end.min(buf.len());
+            let Some(name) = buf.get_mut(start.min(end)..end) else {
+                return;
+            };
+            const NEW: &[u8] = b"Content-Type";
+            if name.len() >= NEW.len() {
+                let (head, tail) = name.split_at_mut(NEW.len());
+                head.copy_from_slice(NEW);
+                tail.fill(b' ');
+            }
         }
     }
 }
@@ -91,7 +252,9 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
 fn opaque(raw: &[u8], header_end: usize) -> Facts {
     let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
     let body_start = u32::try_from(header_end).unwrap_or(size).min(size);
-    let body = raw.get(body_start as usize..size as usize).unwrap_or_default();
+    let body = raw
+        .get(body_start as usize..size as usize)
+        .unwrap_or_default();
     let root = Part {
         kind: PartKind::Leaf,
         media_type: b"text".to_vec(),
@@ -181,7 +344,14 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
             (header_start, body_start, clamp(mp.offset_end, body_start))
         };
         let headers = mp.headers.as_slice();
-        let mut part = leaf_part(raw, headers, item.in_digest, header_start, body_start, body_end);
+        let mut part = leaf_part(
+            raw,
+            headers,
+            item.in_digest,
+            header_start,
+            body_start,
+            body_end,
+        );
         let index = parts.len();
         let child_depth = item.depth + 1;
         let pending = parts.len() + 1 + stack.len();
@@ -194,7 +364,8 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
                     if !part.media_type.eq_ignore_ascii_case(b"multipart") {
                         part.media_type = b"multipart".to_vec();
                         part.media_subtype = b"mixed".to_vec();
-                        part.params.retain(|p| !p.attr.eq_ignore_ascii_case(b"charset"));
+                        part.params
+                            .retain(|p| !p.attr.eq_ignore_ascii_case(b"charset"));
                     }
                     let in_digest = part.media_subtype.eq_ignore_ascii_case(b"digest");
                     for &id in ids.iter().rev() {
@@ -211,10 +382,10 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
                     }
                 }
             }
-            // Only an unencoded encapsulated message shares offsets with the
-            // raw message; mail-parser parses a base64 one from its decoded
-            // bytes, so that one stays a leaf.
-            PartType::Message(nested) if mp.encoding == Encoding::None => {
+            // Encoded message parts were hidden from mail-parser (see
+            // `neutralize`), so every message it reports is unencoded and
+            // shares offsets with the raw message.
+            PartType::Message(nested) => {
                 if child_depth > max_depth || pending + 1 > max_parts {
                     truncated = true;
                 } else if let Some(root) = nested.parts.first() {
@@ -237,20 +408,27 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
             _ => {}
         }
         if part.has_lines() {
-            part.lines = count_lines(raw.get(body_start as usize..body_end as usize).unwrap_or_default());
+            part.lines = count_lines(
+                raw.get(body_start as usize..body_end as usize)
+                    .unwrap_or_default(),
+            );
         }
         if matches!(part.kind, PartKind::Leaf) {
-            let body = raw.get(body_start as usize..body_end as usize).unwrap_or_default();
+            let body = raw
+                .get(body_start as usize..body_end as usize)
+                .unwrap_or_default();
             part.decoded_size = match part.transfer_encoding {
-                TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
-                    Some(body.len() as u64)
-                }
+                TransferEncoding::SevenBit
+                | TransferEncoding::EightBit
+                | TransferEncoding::Binary => Some(body.len() as u64),
                 te => decode_binary(body, te).ok().map(|d| d.len() as u64),
             };
         }
         if let Some(parent) = item.parent.and_then(|p| parts.get_mut(p)) {
             // ok: the output never exceeds max_parts, which fits u32 here.
-            parent.children.push(u32::try_from(index).unwrap_or(u32::MAX));
+            parent
+                .children
+                .push(u32::try_from(index).unwrap_or(u32::MAX));
         }
         parts.push(part);
     }
@@ -262,14 +440,15 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
         p.disposition
             .as_ref()
             .is_some_and(|d| d.kind.eq_ignore_ascii_case(b"attachment"))
-            || (!matches!(p.kind, PartKind::Multipart) && !p.media_type.eq_ignore_ascii_case(b"text"))
+            || (!matches!(p.kind, PartKind::Multipart)
+                && !p.media_type.eq_ignore_ascii_case(b"text"))
     });
     Facts {
         size: u64::from(size),
         envelope: envelope(raw, top_headers, limits.max_addresses),
         parts,
         sort: sort_keys(msg),
-        preview: preview(msg, limits.preview_chars),
+        preview: preview(raw, msg, limits.preview_chars),
         has_attachment,
         truncated,
     }
@@ -305,7 +484,8 @@ fn leaf_part(
         transfer_encoding: classify(cte.as_deref()),
         encoding: cte.unwrap_or_else(|| b"7bit".to_vec()),
         md5: nonempty_value_of(raw, headers, "Content-MD5"),
-        disposition: value_of(raw, headers, "Content-Disposition").and_then(|v| params::disposition(&v)),
+        disposition: value_of(raw, headers, "Content-Disposition")
+            .and_then(|v| params::disposition(&v)),
         language: value_of(raw, headers, "Content-Language")
             .map(|v| params::language(&v))
             .unwrap_or_default(),
@@ -320,7 +500,7 @@ fn leaf_part(
 }
 
 fn addresses(raw: &[u8], headers: &[Header<'_>], name: &str, max: usize) -> Vec<Address> {
-    find(headers, name)
+    find(raw, headers, name)
         .map(|h| address::parse_list(&unfold(raw_value(raw, h)), max))
         .unwrap_or_default()
 }
@@ -387,26 +567,50 @@ fn sort_keys(msg: &Message<'_>) -> SortKeys {
 }
 
 /// RFC 8970 preview from the first text body mail-parser picked (text/plain
-/// preferred, else text/html with tags stripped).
-fn preview(msg: &Message<'_>, max_chars: usize) -> String {
-    let first = msg
+/// preferred, else text/html with tags stripped), transfer- and
+/// charset-decoded here since mail-parser was told not to decode.
+fn preview(raw: &[u8], msg: &Message<'_>, max_chars: usize) -> String {
+    let Some((part, is_html)) = msg
         .text_body
         .iter()
         .chain(msg.html_body.iter())
-        .find_map(|&id| match &msg.parts.get(id as usize)?.body {
-            PartType::Text(t) => Some(Cow::Borrowed(t.as_ref())),
-            PartType::Html(h) => {
-                let mut end = h.len().min(PREVIEW_HTML_SCAN);
-                while !h.is_char_boundary(end) {
-                    end -= 1;
-                }
-                let head = h.get(..end).unwrap_or_default();
-                Some(Cow::Owned(mail_parser::decoders::html::html_to_text(head)))
+        .find_map(|&id| {
+            let part = msg.parts.get(id as usize)?;
+            match part.body {
+                PartType::Text(_) => Some((part, false)),
+                PartType::Html(_) => Some((part, true)),
+                _ => None,
             }
-            _ => None,
-        });
-    let Some(text) = first else {
+        })
+    else {
         return String::new();
+    };
+    let start = (part.offset_body as usize).min(raw.len());
+    let end = (part.offset_end as usize).clamp(start, raw.len());
+    let scan = if is_html {
+        PREVIEW_HTML_SCAN
+    } else {
+        PREVIEW_TEXT_SCAN
+    };
+    let body = raw
+        .get(start..end.min(start.saturating_add(scan)))
+        .unwrap_or_default();
+    let te = classify(value_of(raw, &part.headers, "Content-Transfer-Encoding").as_deref());
+    let decoded = decode_binary(body, te).map_or(Cow::Borrowed(body), Cow::Owned);
+    let charset = part
+        .headers
+        .iter()
+        .find_map(|h| h.value.as_content_type())
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|cs| charset_decoder(cs.as_bytes()));
+    let text = match charset {
+        Some(decode) => decode(&decoded),
+        None => String::from_utf8_lossy(&decoded).into_owned(),
+    };
+    let text = if is_html {
+        mail_parser::decoders::html::html_to_text(&text)
+    } else {
+        text
     };
     let mut out = String::new();
     let mut count = 0;

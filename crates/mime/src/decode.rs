@@ -22,7 +22,10 @@ pub enum DecodeError {
 
 /// Decodes a part body (the raw bytes of BODY[section]) according to its
 /// transfer encoding. 7bit, 8bit and binary bodies come back unchanged.
-pub fn decode_binary(raw_part_body: &[u8], encoding: TransferEncoding) -> Result<Vec<u8>, DecodeError> {
+pub fn decode_binary(
+    raw_part_body: &[u8],
+    encoding: TransferEncoding,
+) -> Result<Vec<u8>, DecodeError> {
     match encoding {
         TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
             Ok(raw_part_body.to_vec())
@@ -65,7 +68,11 @@ mod tests {
 
     #[test]
     fn base64_with_line_breaks() {
-        let out = decode_binary(b"aGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n", TransferEncoding::Base64).unwrap();
+        let out = decode_binary(
+            b"aGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n",
+            TransferEncoding::Base64,
+        )
+        .unwrap();
         assert_eq!(out, b"hello world");
         assert_eq!(
             decode_binary(b"aGV!sbG8=", TransferEncoding::Base64),
@@ -75,7 +82,11 @@ mod tests {
 
     #[test]
     fn quoted_printable_soft_breaks_and_escapes() {
-        let out = decode_binary(b"caf=C3=A9 =\r\nau lait\r\n", TransferEncoding::QuotedPrintable).unwrap();
+        let out = decode_binary(
+            b"caf=C3=A9 =\r\nau lait\r\n",
+            TransferEncoding::QuotedPrintable,
+        )
+        .unwrap();
         assert_eq!(out, "café au lait\r\n".as_bytes());
         assert_eq!(
             decode_binary(b"bad =ZZ", TransferEncoding::QuotedPrintable),
@@ -85,7 +96,10 @@ mod tests {
 
     #[test]
     fn identity_and_unknown() {
-        assert_eq!(decode_binary(b"\x00\xff", TransferEncoding::Binary).unwrap(), b"\x00\xff");
+        assert_eq!(
+            decode_binary(b"\x00\xff", TransferEncoding::Binary).unwrap(),
+            b"\x00\xff"
+        );
         assert_eq!(
             decode_binary(b"x", TransferEncoding::Unknown),
             Err(DecodeError::UnknownEncoding)
@@ -96,7 +110,10 @@ mod tests {
     fn classify_is_case_insensitive() {
         assert_eq!(classify(None), TransferEncoding::SevenBit);
         assert_eq!(classify(Some(b" BASE64 ")), TransferEncoding::Base64);
-        assert_eq!(classify(Some(b"Quoted-Printable")), TransferEncoding::QuotedPrintable);
+        assert_eq!(
+            classify(Some(b"Quoted-Printable")),
+            TransferEncoding::QuotedPrintable
+        );
         assert_eq!(classify(Some(b"x-uuencode")), TransferEncoding::Unknown);
     }
 }

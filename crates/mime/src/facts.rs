@@ -157,7 +157,8 @@ impl Part {
 
     /// Whether BODYSTRUCTURE reports a line count for this part.
     pub fn has_lines(&self) -> bool {
-        self.media_type.eq_ignore_ascii_case(b"text") || matches!(self.kind, PartKind::Message { .. })
+        self.media_type.eq_ignore_ascii_case(b"text")
+            || matches!(self.kind, PartKind::Message { .. })
     }
 }
 

@@ -9,11 +9,35 @@
 
 use mail_parser::Header;
 
-/// The first header named `name` (ASCII case-insensitive).
-pub(crate) fn find<'h, 'x>(headers: &'h [Header<'x>], name: &str) -> Option<&'h Header<'x>> {
-    headers
-        .iter()
-        .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
+/// The first header whose name, as written in `raw`, is `name` (ASCII
+/// case-insensitive, whitespace inside the name ignored as mail-parser does).
+///
+/// The name is read from the raw bytes rather than from mail-parser's
+/// `HeaderName` because `compute` may hand mail-parser a copy of the message
+/// with a header renamed (see `compute::neutralize`); offsets are the same in
+/// both, names are not.
+pub(crate) fn find<'h, 'x>(
+    raw: &[u8],
+    headers: &'h [Header<'x>],
+    name: &str,
+) -> Option<&'h Header<'x>> {
+    headers.iter().find(|h| {
+        let start = h.offset_field as usize;
+        let end = (h.offset_start as usize).saturating_sub(1);
+        raw.get(start..end)
+            .is_some_and(|written| name_matches(written, name.as_bytes()))
+    })
+}
+
+fn name_matches(written: &[u8], name: &[u8]) -> bool {
+    let mut want = name.iter();
+    for &b in written.iter().filter(|b| !is_wsp(**b)) {
+        match want.next() {
+            Some(w) if w.eq_ignore_ascii_case(&b) => {}
+            _ => return false,
+        }
+    }
+    want.next().is_none()
 }
 
 /// The header's value as written, folding and trailing CRLF included.
@@ -31,10 +55,7 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
         .copied()
         .filter(|&b| b != b'\r' && b != b'\n')
         .collect();
-    let end = out
-        .iter()
-        .rposition(|b| !is_wsp(*b))
-        .map_or(0, |p| p + 1);
+    let end = out.iter().rposition(|b| !is_wsp(*b)).map_or(0, |p| p + 1);
     out.truncate(end);
     let start = out.iter().position(|b| !is_wsp(*b)).unwrap_or(out.len());
     out.drain(..start);
@@ -43,7 +64,7 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
 
 /// The unfolded, trimmed value of the first `name` header, if present.
 pub(crate) fn value_of(raw: &[u8], headers: &[Header<'_>], name: &str) -> Option<Vec<u8>> {
-    find(headers, name).map(|h| unfold(raw_value(raw, h)))
+    find(raw, headers, name).map(|h| unfold(raw_value(raw, h)))
 }
 
 /// Like [`value_of`], but an empty value counts as absent (IMAP NIL).
@@ -165,6 +186,15 @@ impl<'a> Lexer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_names_compare_like_mail_parser() {
+        assert!(name_matches(b"Content-Type", b"content-type"));
+        assert!(name_matches(b" Sub ject ", b"Subject"));
+        assert!(!name_matches(b"Subjects", b"Subject"));
+        assert!(!name_matches(b"Subjec", b"Subject"));
+        assert!(!name_matches(b"", b"Subject"));
+    }
 
     #[test]
     fn unfold_removes_line_breaks_and_trims() {

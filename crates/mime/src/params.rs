@@ -112,39 +112,59 @@ fn split_continuation(attr: &[u8]) -> Option<(&[u8], u32, bool)> {
     };
     let star = attr.iter().rposition(|&b| b == b'*')?;
     let (name, index) = (attr.get(..star)?, attr.get(star + 1..)?);
-    if name.is_empty() || index.is_empty() || index.len() > 4 || !index.iter().all(u8::is_ascii_digit) {
+    if name.is_empty()
+        || index.is_empty()
+        || index.len() > 4
+        || !index.iter().all(u8::is_ascii_digit)
+    {
         return None;
     }
     let n = std::str::from_utf8(index).ok()?.parse().ok()?;
     Some((name, n, extended))
 }
 
+/// One parameter split into RFC 2231 segments.
+struct Continued {
+    /// Base name, lowercased, to match segments case-insensitively.
+    key: Vec<u8>,
+    /// Where the joined parameter goes in the output.
+    slot: usize,
+    /// (index, extended, value) of each segment.
+    segments: Vec<(u32, bool, Vec<u8>)>,
+}
+
 fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
     if !raw.iter().any(|p| split_continuation(&p.attr).is_some()) {
         return raw;
     }
-    // (name lowercased, output slot) for each continued parameter.
-    let mut groups: Vec<(Vec<u8>, usize, Vec<(u32, bool, Vec<u8>)>)> = Vec::new();
+    let mut groups: Vec<Continued> = Vec::new();
     let mut out: Vec<Param> = Vec::new();
     for p in raw {
         match split_continuation(&p.attr) {
             Some((name, n, extended)) => {
                 let key = name.to_ascii_lowercase();
                 let segment = (n, extended, p.value);
-                if let Some(g) = groups.iter_mut().find(|g| g.0 == key) {
-                    g.2.push(segment);
+                if let Some(g) = groups.iter_mut().find(|g| g.key == key) {
+                    g.segments.push(segment);
                 } else {
                     out.push(Param {
                         attr: name.to_vec(),
                         value: Vec::new(),
                     });
-                    groups.push((key, out.len() - 1, vec![segment]));
+                    groups.push(Continued {
+                        key,
+                        slot: out.len() - 1,
+                        segments: vec![segment],
+                    });
                 }
             }
             None => out.push(p),
         }
     }
-    for (_, slot, mut segments) in groups {
+    for Continued {
+        slot, mut segments, ..
+    } in groups
+    {
         segments.sort_by_key(|s| s.0);
         let extended = segments.first().is_some_and(|s| s.1);
         if let Some(param) = out.get_mut(slot) {
@@ -187,7 +207,8 @@ mod tests {
 
     #[test]
     fn encoded_words_in_params_stay_raw() {
-        let (_, _, ps) = content_type(br#"application/pdf; name="=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf""#).unwrap();
+        let (_, _, ps) =
+            content_type(br#"application/pdf; name="=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf""#).unwrap();
         assert_eq!(ps, vec![p("name", "=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf")]);
     }
 
@@ -200,7 +221,11 @@ mod tests {
         assert_eq!(d.kind, b"attachment".to_vec());
         assert_eq!(
             d.params,
-            vec![p("filename*", "utf-8''a%20b.txt"), p("size", "3"), p("title", "x y")]
+            vec![
+                p("filename*", "utf-8''a%20b.txt"),
+                p("size", "3"),
+                p("title", "x y")
+            ]
         );
         // A single extended value keeps its star and its encoding.
         let (_, _, ps) = content_type(b"text/plain; name*=utf-8''%E2%82%AC").unwrap();

@@ -60,7 +60,9 @@ pub fn base_subject(subject: &str) -> (String, bool) {
         }
         // Step 6: "[fwd: base]" wrapper.
         let is_fwd_wrapped = cur.len() >= 6
-            && cur.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("[fwd:"))
+            && cur
+                .get(..5)
+                .is_some_and(|h| h.eq_ignore_ascii_case("[fwd:"))
             && cur.ends_with(']');
         if is_fwd_wrapped {
             cur = cur.get(5..cur.len() - 1).unwrap_or_default();
@@ -133,7 +135,10 @@ mod tests {
 
     #[test]
     fn plain_subject_is_unchanged() {
-        assert_eq!(base_subject("Hello world"), ("Hello world".to_string(), false));
+        assert_eq!(
+            base_subject("Hello world"),
+            ("Hello world".to_string(), false)
+        );
     }
 
     #[test]
@@ -161,7 +166,10 @@ mod tests {
 
     #[test]
     fn forward_wrapper() {
-        assert_eq!(base_subject("[Fwd: Re: Hello]"), ("Hello".to_string(), true));
+        assert_eq!(
+            base_subject("[Fwd: Re: Hello]"),
+            ("Hello".to_string(), true)
+        );
         assert_eq!(base("[fwd: [fwd: Hello (fwd)]]"), "Hello");
     }
 

@@ -47,14 +47,20 @@ fn simple_text_plain() {
     assert_eq!(f.envelope.from, alice);
     assert_eq!(f.envelope.sender, alice, "Sender defaults to From");
     assert_eq!(f.envelope.reply_to, alice, "Reply-To defaults to From");
-    assert_eq!(f.envelope.to, vec![addr(None, Some("bob"), Some("example.org"))]);
+    assert_eq!(
+        f.envelope.to,
+        vec![addr(None, Some("bob"), Some("example.org"))]
+    );
     assert!(f.envelope.cc.is_empty() && f.envelope.bcc.is_empty());
     assert_eq!(f.envelope.in_reply_to, None);
 
     assert_eq!(f.parts.len(), 1);
     let p = &f.parts[0];
     assert_eq!(p.kind, PartKind::Leaf);
-    assert_eq!((&p.media_type[..], &p.media_subtype[..]), (&b"text"[..], &b"plain"[..]));
+    assert_eq!(
+        (&p.media_type[..], &p.media_subtype[..]),
+        (&b"text"[..], &b"plain"[..])
+    );
     assert_eq!(p.params.len(), 1);
     assert_eq!(p.params[0].value, b"UTF-8");
     assert_eq!(p.encoding, b"7bit");
@@ -64,22 +70,45 @@ fn simple_text_plain() {
 
     let header = slice(&raw, &f, &[], SectionKind::Header).unwrap();
     assert!(header.starts_with("From: Alice"));
-    assert!(header.ends_with("charset=UTF-8\r\n\r\n"), "HEADER includes the blank line");
-    assert_eq!(slice(&raw, &f, &[], SectionKind::Text), Some("line one\r\nline two\r\n"));
-    assert_eq!(slice(&raw, &f, &[], SectionKind::Full).unwrap().len(), raw.len());
+    assert!(
+        header.ends_with("charset=UTF-8\r\n\r\n"),
+        "HEADER includes the blank line"
+    );
+    assert_eq!(
+        slice(&raw, &f, &[], SectionKind::Text),
+        Some("line one\r\nline two\r\n")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[], SectionKind::Full).unwrap().len(),
+        raw.len()
+    );
     // A non-multipart message's part 1 is its body; 1.MIME is its header.
-    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("line one\r\nline two\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Full),
+        Some("line one\r\nline two\r\n")
+    );
     assert_eq!(slice(&raw, &f, &[1], SectionKind::Mime), Some(header));
     assert_eq!(f.section(&[2], SectionKind::Full), None);
     assert_eq!(f.section(&[0], SectionKind::Full), None);
     assert_eq!(f.section(&[1, 1], SectionKind::Full), None);
-    assert_eq!(f.section(&[1], SectionKind::Header), None, "HEADER only on message parts");
+    assert_eq!(
+        f.section(&[1], SectionKind::Header),
+        None,
+        "HEADER only on message parts"
+    );
     assert_eq!(f.section(&[], SectionKind::Mime), None);
 
     assert_eq!(f.sort.sent_date, Some(760_686_745));
     assert_eq!(f.sort.base_subject, "Hi there");
     let from = f.sort.from.as_ref().unwrap();
-    assert_eq!((from.mailbox.as_str(), from.domain.as_str(), from.name.as_str()), ("alice", "example.com", "Alice"));
+    assert_eq!(
+        (
+            from.mailbox.as_str(),
+            from.domain.as_str(),
+            from.name.as_str()
+        ),
+        ("alice", "example.com", "Alice")
+    );
     assert_eq!(f.sort.message_id.as_deref(), Some("m1@example.com"));
     assert_eq!(f.preview, "line one line two");
     assert!(!f.has_attachment);
@@ -122,18 +151,39 @@ fn multipart_mixed_with_attachment() {
     assert_eq!(root.children, vec![1, 2]);
     assert_eq!(root.decoded_size, None);
 
-    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("See attached."));
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Full),
+        Some("See attached.")
+    );
     assert_eq!(
         slice(&raw, &f, &[1], SectionKind::Mime),
         Some("Content-Type: text/plain; charset=us-ascii\r\n\r\n")
     );
-    assert_eq!(f.parts[1].lines, 0, "the CRLF before a boundary belongs to the boundary");
-    assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("aGVsbG8gd29y\r\nbGQ="));
-    assert!(slice(&raw, &f, &[2], SectionKind::Mime).unwrap().starts_with("Content-Type: application/pdf"));
+    assert_eq!(
+        f.parts[1].lines, 0,
+        "the CRLF before a boundary belongs to the boundary"
+    );
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Full),
+        Some("aGVsbG8gd29y\r\nbGQ=")
+    );
+    assert!(
+        slice(&raw, &f, &[2], SectionKind::Mime)
+            .unwrap()
+            .starts_with("Content-Type: application/pdf")
+    );
     assert_eq!(f.section(&[3], SectionKind::Full), None);
     assert_eq!(f.section(&[2], SectionKind::Text), None);
-    assert!(slice(&raw, &f, &[], SectionKind::Text).unwrap().starts_with("This is the preamble."));
-    assert!(slice(&raw, &f, &[], SectionKind::Text).unwrap().ends_with("epilogue\r\n"));
+    assert!(
+        slice(&raw, &f, &[], SectionKind::Text)
+            .unwrap()
+            .starts_with("This is the preamble.")
+    );
+    assert!(
+        slice(&raw, &f, &[], SectionKind::Text)
+            .unwrap()
+            .ends_with("epilogue\r\n")
+    );
 
     let pdf = &f.parts[2];
     assert_eq!(pdf.media_type, b"application");
@@ -149,7 +199,10 @@ fn multipart_mixed_with_attachment() {
     assert_eq!(d.params[0].value, b"r.pdf");
     assert_eq!(pdf.decoded_size, Some(11));
     let r = f.section(&[2], SectionKind::Full).unwrap();
-    assert_eq!(decode_binary(&raw[r], pdf.transfer_encoding).unwrap(), b"hello world");
+    assert_eq!(
+        decode_binary(&raw[r], pdf.transfer_encoding).unwrap(),
+        b"hello world"
+    );
     assert!(f.has_attachment);
     assert_eq!(f.preview, "See attached.");
     roundtrip(&f);
@@ -162,14 +215,31 @@ fn alternative_inside_mixed_numbering() {
     );
     let f = compute(&raw);
     assert_eq!(f.parts.len(), 5);
-    assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("plain text"));
-    assert_eq!(slice(&raw, &f, &[1, 2], SectionKind::Full), Some("<p>html <b>text</b></p>"));
-    assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("iVBORw0KGgo="));
+    assert_eq!(
+        slice(&raw, &f, &[1, 1], SectionKind::Full),
+        Some("plain text")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1, 2], SectionKind::Full),
+        Some("<p>html <b>text</b></p>")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Full),
+        Some("iVBORw0KGgo=")
+    );
     let alt = f.part_at(&[1]).unwrap();
     assert_eq!(alt.kind, PartKind::Multipart);
     assert_eq!(alt.media_subtype, b"alternative");
-    assert!(slice(&raw, &f, &[1], SectionKind::Full).unwrap().starts_with("--inner\r\n"));
-    assert!(slice(&raw, &f, &[1], SectionKind::Full).unwrap().ends_with("--inner--\r\n"));
+    assert!(
+        slice(&raw, &f, &[1], SectionKind::Full)
+            .unwrap()
+            .starts_with("--inner\r\n")
+    );
+    assert!(
+        slice(&raw, &f, &[1], SectionKind::Full)
+            .unwrap()
+            .ends_with("--inner--\r\n")
+    );
     assert_eq!(f.section(&[1, 3], SectionKind::Full), None);
     assert_eq!(f.section(&[2, 1], SectionKind::Full), None);
     assert_eq!(f.part_at(&[2]).unwrap().decoded_size, Some(8));
@@ -189,7 +259,14 @@ fn attached_message_rfc822() {
     };
     assert_eq!(envelope.subject, b("inner subject"));
     assert_eq!(envelope.message_id, b("<inner@id>"));
-    assert_eq!(envelope.from, vec![addr(Some("Inner Person"), Some("inner"), Some("example.net"))]);
+    assert_eq!(
+        envelope.from,
+        vec![addr(
+            Some("Inner Person"),
+            Some("inner"),
+            Some("example.net")
+        )]
+    );
     assert_eq!(envelope.sender, envelope.from);
     assert_eq!(m.lines, 5);
     assert_eq!(m.media_type, b"message");
@@ -199,12 +276,23 @@ fn attached_message_rfc822() {
     assert!(whole.ends_with("inner body\r\nsecond line"));
     assert_eq!(
         slice(&raw, &f, &[2], SectionKind::Header),
-        Some("From: Inner Person <inner@example.net>\r\nSubject: inner subject\r\nMessage-ID: <inner@id>\r\n\r\n")
+        Some(
+            "From: Inner Person <inner@example.net>\r\nSubject: inner subject\r\nMessage-ID: <inner@id>\r\n\r\n"
+        )
     );
-    assert_eq!(slice(&raw, &f, &[2], SectionKind::Text), Some("inner body\r\nsecond line"));
-    assert_eq!(slice(&raw, &f, &[2], SectionKind::Mime), Some("Content-Type: message/rfc822\r\n\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Text),
+        Some("inner body\r\nsecond line")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Mime),
+        Some("Content-Type: message/rfc822\r\n\r\n")
+    );
     // A non-multipart encapsulated body is part 1 of the encapsulated message.
-    assert_eq!(slice(&raw, &f, &[2, 1], SectionKind::Full), Some("inner body\r\nsecond line"));
+    assert_eq!(
+        slice(&raw, &f, &[2, 1], SectionKind::Full),
+        Some("inner body\r\nsecond line")
+    );
     assert_eq!(f.section(&[2, 2], SectionKind::Full), None);
     let inner_body = f.part_at(&[2, 1]).unwrap();
     assert_eq!(inner_body.media_type, b"text");
@@ -212,9 +300,19 @@ fn attached_message_rfc822() {
 
     // Encapsulated multipart: 3.1 and 3.2 are its parts.
     assert_eq!(slice(&raw, &f, &[3, 1], SectionKind::Full), Some("alt one"));
-    assert_eq!(slice(&raw, &f, &[3, 2], SectionKind::Full), Some("<i>alt two</i>"));
-    assert_eq!(slice(&raw, &f, &[3, 2], SectionKind::Mime), Some("Content-Type: text/html\r\n\r\n"));
-    assert!(slice(&raw, &f, &[3], SectionKind::Text).unwrap().starts_with("--YY\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[3, 2], SectionKind::Full),
+        Some("<i>alt two</i>")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[3, 2], SectionKind::Mime),
+        Some("Content-Type: text/html\r\n\r\n")
+    );
+    assert!(
+        slice(&raw, &f, &[3], SectionKind::Text)
+            .unwrap()
+            .starts_with("--YY\r\n")
+    );
     assert_eq!(
         slice(&raw, &f, &[3], SectionKind::Header),
         Some("Subject: nested multi\r\nContent-Type: multipart/alternative; boundary=YY\r\n\r\n")
@@ -235,9 +333,18 @@ fn top_level_message_rfc822() {
     let raw = crlf("Subject: wrapper\nContent-Type: message/rfc822\n\nSubject: wrapped\n\nhello\n");
     let f = compute(&raw);
     assert!(matches!(f.parts[0].kind, PartKind::Message { .. }));
-    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("Subject: wrapped\r\n\r\nhello\r\n"));
-    assert_eq!(slice(&raw, &f, &[1], SectionKind::Header), Some("Subject: wrapped\r\n\r\n"));
-    assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("hello\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Full),
+        Some("Subject: wrapped\r\n\r\nhello\r\n")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Header),
+        Some("Subject: wrapped\r\n\r\n")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1, 1], SectionKind::Full),
+        Some("hello\r\n")
+    );
     assert_eq!(slice(&raw, &f, &[1], SectionKind::Text), Some("hello\r\n"));
 }
 
@@ -247,10 +354,17 @@ fn encoded_word_subject_stays_raw_in_envelope() {
         "From: =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>\nSubject: Re: =?utf-8?B?w6l0w6k=?=\n  [list] fwd\n\nx\n",
     );
     let f = compute(&raw);
-    assert_eq!(f.envelope.subject, b("Re: =?utf-8?B?w6l0w6k=?=  [list] fwd"));
+    assert_eq!(
+        f.envelope.subject,
+        b("Re: =?utf-8?B?w6l0w6k=?=  [list] fwd")
+    );
     assert_eq!(
         f.envelope.from,
-        vec![addr(Some("=?ISO-8859-1?Q?Andr=E9?= Pirard"), Some("PIRARD"), Some("vm1.ulg.ac.be"))]
+        vec![addr(
+            Some("=?ISO-8859-1?Q?Andr=E9?= Pirard"),
+            Some("PIRARD"),
+            Some("vm1.ulg.ac.be")
+        )]
     );
     assert_eq!(f.sort.base_subject, "été [list] fwd");
     assert!(f.sort.subject_is_reply_or_fwd);
@@ -262,7 +376,9 @@ fn encoded_word_subject_stays_raw_in_envelope() {
 
 #[test]
 fn group_addresses() {
-    let raw = crlf("From: me@example.com\nTo: Friends: a@x.org, \"B, b\" <b@y.org>;, undisclosed-recipients:;\nCc: c@z.org\n\n");
+    let raw = crlf(
+        "From: me@example.com\nTo: Friends: a@x.org, \"B, b\" <b@y.org>;, undisclosed-recipients:;\nCc: c@z.org\n\n",
+    );
     let f = compute(&raw);
     assert_eq!(
         f.envelope.to,
@@ -281,13 +397,21 @@ fn group_addresses() {
 
 #[test]
 fn explicit_sender_and_reply_to_are_kept() {
-    let raw = crlf("From: a@a.a\nSender: s@s.s\nReply-To: r@r.r\nIn-Reply-To: <p@q>\nReferences: <o@q> <p@q>\n\n");
+    let raw = crlf(
+        "From: a@a.a\nSender: s@s.s\nReply-To: r@r.r\nIn-Reply-To: <p@q>\nReferences: <o@q> <p@q>\n\n",
+    );
     let f = compute(&raw);
     assert_eq!(f.envelope.sender, vec![addr(None, Some("s"), Some("s.s"))]);
-    assert_eq!(f.envelope.reply_to, vec![addr(None, Some("r"), Some("r.r"))]);
+    assert_eq!(
+        f.envelope.reply_to,
+        vec![addr(None, Some("r"), Some("r.r"))]
+    );
     assert_eq!(f.envelope.in_reply_to, b("<p@q>"));
     assert_eq!(f.sort.in_reply_to, vec!["p@q".to_string()]);
-    assert_eq!(f.sort.references, vec!["o@q".to_string(), "p@q".to_string()]);
+    assert_eq!(
+        f.sort.references,
+        vec!["o@q".to_string(), "p@q".to_string()]
+    );
 }
 
 #[test]
@@ -300,11 +424,18 @@ fn rfc3501_envelope_example() {
     let e = &f.envelope;
     assert_eq!(e.date, b("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)"));
     assert_eq!(e.subject, b("IMAP4rev1 WG mtg summary and minutes"));
-    let gray = vec![addr(Some("Terry Gray"), Some("gray"), Some("cac.washington.edu"))];
+    let gray = vec![addr(
+        Some("Terry Gray"),
+        Some("gray"),
+        Some("cac.washington.edu"),
+    )];
     assert_eq!(e.from, gray);
     assert_eq!(e.sender, gray);
     assert_eq!(e.reply_to, gray);
-    assert_eq!(e.to, vec![addr(None, Some("imap"), Some("cac.washington.edu"))]);
+    assert_eq!(
+        e.to,
+        vec![addr(None, Some("imap"), Some("cac.washington.edu"))]
+    );
     assert_eq!(
         e.cc,
         vec![
@@ -316,7 +447,10 @@ fn rfc3501_envelope_example() {
     assert_eq!(e.in_reply_to, None);
     assert_eq!(e.message_id, b("<B27397-0100000@cac.washington.edu>"));
     let p = &f.parts[0];
-    assert_eq!((&p.media_type[..], &p.media_subtype[..]), (&b"TEXT"[..], &b"PLAIN"[..]));
+    assert_eq!(
+        (&p.media_type[..], &p.media_subtype[..]),
+        (&b"TEXT"[..], &b"PLAIN"[..])
+    );
     assert_eq!(p.params[0].attr, b"CHARSET");
     assert_eq!(p.params[0].value, b"US-ASCII");
     assert_eq!(f.sort.sent_date, Some(837_595_405));
@@ -344,13 +478,22 @@ fn lf_and_crlf_count_octets_as_stored() {
     assert_eq!(fl.parts[2].body_size(), 17);
     assert_eq!(fc.parts[2].body_size(), 18);
     assert_eq!(fl.parts[2].decoded_size, fc.parts[2].decoded_size);
-    assert_eq!(slice(&lf, &fl, &[1], SectionKind::Full), Some("See attached."));
-    assert!(slice(&lf, &fl, &[], SectionKind::Header).unwrap().ends_with("\"==b1==\"\n\n"));
+    assert_eq!(
+        slice(&lf, &fl, &[1], SectionKind::Full),
+        Some("See attached.")
+    );
+    assert!(
+        slice(&lf, &fl, &[], SectionKind::Header)
+            .unwrap()
+            .ends_with("\"==b1==\"\n\n")
+    );
 }
 
 #[test]
 fn eight_bit_body() {
-    let mut raw = crlf("Subject: 8bit\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n");
+    let mut raw = crlf(
+        "Subject: 8bit\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n",
+    );
     raw.extend_from_slice(b"caf\xe9 cr\xe8me\r\n\xff\xfe\r\n");
     let f = compute(&raw);
     let p = &f.parts[0];
@@ -358,13 +501,19 @@ fn eight_bit_body() {
     assert_eq!(p.body_size(), 16);
     assert_eq!(p.decoded_size, Some(16));
     assert_eq!(p.lines, 2);
-    assert!(f.preview.starts_with("café crème"), "preview is charset-decoded: {:?}", f.preview);
+    assert!(
+        f.preview.starts_with("café crème"),
+        "preview is charset-decoded: {:?}",
+        f.preview
+    );
     roundtrip(&f);
 }
 
 #[test]
 fn quoted_printable_part_size_and_preview() {
-    let raw = crlf("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 soft=\n break\n");
+    let raw = crlf(
+        "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 soft=\n break\n",
+    );
     let f = compute(&raw);
     let p = &f.parts[0];
     assert_eq!(p.transfer_encoding, TransferEncoding::QuotedPrintable);
@@ -374,11 +523,16 @@ fn quoted_printable_part_size_and_preview() {
 
 #[test]
 fn malformed_headers_do_not_break_the_message() {
-    let raw = crlf("this line has no colon\nSubject: still here\nContent-Type: ;;garbage;;\nFrom: <<<>>>\n\nbody\n");
+    let raw = crlf(
+        "this line has no colon\nSubject: still here\nContent-Type: ;;garbage;;\nFrom: <<<>>>\n\nbody\n",
+    );
     let f = compute(&raw);
     assert_eq!(f.envelope.subject, b("still here"));
     let p = &f.parts[0];
-    assert_eq!(p.media_type, b"text", "unparsable Content-Type falls back to text/plain");
+    assert_eq!(
+        p.media_type, b"text",
+        "unparsable Content-Type falls back to text/plain"
+    );
     assert_eq!(slice(&raw, &f, &[], SectionKind::Text), Some("body\r\n"));
     roundtrip(&f);
 }
@@ -389,7 +543,10 @@ fn multipart_without_boundary_is_a_leaf() {
     let f = compute(&raw);
     assert_eq!(f.parts.len(), 1);
     assert_eq!(f.parts[0].kind, PartKind::Leaf);
-    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full).unwrap(), "--x\r\n\r\nnot parsed\r\n--x--\r\n");
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Full).unwrap(),
+        "--x\r\n\r\nnot parsed\r\n--x--\r\n"
+    );
 }
 
 #[test]
@@ -420,7 +577,10 @@ fn header_with_no_body() {
     let f = compute(&raw);
     assert_eq!(f.envelope.subject, b("only a header"));
     assert_eq!(f.section(&[], SectionKind::Header), Some(0..raw.len()));
-    assert_eq!(f.section(&[], SectionKind::Text), Some(raw.len()..raw.len()));
+    assert_eq!(
+        f.section(&[], SectionKind::Text),
+        Some(raw.len()..raw.len())
+    );
     assert_eq!(f.parts[0].body_size(), 0);
     assert_eq!(f.parts[0].lines, 0);
 }
@@ -432,18 +592,26 @@ fn digest_parts_default_to_message_rfc822() {
     );
     let f = compute(&raw);
     let p1 = f.part_at(&[1]).unwrap();
-    assert_eq!((&p1.media_type[..], &p1.media_subtype[..]), (&b"message"[..], &b"rfc822"[..]));
+    assert_eq!(
+        (&p1.media_type[..], &p1.media_subtype[..]),
+        (&b"message"[..], &b"rfc822"[..])
+    );
     let PartKind::Message { envelope } = &p1.kind else {
         panic!("digest child should be an encapsulated message")
     };
     assert_eq!(envelope.subject, b("first"));
     assert_eq!(slice(&raw, &f, &[2, 1], SectionKind::Full), Some("two"));
-    assert_eq!(slice(&raw, &f, &[2], SectionKind::Header), Some("Subject: second\r\n\r\n"));
+    assert_eq!(
+        slice(&raw, &f, &[2], SectionKind::Header),
+        Some("Subject: second\r\n\r\n")
+    );
 }
 
 #[test]
 fn html_only_preview_strips_tags() {
-    let raw = crlf("Content-Type: text/html\n\n<html><head><style>p{}</style></head><body><p>Hello&nbsp;<b>bold</b>\n\n world</p></body></html>\n");
+    let raw = crlf(
+        "Content-Type: text/html\n\n<html><head><style>p{}</style></head><body><p>Hello&nbsp;<b>bold</b>\n\n world</p></body></html>\n",
+    );
     let f = compute(&raw);
     assert_eq!(f.preview, "Hello bold world");
 }
@@ -451,7 +619,9 @@ fn html_only_preview_strips_tags() {
 #[test]
 fn preview_is_capped_at_200_characters() {
     let body = "é".repeat(150) + " " + &"x".repeat(300);
-    let raw = crlf(&format!("Content-Type: text/plain; charset=utf-8\n\n{body}\n"));
+    let raw = crlf(&format!(
+        "Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+    ));
     let f = compute(&raw);
     assert_eq!(f.preview.chars().count(), 200);
     assert_eq!(f.preview, "é".repeat(150) + " " + &"x".repeat(49));
@@ -460,7 +630,9 @@ fn preview_is_capped_at_200_characters() {
 fn nested_multiparts(depth: usize) -> Vec<u8> {
     let mut raw = String::from("Subject: deep\n");
     for i in 0..depth {
-        raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"));
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"
+        ));
     }
     raw.push_str("Content-Type: text/plain\n\ncore\n");
     for i in (0..depth).rev() {
@@ -515,7 +687,10 @@ fn shallow_nesting_is_not_truncated() {
     let f = compute(&nested_multiparts(5));
     assert!(!f.truncated);
     let raw = nested_multiparts(5);
-    assert_eq!(slice(&raw, &f, &[1, 1, 1, 1, 1], SectionKind::Full), Some("core"));
+    assert_eq!(
+        slice(&raw, &f, &[1, 1, 1, 1, 1], SectionKind::Full),
+        Some("core")
+    );
 }
 
 #[test]
@@ -548,4 +723,79 @@ fn base64_message_rfc822_stays_a_leaf() {
     assert_eq!(p.kind, PartKind::Leaf);
     assert_eq!(p.decoded_size, Some(18));
     assert_eq!(f.section(&[1], SectionKind::Header), None);
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (j, &b)| n | (b as u32) << (16 - 8 * j));
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * k)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn deep_nesting_inside_a_base64_message_does_not_crash() {
+    // mail-parser parses an encoded message/rfc822 from its decoded bytes;
+    // here those bytes hold 10,000 nested messages.
+    let inner = nested_messages(10_000);
+    let mut raw = crlf(
+        "Subject: outer\nContent-Type: multipart/mixed; boundary=Q\n\n--Q\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n",
+    );
+    raw.extend_from_slice(base64(&inner).as_bytes());
+    raw.extend_from_slice(b"\r\n--Q--\r\n");
+    let f = compute(&raw);
+    let p = f.part_at(&[1]).unwrap();
+    assert_eq!(p.kind, PartKind::Leaf);
+    assert_eq!(p.decoded_size, Some(inner.len() as u64));
+}
+
+#[test]
+fn base64_digest_child_without_type_stays_a_leaf() {
+    let raw = crlf(
+        "Content-Type: multipart/digest; boundary=D\n\n--D\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogaGkKCmJvZHkK\n--D\n\nSubject: plain\n\ntwo\n--D--\n",
+    );
+    let f = compute(&raw);
+    let p1 = f.part_at(&[1]).unwrap();
+    assert_eq!(p1.kind, PartKind::Leaf);
+    assert_eq!(
+        (&p1.media_type[..], &p1.media_subtype[..]),
+        (&b"message"[..], &b"rfc822"[..])
+    );
+    assert_eq!(p1.encoding, b"base64");
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Full),
+        Some("U3ViamVjdDogaGkKCmJvZHkK")
+    );
+    assert_eq!(p1.decoded_size, Some(18));
+    assert!(matches!(
+        f.part_at(&[2]).unwrap().kind,
+        PartKind::Message { .. }
+    ));
+    assert_eq!(slice(&raw, &f, &[2, 1], SectionKind::Full), Some("two"));
+}
+
+#[test]
+fn preview_decodes_base64_text_and_quoted_printable_html() {
+    let raw = crlf(
+        "Content-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nw6l0w6kgc3VtbWVy\n--A\nContent-Type: text/html\n\n<p>html</p>\n--A--\n",
+    );
+    assert_eq!(compute(&raw).preview, "été summer");
+    let raw = crlf(
+        "Content-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n<div>Gr=FC=DFe,<br>\n  Welt</div>\n",
+    );
+    assert_eq!(compute(&raw).preview, "Grüße, Welt");
 }
