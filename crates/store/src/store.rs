@@ -41,6 +41,8 @@ struct Inner {
     bg_done: Event,
     /// Test hook: compaction stops (as if the process died) after this step.
     compact_stop_after: Cell<Option<u8>>,
+    /// fdatasync calls on segments (group commit makes this < appends).
+    syncs: Cell<u64>,
 }
 
 struct State {
@@ -291,6 +293,7 @@ impl Store {
                 bg_busy: Cell::new(false),
                 bg_done: Event::default(),
                 compact_stop_after: Cell::new(None),
+                syncs: Cell::new(0),
             }),
         };
         if store.inner.st.borrow().ix.by_name(INBOX).is_none() {
@@ -453,6 +456,7 @@ impl Store {
         };
         for f in files {
             f.fdatasync().await?;
+            self.inner.syncs.set(self.inner.syncs.get() + 1);
         }
         self.inner.st.borrow_mut().wal.unsynced.clear();
         Ok(())
@@ -1387,6 +1391,11 @@ impl Store {
     /// Total messages over all mailboxes (visible or pending).
     pub fn total_messages(&self) -> usize {
         self.inner.st.borrow().ix.mailboxes.values().map(|m| m.msgs.len()).sum()
+    }
+
+    /// Log fdatasyncs issued since open.
+    pub fn sync_count(&self) -> u64 {
+        self.inner.syncs.get()
     }
 
     /// Number of segment files.
