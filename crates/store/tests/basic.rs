@@ -31,6 +31,28 @@ fn fresh_dir_append_then_read_back_in_same_process() {
 }
 
 #[test]
+fn dma_reads_work_after_an_empty_dma_file_is_opened() {
+    // glommio probes polled I/O with the first DmaFile an executor opens; an
+    // empty one wrongly marks the device pollable and later DMA reads fail
+    // with EOPNOTSUPP. Store::open opens a one-block file first.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let s = Store::open(&path, cfg()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let b = raw(1);
+        s.append(ib, &[new_msg(&b)]).await.unwrap();
+        s.checkpoint().await.unwrap();
+        let empty = path.join("empty");
+        glommio::io::BufferedFile::create(&empty).await.unwrap().close().await.unwrap();
+        glommio::io::DmaFile::open(&empty).await.unwrap().close().await.unwrap();
+        let f = glommio::io::DmaFile::open(path.join("index.rkyv")).await.unwrap();
+        let r = f.read_at(0, 64).await.expect("DMA read after the probe");
+        assert_eq!(&r[..8], b"PCSTCKP1");
+    });
+}
+
+#[test]
 fn status_counts_and_flags_with_unchangedsince() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
