@@ -222,6 +222,9 @@ impl<'a> Cursor<'a> {
             else {
                 return Err(ErrorKind::UnterminatedQuoted);
             };
+            if rest.get(i + off) == Some(&b'\n') {
+                return Err(ErrorKind::UnterminatedQuoted);
+            }
             let seg = rest.get(i..i + off).unwrap_or(&[]);
             check_quoted_segment(seg)?;
             i += off;
@@ -277,6 +280,8 @@ impl<'a> Cursor<'a> {
     pub fn astring(&mut self) -> PResult<AString<'a>> {
         match self.peek() {
             Some(b'"') | Some(b'{') => self.string(),
+            // literal8 where only a plain string is allowed.
+            Some(b'~') if self.peek_at(1) == Some(b'{') => Err(ErrorKind::BadLiteral),
             _ => {
                 let a = self.take_class(&ASTRING);
                 if a.is_empty() {
