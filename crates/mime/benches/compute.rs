@@ -11,7 +11,9 @@ fn message(size: usize) -> Vec<u8> {
     m.push_str("Return-Path: <sender@example.com>\r\nReceived: from mx.example.com (mx.example.com [192.0.2.1])\r\n\tby mail.example.org with ESMTPS id 4abc\r\n\tfor <rcpt@example.org>; Mon, 7 Feb 2022 21:52:25 -0800\r\n");
     m.push_str("From: \"Sender, Some\" <sender@example.com>\r\nTo: rcpt@example.org, Team: a@example.org, b@example.org;\r\nCc: =?utf-8?q?J=C3=B6rg?= <joerg@example.de>\r\n");
     m.push_str("Subject: Re: [list] =?utf-8?q?Quarterly_r=C3=A9sum=C3=A9?=\r\nDate: Mon, 7 Feb 2022 21:52:25 -0800\r\nMessage-ID: <abc.123@example.com>\r\nIn-Reply-To: <prev.1@example.org>\r\nReferences: <root.0@example.org> <prev.1@example.org>\r\n");
-    m.push_str("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer-boundary\"\r\n\r\n");
+    m.push_str(
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer-boundary\"\r\n\r\n",
+    );
     m.push_str("--outer-boundary\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n");
     m.push_str("--alt\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
     for _ in 0..8 {

@@ -51,10 +51,12 @@ use mail_parser::decoders::charsets::map::charset_decoder;
 /// is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Deepest part nesting kept (the top-level body is depth 0). Clamped to
-    /// [`MAX_DEPTH_CEILING`].
+    /// Deepest part nesting walked (the top-level body is depth 0); a
+    /// message part cut here still gets its one stand-in body a level
+    /// deeper. Clamped to [`MAX_DEPTH_CEILING`] - 1.
     pub max_depth: u32,
-    /// Most parts kept in the tree.
+    /// Most parts walked. Message parts cut by this bound add one stand-in
+    /// body each, so the tree holds at most twice this many parts.
     pub max_parts: u32,
     /// Most address structures kept per ENVELOPE address field.
     pub max_addresses: usize,
@@ -117,7 +119,19 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
     }
     let mut work: Cow<'_, [u8]> = Cow::Borrowed(raw);
     for _ in 0..MAX_NEUTRALIZE_ROUNDS {
-        let Some(message) = parser().parse(work.as_ref()) else {
+        // mail-parser 0.11 has `debug_assert!(false, ..)` on states that
+        // malformed multipart nesting can reach ("Invalid part ID, could not
+        // find multipart"); release builds skip them and carry on, debug
+        // builds panic. Catching the unwind keeps debug builds (and tests)
+        // as panic-free as release: such a message is kept whole.
+        let work_ref: &[u8] = work.as_ref();
+        let parsed = std::panic::catch_unwind(|| parser().parse(work_ref));
+        let Ok(parsed) = parsed else {
+            let mut facts = opaque(raw, 0);
+            facts.truncated = true;
+            return facts;
+        };
+        let Some(message) = parsed else {
             // No header field at all: the header is everything up to the
             // first empty line (or the whole message when there is none).
             let header_end = memchr::memmem::find(raw, b"\n\r\n")
@@ -316,7 +330,8 @@ struct Item<'m, 'x> {
 
 fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
     let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
-    let max_depth = limits.max_depth.min(MAX_DEPTH_CEILING);
+    // A stand-in body may sit one level below max_depth.
+    let max_depth = limits.max_depth.min(MAX_DEPTH_CEILING - 1);
     let max_parts = limits.max_parts.max(1) as usize;
     let mut parts: Vec<Part> = Vec::new();
     let mut truncated = false;
@@ -355,6 +370,9 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
         let index = parts.len();
         let child_depth = item.depth + 1;
         let pending = parts.len() + 1 + stack.len();
+        // A message part whose encapsulated message is not walked gets a
+        // stand-in body (see `stand_in_body`); this is where its header ends.
+        let mut stand_in_header_end = None;
         match &mp.body {
             PartType::Multipart(ids) => {
                 if child_depth > max_depth || pending + ids.len() > max_parts {
@@ -363,7 +381,7 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
                     part.kind = PartKind::Multipart;
                     if !part.media_type.eq_ignore_ascii_case(b"multipart") {
                         part.media_type = b"multipart".to_vec();
-                        part.media_subtype = b"mixed".to_vec();
+                        part.media_subtype = b"x-unknown".to_vec();
                         part.params
                             .retain(|p| !p.attr.eq_ignore_ascii_case(b"charset"));
                     }
@@ -386,13 +404,18 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
             // `neutralize`), so every message it reports is unencoded and
             // shares offsets with the raw message.
             PartType::Message(nested) => {
-                if child_depth > max_depth || pending + 1 > max_parts {
-                    truncated = true;
-                } else if let Some(root) = nested.parts.first() {
-                    let envelope = envelope(raw, &root.headers, limits.max_addresses);
-                    part.kind = PartKind::Message {
-                        envelope: Box::new(envelope),
-                    };
+                let root = nested.parts.first();
+                let envelope = root
+                    .map(|r| envelope(raw, &r.headers, limits.max_addresses))
+                    .unwrap_or_default();
+                part.kind = PartKind::Message {
+                    envelope: Box::new(envelope),
+                };
+                if child_depth > max_depth || pending + 1 > max_parts || root.is_none() {
+                    truncated |= root.is_some();
+                    let header_end = root.map_or(body_start, |r| r.offset_body);
+                    stand_in_header_end = Some(header_end.clamp(body_start, body_end));
+                } else {
                     stack.push(Item {
                         msg: nested,
                         id: 0,
@@ -405,32 +428,40 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
                     });
                 }
             }
+            _ if is_message_type(&part) => {
+                // An encoded (or unparsable) message/rfc822: IMAP's grammar
+                // still wants an envelope and a body, so it gets NIL
+                // envelope fields and its whole body as a text part.
+                part.kind = PartKind::Message {
+                    envelope: Box::default(),
+                };
+                stand_in_header_end = Some(body_start);
+            }
             _ => {}
         }
+        let body = raw
+            .get(body_start as usize..body_end as usize)
+            .unwrap_or_default();
         if part.has_lines() {
-            part.lines = count_lines(
-                raw.get(body_start as usize..body_end as usize)
-                    .unwrap_or_default(),
-            );
+            part.lines = count_lines(body);
         }
-        if matches!(part.kind, PartKind::Leaf) {
-            let body = raw
-                .get(body_start as usize..body_end as usize)
-                .unwrap_or_default();
-            part.decoded_size = match part.transfer_encoding {
-                TransferEncoding::SevenBit
-                | TransferEncoding::EightBit
-                | TransferEncoding::Binary => Some(body.len() as u64),
-                te => decode_binary(body, te).ok().map(|d| d.len() as u64),
-            };
+        if !matches!(part.kind, PartKind::Multipart) {
+            part.decoded_size = decoded_size(body, part.transfer_encoding);
         }
         if let Some(parent) = item.parent.and_then(|p| parts.get_mut(p)) {
-            // ok: the output never exceeds max_parts, which fits u32 here.
+            // ok: the output stays far below u32::MAX parts.
             parent
                 .children
                 .push(u32::try_from(index).unwrap_or(u32::MAX));
         }
-        parts.push(part);
+        if let Some(header_end) = stand_in_header_end {
+            part.children
+                .push(u32::try_from(index + 1).unwrap_or(u32::MAX));
+            parts.push(part);
+            parts.push(stand_in_body(raw, body_start, header_end, body_end));
+        } else {
+            parts.push(part);
+        }
     }
     if parts.is_empty() {
         return opaque(raw, msg.parts.first().map_or(0, |p| p.offset_body as usize));
@@ -454,6 +485,51 @@ fn build(raw: &[u8], msg: &Message<'_>, limits: &Limits) -> Facts {
     }
 }
 
+fn is_message_type(part: &Part) -> bool {
+    part.media_type.eq_ignore_ascii_case(b"message")
+        && (part.media_subtype.eq_ignore_ascii_case(b"rfc822")
+            || part.media_subtype.eq_ignore_ascii_case(b"global"))
+}
+
+/// BINARY.SIZE of a body: identity encodings need no decoding.
+fn decoded_size(body: &[u8], te: TransferEncoding) -> Option<u64> {
+    match te {
+        TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
+            Some(body.len() as u64)
+        }
+        te => decode_binary(body, te).ok().map(|d| d.len() as u64),
+    }
+}
+
+/// The body of a message part whose encapsulated message is not described
+/// (limits reached, or the part is transfer-encoded): one text/plain leaf
+/// whose header is `start..header_end` and whose body is the rest.
+fn stand_in_body(raw: &[u8], start: u32, header_end: u32, end: u32) -> Part {
+    let body = raw
+        .get(header_end as usize..end as usize)
+        .unwrap_or_default();
+    Part {
+        kind: PartKind::Leaf,
+        media_type: b"text".to_vec(),
+        media_subtype: b"plain".to_vec(),
+        params: vec![us_ascii()],
+        id: None,
+        description: None,
+        encoding: b"7bit".to_vec(),
+        transfer_encoding: TransferEncoding::SevenBit,
+        md5: None,
+        disposition: None,
+        language: Vec::new(),
+        location: None,
+        header_start: start,
+        body_start: header_end,
+        body_end: end,
+        lines: count_lines(body),
+        decoded_size: Some(body.len() as u64),
+        children: Vec::new(),
+    }
+}
+
 /// A part's BODYSTRUCTURE fields from its header, as a leaf; the caller turns
 /// it into a container when mail-parser found one.
 fn leaf_part(
@@ -470,10 +546,14 @@ fn leaf_part(
         None if in_digest => (b"message".to_vec(), b"rfc822".to_vec(), Vec::new()),
         None => (b"text".to_vec(), b"plain".to_vec(), Vec::new()),
     };
-    if params.is_empty() && media_type.eq_ignore_ascii_case(b"text") {
+    let has_charset = params
+        .iter()
+        .any(|p| p.attr.eq_ignore_ascii_case(b"charset"));
+    if !has_charset && media_type.eq_ignore_ascii_case(b"text") {
         params.push(us_ascii());
     }
-    let cte = nonempty_value_of(raw, headers, "Content-Transfer-Encoding");
+    let cte =
+        value_of(raw, headers, "Content-Transfer-Encoding").and_then(|v| params::first_token(&v));
     Part {
         kind: PartKind::Leaf,
         media_type,

@@ -14,7 +14,7 @@ pub const FORMAT_VERSION: u8 = 1;
 
 /// Hard ceiling on tree depth accepted by [`Facts::from_bytes`], so a
 /// renderer that recurses over [`Facts::parts`] is bounded even on a
-/// corrupted record. [`crate::Limits::max_depth`] is clamped to it.
+/// corrupted record. [`crate::Limits::max_depth`] is clamped below it.
 pub const MAX_DEPTH_CEILING: u32 = 256;
 
 /// Everything postcore knows about one message without re-reading MIME.
@@ -106,10 +106,16 @@ pub enum PartKind {
     Leaf,
     /// multipart/*: [`Part::children`] are its parts.
     Multipart,
-    /// message/rfc822 or message/global with a parsed nested message:
-    /// `envelope` is the nested header's ENVELOPE, [`Part::children`] holds
-    /// exactly one part, the nested message's body, whose `header_start` ..
-    /// `body_start` is the nested header.
+    /// message/rfc822 or message/global: `envelope` is the nested header's
+    /// ENVELOPE, [`Part::children`] holds exactly one part, the nested
+    /// message's body, whose `header_start` .. `body_start` is the nested
+    /// header.
+    ///
+    /// When the nested message is not described part by part (a base64 or
+    /// quoted-printable message part, or a [`crate::Limits`] bound reached),
+    /// the child is a stand-in text/plain leaf over the nested body (and the
+    /// envelope is all NIL for an encoded part), so the IMAP grammar's
+    /// envelope-and-body shape for message/rfc822 still holds.
     Message { envelope: Box<Envelope> },
 }
 

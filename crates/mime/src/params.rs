@@ -36,6 +36,15 @@ pub(crate) fn content_type(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Param>
     Some((main, sub, params(&mut lx)))
 }
 
+/// The leading token of a value (Content-Transfer-Encoding: `base64
+/// (comment)` is `base64`), None when there is none.
+pub(crate) fn first_token(value: &[u8]) -> Option<Vec<u8>> {
+    let mut lx = Lexer::new(value);
+    lx.skip_cfws();
+    let token = lx.take_while(is_token_byte);
+    (!token.is_empty()).then(|| token.to_vec())
+}
+
 /// `kind; params` from an unfolded Content-Disposition value.
 pub(crate) fn disposition(value: &[u8]) -> Option<Disposition> {
     let mut lx = Lexer::new(value);
@@ -236,6 +245,12 @@ mod tests {
     fn garbage_params_are_skipped() {
         let (_, _, ps) = content_type(b"text/plain; junk; =x; a=1;;b=\"2").unwrap();
         assert_eq!(ps, vec![p("a", "1"), p("b", "2")]);
+    }
+
+    #[test]
+    fn first_token_skips_comments() {
+        assert_eq!(first_token(b" (x) base64 (y)"), Some(b"base64".to_vec()));
+        assert_eq!(first_token(b"  "), None);
     }
 
     #[test]

@@ -676,7 +676,10 @@ fn ten_thousand_deep_message_rfc822_is_cut_at_the_depth_limit() {
     let raw = nested_messages(10_000);
     let f = compute(&raw);
     assert!(f.truncated);
-    assert!(max_depth(&f) <= 32);
+    // 32 walked levels plus the stand-in body of the last message part.
+    assert_eq!(max_depth(&f), 33);
+    let last = f.parts.last().unwrap();
+    assert_eq!(last.kind, PartKind::Leaf);
     let path = vec![1u32; 16];
     assert!(f.section(&path, SectionKind::Header).is_some());
     roundtrip(&f);
@@ -714,15 +717,33 @@ fn part_count_limit_keeps_the_container_as_a_leaf() {
 }
 
 #[test]
-fn base64_message_rfc822_stays_a_leaf() {
+fn base64_message_rfc822_gets_a_stand_in_body() {
     let raw = crlf(
         "Content-Type: multipart/mixed; boundary=X\n\n--X\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogaGkKCmJvZHkK\n--X--\n",
     );
     let f = compute(&raw);
     let p = f.part_at(&[1]).unwrap();
-    assert_eq!(p.kind, PartKind::Leaf);
+    let PartKind::Message { envelope } = &p.kind else {
+        panic!("message/rfc822 keeps the message shape, got {:?}", p.kind)
+    };
+    assert_eq!(**envelope, mime_facts::Envelope::default());
+    assert_eq!(p.encoding, b"base64");
     assert_eq!(p.decoded_size, Some(18));
-    assert_eq!(f.section(&[1], SectionKind::Header), None);
+    assert_eq!(
+        f.section(&[1], SectionKind::Header),
+        Some(p.body_start as usize..p.body_start as usize)
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Text),
+        Some("U3ViamVjdDogaGkKCmJvZHkK")
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1, 1], SectionKind::Full),
+        Some("U3ViamVjdDogaGkKCmJvZHkK")
+    );
+    let stand_in = f.part_at(&[1, 1]).unwrap();
+    assert_eq!(stand_in.kind, PartKind::Leaf);
+    assert_eq!(stand_in.media_type, b"text");
 }
 
 fn base64(data: &[u8]) -> String {
@@ -759,18 +780,18 @@ fn deep_nesting_inside_a_base64_message_does_not_crash() {
     raw.extend_from_slice(b"\r\n--Q--\r\n");
     let f = compute(&raw);
     let p = f.part_at(&[1]).unwrap();
-    assert_eq!(p.kind, PartKind::Leaf);
+    assert!(matches!(p.kind, PartKind::Message { .. }));
     assert_eq!(p.decoded_size, Some(inner.len() as u64));
 }
 
 #[test]
-fn base64_digest_child_without_type_stays_a_leaf() {
+fn base64_digest_child_without_type_gets_a_stand_in_body() {
     let raw = crlf(
         "Content-Type: multipart/digest; boundary=D\n\n--D\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogaGkKCmJvZHkK\n--D\n\nSubject: plain\n\ntwo\n--D--\n",
     );
     let f = compute(&raw);
     let p1 = f.part_at(&[1]).unwrap();
-    assert_eq!(p1.kind, PartKind::Leaf);
+    assert!(matches!(p1.kind, PartKind::Message { .. }));
     assert_eq!(
         (&p1.media_type[..], &p1.media_subtype[..]),
         (&b"message"[..], &b"rfc822"[..])
@@ -798,4 +819,14 @@ fn preview_decodes_base64_text_and_quoted_printable_html() {
         "Content-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n<div>Gr=FC=DFe,<br>\n  Welt</div>\n",
     );
     assert_eq!(compute(&raw).preview, "Grüße, Welt");
+}
+
+#[test]
+fn mail_parser_inconsistent_state_does_not_panic() {
+    // Found by the token-soup property test: this nesting trips a
+    // debug_assert inside mail-parser 0.11 (debug builds only).
+    let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n--b\r\nContent-Type: message/rfc822\r\nAAAA\r\n\r\nContent-Type: message/rfc822\r\nAAAA\r\n\r\n\r\n--b--\r\n";
+    let f = compute(raw);
+    assert_eq!(f.size, raw.len() as u64);
+    roundtrip(&f);
 }
