@@ -20,7 +20,7 @@ pub enum DecodeError {
     QuotedPrintable,
 }
 
-/// Decodes a part body (the raw bytes of BODY[section]) according to its
+/// Decodes a part body (the raw bytes of `BODY[section]`) according to its
 /// transfer encoding. 7bit, 8bit and binary bodies come back unchanged.
 pub fn decode_binary(
     raw_part_body: &[u8],

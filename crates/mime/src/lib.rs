@@ -15,7 +15,64 @@
 //! are raw header bytes, unfolded, never RFC 2047-decoded; values postcore
 //! compares itself (sort keys, preview) are decoded UTF-8. Offsets and sizes
 //! are octets of the message as stored: a message stored with bare LF line
-//! ends reports LF-based sizes.
+//! ends reports LF-based sizes (Dovecot would report CRLF-based "virtual"
+//! sizes), so the store should keep messages with CRLF line ends, as LMTP
+//! and APPEND deliver them.
+//!
+//! # Stored format
+//!
+//! `to_bytes` writes one version byte ([`FORMAT_VERSION`]) and an rkyv 0.8
+//! archive of [`Facts`]. `from_bytes` copies the archive into an aligned
+//! buffer (so any slice alignment works), validates it with bytecheck and
+//! then checks the part tree (children point forward and in range, one
+//! parent each, a message part has one child, depth at most
+//! [`MAX_DEPTH_CEILING`], offsets ordered and within [`Facts::size`]). A
+//! record of another version is [`FactsError::Version`]: recompute it from
+//! the raw message. Callers should also check `facts.size` against the raw
+//! message length they hold.
+//!
+//! # The part tree
+//!
+//! [`Facts::parts`] is the BODYSTRUCTURE tree flattened in pre-order;
+//! `parts[0]` is the top-level body. [`PartKind`] says how to render a part:
+//!
+//! - `Leaf`: body-type-basic, or body-type-text when `media_type` is `text`
+//!   (then followed by [`Part::lines`]).
+//! - `Multipart`: the `children` in order, then `media_subtype`; extension
+//!   data is `params`, `disposition`, `language`, `location`.
+//! - `Message { envelope }`: body-type-msg: basic fields, the envelope, the
+//!   single child rendered as a body, then `lines`. This holds for every
+//!   message/rfc822 and message/global part, also encoded or cut ones (they
+//!   get a stand-in text/plain child), so the grammar is always satisfied.
+//!
+//! Body fields of a non-multipart part, in IMAP order: `media_type`,
+//! `media_subtype`, `params` (NIL when empty), `id`, `description`,
+//! `encoding`, [`Part::body_size`]; extension data: `md5`, `disposition`
+//! (`kind` and its `params`), `language` (NIL when empty, a string when one,
+//! else a list), `location`. Defaults are already applied the way Dovecot
+//! applies them: no Content-Type is `text/plain` (`message/rfc822` inside
+//! multipart/digest), a text part without a charset parameter gets
+//! `charset=us-ascii` appended, no Content-Transfer-Encoding is `7bit`.
+//!
+//! ENVELOPE: [`Envelope`] holds the ten fields; `sender` and `reply_to` are
+//! already defaulted to `from`. Address lists render as NIL when empty;
+//! group syntax is already flattened into IMAP's start/end markers.
+//!
+//! # What mail-parser does and does not do here
+//!
+//! mail-parser finds the MIME tree and every offset and decodes Subject,
+//! From/To/Cc, Date and message ids for the sort keys. It is never asked to
+//! undo transfer encodings: its recursive parse of encoded message/rfc822
+//! parts can be driven into a stack overflow by a crafted message (see the
+//! `compute` module docs). Raw values are re-read from header offsets by
+//! small readers (`headers`, `address`, `params` modules).
+//!
+//! # Measured speed
+//!
+//! `cargo bench -p postcore-mime` (criterion, release, one core of the
+//! build machine): compute of a 4 KiB multipart message about 23 µs, of a
+//! 100 KiB one (mostly a base64 attachment, decoded once for BINARY.SIZE)
+//! about 145 µs; `to_bytes` 1.3 µs, `from_bytes` 4-6 µs.
 
 mod address;
 mod compute;
