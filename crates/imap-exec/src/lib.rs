@@ -5,8 +5,10 @@
 //! store changes into EXISTS/EXPUNGE/FETCH updates. The server's sessions
 //! call into this crate and own only the connection.
 
+pub mod dates;
 pub mod error;
 pub mod sink;
+pub mod view;
 
 pub use error::ExecError;
 pub use sink::Sink;
