@@ -1,6 +1,6 @@
 //! One user line of a passwd-file: `user:password:uid:gid:gecos:home:shell:extra_fields`.
 
-use crate::scheme::{ScramError, ScramSecrets};
+use crate::scheme::{HashError, HashScheme, ScramError, ScramSecrets, hash_password};
 use crate::username::{Username, UsernameError};
 
 /// Extra field where postcore keeps SCRAM-SHA-256 secrets next to a
@@ -109,10 +109,41 @@ impl UserEntry {
 
     /// Replaces the password field. Refuses values that would break the
     /// line (`:` or a line break).
+    ///
+    /// SCRAM secrets in the [`SCRAM_EXTRA_FIELD`] extra field belong to the
+    /// old password and are removed, so the old password cannot keep working
+    /// through SCRAM-SHA-256; add new ones with [`Self::set_scram_secrets`]
+    /// (or use [`Self::set_new_password`], which does both).
     pub fn set_password(&mut self, password_field: impl Into<String>) -> Result<(), FieldError> {
         let v = password_field.into();
         check_field(&v, ":\r\n")?;
         self.set_field(0, v);
+        self.remove_extra(SCRAM_EXTRA_FIELD);
+        Ok(())
+    }
+
+    /// Hashes `password` with `scheme` into the password field and, when
+    /// `scram_iterations` is given, stores matching SCRAM-SHA-256 secrets so
+    /// every SASL mechanism works. What `postcore user add` / `user passwd`
+    /// call. Blocking CPU work.
+    pub fn set_new_password(
+        &mut self,
+        password: &[u8],
+        scheme: &HashScheme,
+        scram_iterations: Option<u32>,
+    ) -> Result<(), HashError> {
+        let field = hash_password(password, scheme)?;
+        // hash_password writes `{NAME}` and crypt/PHC/base64 text: no `:` or line break.
+        self.set_password(field).map_err(|e| HashError::Params {
+            scheme: "passwd-file",
+            reason: e.to_string(),
+        })?;
+        let scram_main = matches!(scheme, HashScheme::ScramSha256 { .. });
+        if let Some(iterations) = scram_iterations
+            && !scram_main
+        {
+            self.set_scram_secrets(&ScramSecrets::generate(password, iterations)?);
+        }
         Ok(())
     }
 

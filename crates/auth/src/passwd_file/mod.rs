@@ -219,7 +219,8 @@ impl PasswdFile {
     }
 
     /// Replaces a user's password field (e.g. with the output of
-    /// [`crate::scheme::hash_password`]). Other fields are kept.
+    /// [`crate::scheme::hash_password`]). Other fields are kept, except stale
+    /// SCRAM secrets (see [`UserEntry::set_password`]).
     pub fn set_password(&mut self, name: &str, password_field: &str) -> Result<(), DbError> {
         let entry = self
             .get_mut(name)

@@ -276,3 +276,52 @@ mod props {
         }
     }
 }
+
+#[test]
+fn new_password_replaces_stale_scram_secrets() {
+    use crate::scheme::{Argon2Params, HashScheme};
+    let cheap = HashScheme::Argon2id(Argon2Params {
+        memory_kib: 64,
+        time_cost: 1,
+        parallelism: 1,
+    });
+    let mut db = PasswdFile::parse(b"# keep me\nann:{PLAIN}old::::::quota=1G\n").unwrap();
+    let ann = db.get_mut("ann").unwrap();
+    ann.set_new_password(b"first", &cheap, Some(64)).unwrap();
+    let first_scram = ann.scram_secrets().unwrap().unwrap();
+    assert_eq!(first_scram.verify_password(b"first"), Ok(true));
+    assert_eq!(ann.extra("quota"), Some("1G"));
+    assert_eq!(
+        verify(ann.password().unwrap(), b"first", &VerifyPolicy::default()),
+        Ok(true)
+    );
+
+    // A raw password change drops the SCRAM secrets of the old password.
+    db.set_password("ann", "{PLAIN}second").unwrap();
+    let ann = db.get("ann").unwrap();
+    assert!(ann.scram_secrets().is_none());
+    assert_eq!(ann.extra("quota"), Some("1G"));
+
+    // SCRAM as the main scheme needs no extra field.
+    let ann = db.get_mut("ann").unwrap();
+    ann.set_new_password(
+        b"third",
+        &HashScheme::ScramSha256 { iterations: 64 },
+        Some(64),
+    )
+    .unwrap();
+    assert!(ann.extra(SCRAM_EXTRA_FIELD).is_none());
+    assert_eq!(
+        ann.scram_secrets()
+            .unwrap()
+            .unwrap()
+            .verify_password(b"third"),
+        Ok(true)
+    );
+    let out = String::from_utf8(db.to_bytes()).unwrap();
+    assert!(
+        out.starts_with("# keep me\nann:{SCRAM-SHA-256}64,"),
+        "{out}"
+    );
+    assert!(out.ends_with("::::::quota=1G\n"), "{out}");
+}

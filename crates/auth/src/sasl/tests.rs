@@ -144,8 +144,14 @@ fn login_edge_cases() {
 const RFC_SERVER_NONCE: &str = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
 
 fn rfc7677_secrets() -> ScramSecrets {
-    let salt = STANDARD.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
-    ScramSecrets::derive(b"pencil", &salt, 4096).unwrap()
+    // Derived once: 4096 PBKDF2 rounds are slow in a debug build.
+    static SECRETS: std::sync::OnceLock<ScramSecrets> = std::sync::OnceLock::new();
+    SECRETS
+        .get_or_init(|| {
+            let salt = STANDARD.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+            ScramSecrets::derive(b"pencil", &salt, 4096).unwrap()
+        })
+        .clone()
 }
 
 fn rfc_server() -> SaslServer {
@@ -410,5 +416,67 @@ print('verified', flush=True)
             Progress::Authenticated { .. }
         ));
         assert!(child.wait().unwrap().success());
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn drive(mech: Mechanism, ir: Option<Vec<u8>>, steps: Vec<Vec<u8>>, give_secrets: bool) {
+        let secrets = rfc7677_secrets();
+        let mut s = SaslServer::new(mech).unwrap();
+        let mut p = s.start(ir.as_deref());
+        for input in steps {
+            p = match p {
+                Ok(Progress::Challenge(_)) => s.step(&input),
+                Ok(Progress::NeedScramSecrets { .. }) => {
+                    s.scram_secrets(give_secrets.then_some(&secrets))
+                }
+                // Finished or failed: every further input is refused.
+                Ok(_) | Err(_) => {
+                    assert!(s.step(&input).is_err());
+                    return;
+                }
+            };
+        }
+    }
+
+    fn scram_like() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            "[nyp]=?[a-z]{0,3},(a=[a-z=23CD]{0,6})?,(n=[a-zA-Z=,23CD]{0,8})?,?(r=[!-~]{0,12})?(,[a-z]=[a-z]{0,3})?"
+                .prop_map(String::into_bytes),
+            "c=[a-zA-Z0-9+/=]{0,8},r=[!-~]{0,20}(,p=[a-zA-Z0-9+/=]{0,48})?".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// No input sequence makes a machine panic, and none gets past
+        /// SCRAM without the password.
+        #[test]
+        fn machines_never_panic(
+            mech in prop_oneof![Just(Mechanism::Plain), Just(Mechanism::Login), Just(Mechanism::ScramSha256)],
+            ir in proptest::option::of(scram_like()),
+            steps in proptest::collection::vec(scram_like(), 0..5),
+            give in any::<bool>(),
+        ) {
+            drive(mech, ir, steps, give);
+        }
+
+        #[test]
+        fn plain_splits_exactly_three_fields(a in "[a-z]{0,5}", c in "[a-z]{1,5}", p in "[ -~]{1,10}") {
+            let msg = format!("{a}\0{c}\0{p}");
+            let r = plain(msg.as_bytes());
+            if a.is_empty() || a == c {
+                let got = r.unwrap();
+                prop_assert_eq!(got.username.as_str(), c.as_str());
+                prop_assert_eq!(got.password.as_bytes(), p.as_bytes());
+            } else {
+                prop_assert_eq!(r.unwrap_err(), SaslError::AuthzidNotPermitted);
+            }
+        }
     }
 }

@@ -182,6 +182,7 @@ pub(super) fn hash_sha_crypt(
     }
     let raw: [u8; 16] = random_bytes()?;
     // 16 characters of the crypt alphabet: 64 divides 256, so `% 64` is unbiased.
+    // ok: `b % 64` < 64 == CRYPT_ALPHABET.len(), the index is always in bounds.
     let salt: String = raw
         .iter()
         .map(|b| char::from(CRYPT_ALPHABET[usize::from(b % 64)]))

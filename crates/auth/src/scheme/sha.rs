@@ -75,6 +75,7 @@ pub(super) fn verify(
         if raw.len() <= digest_len {
             return Err(VerifyError::malformed(scheme, "no salt after the digest"));
         }
+        // In bounds: raw.len() > digest_len was checked just above.
         raw.split_at(digest_len)
     } else {
         if raw.len() != digest_len {
