@@ -39,46 +39,45 @@ impl DotStuffer {
         }
     }
 
-    /// Writes `chunk` stuffed. Runs of bytes without LF are copied whole.
+    /// Writes `chunk` stuffed. Bytes that need no change are copied in runs
+    /// as long as possible, not line by line.
     pub fn push<B: BufMut>(&mut self, chunk: &[u8], out: &mut B) {
-        let mut rest = chunk;
-        while !rest.is_empty() {
+        let mut run_start = 0;
+        let mut pos = 0;
+        while pos < chunk.len() {
             if self.at_line_start {
-                if rest.first() == Some(&b'.') {
+                if chunk.get(pos) == Some(&b'.') {
+                    out.put_slice(chunk.get(run_start..pos).unwrap_or_default());
                     out.put_u8(b'.');
+                    run_start = pos;
                 }
                 self.at_line_start = false;
             }
-            match memchr(b'\n', rest) {
-                None => {
-                    out.put_slice(rest);
-                    self.prev_cr = rest.last() == Some(&b'\r');
-                    return;
-                }
-                Some(lf) => {
-                    let cr_before = match lf.checked_sub(1) {
-                        Some(p) => rest.get(p) == Some(&b'\r'),
-                        None => self.prev_cr,
-                    };
-                    match self.mode {
-                        NewlineMode::ToCrlf => {
-                            out.put_slice(rest.get(..lf).unwrap_or_default());
-                            if !cr_before {
-                                out.put_u8(b'\r');
-                            }
-                            out.put_u8(b'\n');
-                            self.at_line_start = true;
-                        }
-                        NewlineMode::Keep => {
-                            out.put_slice(rest.get(..=lf).unwrap_or_default());
-                            self.at_line_start = cr_before;
-                        }
+            let rest = chunk.get(pos..).unwrap_or_default();
+            let Some(off) = memchr(b'\n', rest) else {
+                self.prev_cr = chunk.last() == Some(&b'\r');
+                break;
+            };
+            let lf = pos + off;
+            let cr_before = match lf.checked_sub(1) {
+                Some(p) => chunk.get(p) == Some(&b'\r'),
+                None => self.prev_cr,
+            };
+            match self.mode {
+                NewlineMode::ToCrlf => {
+                    if !cr_before {
+                        out.put_slice(chunk.get(run_start..lf).unwrap_or_default());
+                        out.put_u8(b'\r');
+                        run_start = lf;
                     }
-                    self.prev_cr = false;
-                    rest = rest.get(lf + 1..).unwrap_or_default();
+                    self.at_line_start = true;
                 }
+                NewlineMode::Keep => self.at_line_start = cr_before,
             }
+            self.prev_cr = false;
+            pos = lf + 1;
         }
+        out.put_slice(chunk.get(run_start..).unwrap_or_default());
     }
 
     /// Ends the last line if the message did not, then writes ".\r\n".

@@ -11,7 +11,7 @@
 //! and without the terminating ".\r\n".
 
 use bytes::BufMut;
-use memchr::memchr;
+use memchr::memmem::Finder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -37,8 +37,9 @@ pub struct DataProgress {
 }
 
 /// Decodes a DATA body fed in chunks split anywhere, and enforces a maximum
-/// size without losing the stream: once the message is too big, nothing more
-/// is written out but the input is still read to its end, so the session
+/// size without losing the stream: once the message is too big, nothing past
+/// the first `max_size` bytes is written out but the input is still read to
+/// its end, so the session
 /// answers 552 for each recipient and stays in step with the client.
 #[derive(Debug, Clone)]
 pub struct DataDecoder {
@@ -47,6 +48,7 @@ pub struct DataDecoder {
     size: u64,
     max_size: u64,
     too_big: bool,
+    line_dot: Finder<'static>,
 }
 
 impl DataDecoder {
@@ -58,6 +60,7 @@ impl DataDecoder {
             size: 0,
             max_size,
             too_big: false,
+            line_dot: Finder::new(b"\r\n."),
         }
     }
 
@@ -67,7 +70,8 @@ impl DataDecoder {
         self.size
     }
 
-    /// The message passed `max_size`: what was written out is incomplete.
+    /// The message passed `max_size`: what was written out is only its
+    /// first `max_size` bytes.
     pub fn too_big(&self) -> bool {
         self.too_big
     }
@@ -76,12 +80,19 @@ impl DataDecoder {
         self.state == State::Done
     }
 
+    /// Writes decoded bytes while they fit; past `max_size` only counts
+    /// them, so `out` ends up holding exactly the first `max_size` bytes.
     fn emit<B: BufMut>(&mut self, bytes: &[u8], out: &mut B) {
+        let room = self.max_size.saturating_sub(self.size);
         self.size = self.size.saturating_add(bytes.len() as u64);
-        if self.size > self.max_size {
-            self.too_big = true;
+        if self.too_big {
+            return;
         }
-        if !self.too_big {
+        if bytes.len() as u64 > room {
+            self.too_big = true;
+            let fits = usize::try_from(room).unwrap_or(usize::MAX);
+            out.put_slice(bytes.get(..fits).unwrap_or(bytes));
+        } else {
             out.put_slice(bytes);
         }
     }
@@ -124,23 +135,32 @@ impl DataDecoder {
                 }
                 State::Middle => {
                     let rest = input.get(i..).unwrap_or_default();
-                    match memchr(b'\n', rest) {
+                    if self.last_cr && b == b'\n' {
+                        // CRLF split across two reads.
+                        self.emit(b"\n", out);
+                        self.last_cr = false;
+                        self.state = State::LineStart;
+                        i += 1;
+                        continue;
+                    }
+                    // Only a dot after CRLF needs work: copy everything up
+                    // to the next one in one go.
+                    match self.line_dot.find(rest) {
+                        Some(p) => {
+                            self.emit(rest.get(..p + 2).unwrap_or_default(), out);
+                            self.last_cr = false;
+                            self.state = State::Dot;
+                            i += p + 3;
+                        }
                         None => {
                             self.emit(rest, out);
-                            self.last_cr = rest.last() == Some(&b'\r');
-                            i = input.len();
-                        }
-                        Some(lf) => {
-                            let cr_before = match lf.checked_sub(1) {
-                                Some(p) => rest.get(p) == Some(&b'\r'),
-                                None => self.last_cr,
-                            };
-                            self.emit(rest.get(..=lf).unwrap_or_default(), out);
-                            self.last_cr = false;
-                            if cr_before {
+                            if rest.ends_with(b"\r\n") {
+                                self.last_cr = false;
                                 self.state = State::LineStart;
+                            } else {
+                                self.last_cr = rest.last() == Some(&b'\r');
                             }
-                            i += lf + 1;
+                            i = input.len();
                         }
                     }
                 }
@@ -263,7 +283,7 @@ mod tests {
                 done: true
             }
         );
-        assert_eq!(out, b"0123456789\r\n");
+        assert_eq!(out, b"0123456789\r\n012");
         let mut d = DataDecoder::new(15);
         d.decode(body, &mut Vec::new());
         assert_eq!(d.size(), 24);

@@ -102,16 +102,53 @@ impl<'a> Mailbox<'a> {
     }
 }
 
+/// Byte classes as 256-entry tables: paths are scanned byte by byte, and a
+/// table lookup beats a chain of comparisons there.
+const fn table(ranges: &[(u8, u8)], extra: &[u8], utf8: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut r = 0;
+    while r < ranges.len() {
+        let (lo, hi) = ranges[r];
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            t[b] = true;
+            b += 1;
+        }
+        r += 1;
+    }
+    let mut e = 0;
+    while e < extra.len() {
+        t[extra[e] as usize] = true;
+        e += 1;
+    }
+    if utf8 {
+        let mut b = 0x80;
+        while b < 256 {
+            t[b] = true;
+            b += 1;
+        }
+    }
+    t
+}
+
+const ALNUM: &[(u8, u8)] = &[(b'a', b'z'), (b'A', b'Z'), (b'0', b'9')];
+/// RFC 5322 atext, plus UTF-8 bytes (RFC 6531).
+static ATEXT: [bool; 256] = table(ALNUM, b"!#$%&'*+-/=?^_`{|}~", true);
+/// RFC 5321 qtextSMTP, plus UTF-8 bytes.
+static QTEXT: [bool; 256] = table(&[(32, 33), (35, 91), (93, 126)], b"", true);
+/// Domain label bytes, `_` accepted leniently, plus UTF-8 (U-labels).
+static LABEL: [bool; 256] = table(ALNUM, b"-_", true);
+
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+    ATEXT[usize::from(b)]
 }
 
 fn is_qtext(b: u8) -> bool {
-    matches!(b, 32 | 33 | 35..=91 | 93..=126) || b >= 0x80
+    QTEXT[usize::from(b)]
 }
 
 fn is_label_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b >= 0x80
+    LABEL[usize::from(b)]
 }
 
 /// Dot-separated non-empty labels of letters, digits, `-`, `_` or UTF-8.
@@ -332,6 +369,19 @@ mod tests {
             } else {
                 assert_eq!(r, Err(()), "{:?}", String::from_utf8_lossy(bad));
             }
+        }
+    }
+
+    #[test]
+    fn byte_classes() {
+        for b in 0..=255u8 {
+            let atext =
+                b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80;
+            assert_eq!(is_atext(b), atext, "{b}");
+            let qtext = matches!(b, 32 | 33 | 35..=91 | 93..=126) || b >= 0x80;
+            assert_eq!(is_qtext(b), qtext, "{b}");
+            let label = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b >= 0x80;
+            assert_eq!(is_label_byte(b), label, "{b}");
         }
     }
 
