@@ -17,6 +17,10 @@
 //!
 //! # Login with PLAIN or LOGIN
 //!
+//! For a user that does not exist, call [`scheme::verify_unknown_user`] so
+//! the answer takes as long as for a real one; count failures in a
+//! [`throttle::Throttle`].
+//!
 //! ```
 //! use auth::{passwd_file::PasswdFile, sasl::*, scheme::{verify, VerifyPolicy}};
 //! // doveadm pw -s SHA256-CRYPT -p 'correct horse'

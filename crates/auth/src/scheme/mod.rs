@@ -276,6 +276,21 @@ pub fn verify(stored: &str, password: &[u8], policy: &VerifyPolicy) -> Result<bo
     StoredPassword::parse(stored)?.verify(password, policy)
 }
 
+/// Argon2id hash with the default cost, of a password nobody has (made with
+/// the `argon2` CLI: `echo -n postcore-no-such-user | argon2
+/// postcore-dummy-salt -id -t 2 -k 19456 -p 1 -e`).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cG9zdGNvcmUtZHVtbXktc2FsdA$YqdrWg2LjjF3gm/teXgUZYZf3uhx2fnYZM2w7NQJ01M";
+
+/// Spends the time a real verification with the default scheme would, and
+/// always fails. Call it for a user that does not exist (or has no
+/// password) so the reply time does not tell an attacker which user names
+/// exist. Blocking CPU work.
+pub fn verify_unknown_user(password: &[u8]) -> bool {
+    // The dummy is well-formed and its password is not guessable: `false` either way.
+    let _ = argon2id::verify(Scheme::Argon2id, DUMMY_HASH, password);
+    false
+}
+
 /// Scheme used for new passwords and its cost settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HashScheme {

@@ -357,3 +357,19 @@ mod props {
         }
     }
 }
+
+#[test]
+fn unknown_user_check_does_the_work_and_fails() {
+    // The dummy hash is real: its own password verifies against it...
+    assert_eq!(
+        verify(
+            &format!("{{ARGON2ID}}{DUMMY_HASH}"),
+            b"postcore-no-such-user",
+            &VerifyPolicy::default()
+        ),
+        Ok(true)
+    );
+    // ...but the unknown-user path refuses every password, that one included.
+    assert!(!verify_unknown_user(b"postcore-no-such-user"));
+    assert!(!verify_unknown_user(b""));
+}
