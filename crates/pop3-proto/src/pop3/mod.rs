@@ -14,8 +14,8 @@ pub use capability::{Capability, Expire, write_capa};
 pub use command::{Command, Limits, MAX_MESSAGE_NUMBER, parse_command};
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use response::{
-    RespCode, write_err, write_error, write_listing, write_multiline_end, write_ok, write_ok_scan,
-    write_sasl_challenge, write_stat, write_uidl,
+    RespCode, write_err, write_error, write_listing, write_message, write_multiline_end, write_ok,
+    write_ok_scan, write_sasl_challenge, write_stat, write_uidl,
 };
 pub use sasl::{SaslResponse, decode_base64, parse_sasl_response};
-pub use top::top_len;
+pub use top::{top_len, write_top};

@@ -4,6 +4,7 @@
 
 use super::error::Error;
 use crate::text::{put_text, put_u64};
+use crate::{DotStuffer, NewlineMode};
 use bytes::BufMut;
 
 /// Extended response codes (RFC 2449 §8, RFC 3206, RFC 6856) for `-ERR`.
@@ -115,6 +116,15 @@ pub fn write_multiline_end<B: BufMut>(out: &mut B) {
     out.put_slice(b".\r\n");
 }
 
+/// Writes a whole stored message as the body of a RETR response: CRLF
+/// lines, dot-stuffed, then the `.` line. For a message read in pieces, use
+/// a [`DotStuffer`] with [`NewlineMode::ToCrlf`] directly.
+pub fn write_message<B: BufMut>(out: &mut B, message: &[u8]) {
+    let mut stuffer = DotStuffer::new(NewlineMode::ToCrlf);
+    stuffer.push(message, out);
+    stuffer.finish(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +189,10 @@ mod tests {
             out,
             b"+OK 120 octets\r\nSubject: x\r\n\r\n..signature\r\n.\r\n"
         );
+        let mut whole = Vec::new();
+        write_ok(&mut whole, b"120 octets");
+        write_message(&mut whole, b"Subject: x\n\n.signature\n");
+        assert_eq!(whole, out);
     }
 
     #[test]

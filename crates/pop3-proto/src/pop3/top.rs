@@ -1,6 +1,8 @@
 //! TOP (RFC 1939 §7): the header, the blank line after it, and the first n
 //! lines of the body.
 
+use crate::{DotStuffer, NewlineMode};
+use bytes::BufMut;
 use memchr::memchr;
 
 /// How many leading bytes of the stored `message` TOP sends for `lines`
@@ -31,9 +33,30 @@ pub fn top_len(message: &[u8], lines: u32) -> usize {
     pos
 }
 
+/// Writes the body of a TOP response: the prefix [`top_len`] picks,
+/// dot-stuffed with CRLF line ends, and the terminating `.` line.
+pub fn write_top<B: BufMut>(out: &mut B, message: &[u8], lines: u32) {
+    let mut stuffer = DotStuffer::new(NewlineMode::ToCrlf);
+    stuffer.push(
+        message.get(..top_len(message, lines)).unwrap_or(message),
+        out,
+    );
+    stuffer.finish(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_top_stuffs_and_terminates() {
+        let mut out = Vec::new();
+        write_top(&mut out, b"A: 1\n\n.x\n.y\n", 1);
+        assert_eq!(out, b"A: 1\r\n\r\n..x\r\n.\r\n");
+        let mut out = Vec::new();
+        write_top(&mut out, b"A: 1", 0);
+        assert_eq!(out, b"A: 1\r\n.\r\n");
+    }
 
     const MSG: &[u8] = b"From: a\r\nSubject: b\r\n\r\nline1\r\nline2\r\nline3";
 
