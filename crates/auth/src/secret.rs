@@ -5,7 +5,8 @@ use zeroize::Zeroizing;
 /// Password bytes as a client sent them. `Debug` prints `Secret(..)` so a
 /// password cannot end up in a log line by accident; the buffer is zeroed
 /// when dropped.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq`: comparing secrets must go through constant-time code.
+#[derive(Clone)]
 pub struct Secret(Zeroizing<Vec<u8>>);
 
 impl Secret {
