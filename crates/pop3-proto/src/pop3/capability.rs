@@ -138,6 +138,37 @@ mod tests {
     }
 
     #[test]
+    fn rfc_2449_example() {
+        let mut out = Vec::new();
+        write_capa(
+            &mut out,
+            &[
+                Capability::Top,
+                Capability::User,
+                Capability::Sasl(&["CRAM-MD5", "KERBEROS_V4"]),
+                Capability::RespCodes,
+                Capability::LoginDelay {
+                    seconds: 900,
+                    per_user: false,
+                },
+                Capability::Pipelining,
+                Capability::Expire {
+                    expire: Expire::Days(60),
+                    per_user: false,
+                },
+                Capability::Uidl,
+                Capability::Implementation("Shlemazle-Plotz-v302"),
+            ],
+        );
+        assert_eq!(
+            out,
+            b"+OK Capability list follows\r\nTOP\r\nUSER\r\nSASL CRAM-MD5 KERBEROS_V4\r\n\
+              RESP-CODES\r\nLOGIN-DELAY 900\r\nPIPELINING\r\nEXPIRE 60\r\nUIDL\r\n\
+              IMPLEMENTATION Shlemazle-Plotz-v302\r\n.\r\n"
+        );
+    }
+
+    #[test]
     fn expire_days_and_empty_list() {
         let mut out = Vec::new();
         write_capa(
