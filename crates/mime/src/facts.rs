@@ -24,8 +24,9 @@ pub struct Facts {
     pub size: u64,
     /// ENVELOPE of the top-level message.
     pub envelope: Envelope,
-    /// All MIME parts in pre-order; index 0 is the whole message's body
-    /// (the root of BODYSTRUCTURE). See [`Part::children`].
+    /// All MIME parts, parents before children; index 0 is the whole
+    /// message's body (the root of BODYSTRUCTURE). The tree is given by
+    /// [`Part::children`], not by the order of this list.
     pub parts: Vec<Part>,
     /// Keys for SORT and THREAD (RFC 5256), decoded.
     pub sort: SortKeys,

@@ -33,8 +33,9 @@
 //!
 //! # The part tree
 //!
-//! [`Facts::parts`] is the BODYSTRUCTURE tree flattened in pre-order;
-//! `parts[0]` is the top-level body. [`PartKind`] says how to render a part:
+//! [`Facts::parts`] is the BODYSTRUCTURE tree flattened, parents before
+//! children; `parts[0]` is the top-level body and each part's `children`
+//! list gives its sub-parts in order. [`PartKind`] says how to render a part:
 //!
 //! - `Leaf`: body-type-basic, or body-type-text when `media_type` is `text`
 //!   (then followed by [`Part::lines`]).
@@ -61,11 +62,18 @@
 //! # What mail-parser does and does not do here
 //!
 //! mail-parser finds the MIME tree and every offset and decodes Subject,
-//! From/To/Cc, Date and message ids for the sort keys. It is never asked to
-//! undo transfer encodings: its recursive parse of encoded message/rfc822
-//! parts can be driven into a stack overflow by a crafted message (see the
+//! From/To/Cc, Date and message ids for the sort keys. It never sees an
+//! encapsulated message (each message/rfc822 body is parsed as a message of
+//! its own) and is never asked to undo transfer encodings: its own handling
+//! of both has bugs a crafted or merely unusual message reaches (see the
 //! `compute` module docs). Raw values are re-read from header offsets by
 //! small readers (`headers`, `address`, `params` modules).
+//!
+//! Known deviations from Dovecot: mail-parser ends a part at `--boundary`
+//! wherever it appears, even mid-line or as the prefix of a longer
+//! boundary (which RFC 2046 §5.1.2 forbids composers to produce); a base64
+//! message/rfc822 part gets NIL envelope fields instead of Dovecot's parse
+//! of the encoded text; sizes count octets as stored (see above).
 //!
 //! # Measured speed
 //!
@@ -77,10 +85,13 @@
 mod address;
 mod compute;
 mod decode;
+mod envelope;
 mod facts;
 mod headers;
 mod params;
+mod preview;
 mod section;
+mod sort_keys;
 mod subject;
 
 pub use compute::{Limits, compute, compute_with};

@@ -830,3 +830,48 @@ fn mail_parser_inconsistent_state_does_not_panic() {
     assert_eq!(f.size, raw.len() as u64);
     roundtrip(&f);
 }
+
+#[test]
+fn message_directly_inside_message_inside_multipart() {
+    // mail-parser 0.11's own inline parse gets this one wrong (the outer
+    // message part swallows the closing boundary line).
+    let raw = crlf(
+        "Subject: top\nContent-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: multipart/mixed; boundary=\"i\"\n\n--i\nContent-Type: message/rfc822\n\nSubject: middle\nContent-Type: message/rfc822\n\nSubject: inner\nContent-Type: text/plain\n\na\n--i--\n--o--",
+    );
+    let f = compute(&raw);
+    assert!(!f.truncated);
+    assert_eq!(
+        slice(&raw, &f, &[1, 1], SectionKind::Full),
+        Some(
+            "Subject: middle\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: text/plain\r\n\r\na"
+        )
+    );
+    assert_eq!(
+        slice(&raw, &f, &[1, 1, 1], SectionKind::Header),
+        Some("Subject: inner\r\nContent-Type: text/plain\r\n\r\n")
+    );
+    assert_eq!(slice(&raw, &f, &[1, 1, 1, 1], SectionKind::Full), Some("a"));
+    let PartKind::Message { envelope } = &f.part_at(&[1, 1]).unwrap().kind else {
+        panic!("1.1 is a message")
+    };
+    assert_eq!(envelope.subject, b("middle"));
+    let PartKind::Message { envelope } = &f.part_at(&[1, 1, 1]).unwrap().kind else {
+        panic!("1.1.1 is a message")
+    };
+    assert_eq!(envelope.subject, b("inner"));
+    assert_eq!(f.sort.base_subject, "top");
+}
+
+#[test]
+fn subject_mentioning_message_types_is_not_altered() {
+    let raw = crlf(
+        "Subject: Re: message/rfc822 and multipart/digest\nContent-Type: text/plain\n\nmessage/rfc822\n",
+    );
+    let f = compute(&raw);
+    assert_eq!(
+        f.envelope.subject,
+        b("Re: message/rfc822 and multipart/digest")
+    );
+    assert_eq!(f.sort.base_subject, "message/rfc822 and multipart/digest");
+    assert_eq!(f.preview, "message/rfc822");
+}
