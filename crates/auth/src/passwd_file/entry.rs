@@ -14,8 +14,9 @@ const FIXED_FIELDS: usize = 7;
 
 /// A user line. Fields are kept as written (including empty and absent
 /// trailing ones), so an entry that is not changed renders byte for byte
-/// as it was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// as it was read. `Debug` leaves out the password field and extra fields
+/// (they hold hashes and SCRAM keys, which do not belong in logs).
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserEntry {
     name: Username,
     /// The user name as written in the file (may differ from `name` in case).
@@ -23,6 +24,23 @@ pub struct UserEntry {
     /// password, uid, gid, gecos, home, shell, extra: only as many as the
     /// line had. `extra` may itself contain `:`.
     fields: Vec<String>,
+}
+
+impl std::fmt::Debug for UserEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.password().map(|p| {
+            p.strip_prefix('{')
+                .and_then(|r| r.split_once('}'))
+                .map_or("CRYPT", |(n, _)| n)
+        });
+        f.debug_struct("UserEntry")
+            .field("name", &self.written_name)
+            .field("scheme", &scheme)
+            .field("uid", &self.uid())
+            .field("gid", &self.gid())
+            .field("home", &self.home())
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserEntry {

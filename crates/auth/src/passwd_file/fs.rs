@@ -79,7 +79,10 @@ pub fn save_atomic(path: &Path, db: &PasswdFile) -> Result<(), FsError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "passwd".to_string());
-    let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
+    // Unique per process and call, so concurrent savers never share a temp file.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.tmp.{}.{seq}", std::process::id()));
     let result = write_synced(&tmp, mode, &db.to_bytes())
         .and_then(|()| fs::rename(&tmp, path))
         .map_err(io_err(path));
@@ -103,6 +106,36 @@ fn write_synced(tmp: &Path, mode: u32, data: &[u8]) -> io::Result<()> {
     f.set_permissions(fs::Permissions::from_mode(mode))?;
     f.write_all(data)?;
     f.sync_all()
+}
+
+/// Loads the file, applies `change`, and saves the result atomically, all
+/// under an exclusive lock on `<path>.lock` so two concurrent `postcore user`
+/// commands cannot lose each other's change. Nothing is written when
+/// `change` fails. The lock file is left in place (removing it would race
+/// with a waiting process).
+pub fn update<T, E>(
+    path: &Path,
+    change: impl FnOnce(&mut PasswdFile) -> Result<T, E>,
+) -> Result<Result<T, E>, FsError> {
+    let mut lock_name = path.as_os_str().to_owned();
+    lock_name.push(".lock");
+    let lock_path = PathBuf::from(lock_name);
+    let lock = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(io_err(&lock_path))?;
+    lock.lock().map_err(io_err(&lock_path))?;
+    let mut db = load(path)?;
+    let outcome = change(&mut db);
+    if outcome.is_ok() {
+        save_atomic(path, &db)?;
+    }
+    // Dropping `lock` closes the file, which releases the lock.
+    drop(lock);
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -142,6 +175,38 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn concurrent_updates_are_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for j in 0..5 {
+                        let name = Username::new(&format!("u{i}-{j}")).unwrap();
+                        update(&path, |db| db.add(UserEntry::new(name, "{PLAIN}x")))
+                            .unwrap()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(load(&path).unwrap().len(), 40);
+        // A failing change writes nothing.
+        let before = fs::read(&path).unwrap();
+        let r = update(&path, |db| {
+            db.remove("u0-0").unwrap();
+            db.add(UserEntry::new(Username::new("u1-1").unwrap(), "y"))
+        })
+        .unwrap();
+        assert!(r.is_err());
+        assert_eq!(fs::read(&path).unwrap(), before);
     }
 
     #[test]

@@ -325,3 +325,13 @@ fn new_password_replaces_stale_scram_secrets() {
     );
     assert!(out.ends_with("::::::quota=1G\n"), "{out}");
 }
+
+#[test]
+fn debug_output_leaves_out_secrets() {
+    let db = PasswdFile::parse(ADMIN_FILE.as_bytes()).unwrap();
+    let s = format!("{:?}", db.get("alice").unwrap());
+    assert!(s.contains("\"alice\"") && s.contains("SHA512-CRYPT"), "{s}");
+    assert!(!s.contains("$6$"), "{s}");
+    let s = format!("{:?}", db.get("dave@example.com").unwrap());
+    assert!(s.contains("CRYPT") && !s.contains("$5$"), "{s}");
+}
