@@ -394,10 +394,10 @@ pub(crate) fn parse_tag<'a>(c: &mut Cursor<'a>) -> PResult<&'a [u8]> {
 
 /// Check the tag and command name of a (possibly incomplete) first line.
 /// `Ok(None)` means the line is too short to tell yet.
-pub(crate) fn check_head<'a>(
-    line: &'a [u8],
+pub(crate) fn check_head(
+    line: &[u8],
     complete: bool,
-) -> (Option<&'a [u8]>, Result<Option<Head>, ErrorKind>) {
+) -> (Option<&[u8]>, Result<Option<Head>, ErrorKind>) {
     let mut c = Cursor::new(line);
     let tag = match parse_tag(&mut c) {
         Ok(t) => t,

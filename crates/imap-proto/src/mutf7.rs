@@ -165,11 +165,13 @@ fn flush(pending: &mut Vec<u16>, out: &mut Vec<u8>) {
         nbits += 16;
         while nbits >= 6 {
             nbits -= 6;
+            // ok: masked to 0..=63, the alphabet has 64 entries.
             out.push(ALPHABET[((bits >> nbits) & 0x3f) as usize]);
         }
         bits &= (1 << nbits) - 1;
     }
     if nbits > 0 {
+        // ok: masked to 0..=63.
         out.push(ALPHABET[((bits << (6 - nbits)) & 0x3f) as usize]);
     }
     out.push(b'-');
