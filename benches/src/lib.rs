@@ -37,5 +37,9 @@ pub fn message(n: usize, size: usize) -> Vec<u8> {
 pub fn median_spread(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     let mid = v.get(v.len() / 2).copied().unwrap_or(0.0);
-    (mid, v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(0.0))
+    (
+        mid,
+        v.first().copied().unwrap_or(0.0),
+        v.last().copied().unwrap_or(0.0),
+    )
 }

@@ -16,10 +16,14 @@ use store::{INBOX, NewMessage, Store, StoreConfig};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn on_executor<T: Send + 'static, F: std::future::Future<Output = T> + 'static>(f: impl FnOnce() -> F + Send + 'static) -> T {
+fn on_executor<T: Send + 'static, F: std::future::Future<Output = T> + 'static>(
+    f: impl FnOnce() -> F + Send + 'static,
+) -> T {
     glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(0))
         .spawn(f)
         .expect("spawn executor")
@@ -32,7 +36,10 @@ fn on_executor<T: Send + 'static, F: std::future::Future<Output = T> + 'static>(
 /// batches those that arrive together.
 fn append_run(dir: PathBuf, size: usize, tasks: usize, per_task: usize) -> (f64, f64) {
     on_executor(move || async move {
-        let cfg = StoreConfig { background: false, ..StoreConfig::default() };
+        let cfg = StoreConfig {
+            background: false,
+            ..StoreConfig::default()
+        };
         let s = Store::open(&dir, cfg).await.expect("open");
         let ib = s.mailbox_id(INBOX).expect("inbox");
         let body = message(1, size);
@@ -44,7 +51,12 @@ fn append_run(dir: PathBuf, size: usize, tasks: usize, per_task: usize) -> (f64,
                 let body = body.clone();
                 glommio::spawn_local(async move {
                     for _ in 0..per_task {
-                        let m = NewMessage { raw: &body, flags: Default::default(), keywords: Vec::new(), internal_date: 0 };
+                        let m = NewMessage {
+                            raw: &body,
+                            flags: Default::default(),
+                            keywords: Vec::new(),
+                            internal_date: 0,
+                        };
                         s.append(ib, &[m]).await.expect("append");
                     }
                 })
@@ -63,7 +75,11 @@ fn append_run(dir: PathBuf, size: usize, tasks: usize, per_task: usize) -> (f64,
 
 fn build_big(dir: PathBuf, messages: usize) {
     on_executor(move || async move {
-        let cfg = StoreConfig { background: false, max_batch_messages: 20_000, ..StoreConfig::default() };
+        let cfg = StoreConfig {
+            background: false,
+            max_batch_messages: 20_000,
+            ..StoreConfig::default()
+        };
         let s = Store::open(&dir, cfg).await.expect("open");
         let ib = s.mailbox_id(INBOX).expect("inbox");
         let t0 = Instant::now();
@@ -72,13 +88,21 @@ fn build_big(dir: PathBuf, messages: usize) {
         while done < messages {
             let n = (messages - done).min(10_000);
             let batch: Vec<NewMessage<'_>> = (0..n)
-                .map(|i| NewMessage { raw: &bodies[(done + i) % bodies.len()], flags: Default::default(), keywords: Vec::new(), internal_date: 1_700_000_000 })
+                .map(|i| NewMessage {
+                    raw: &bodies[(done + i) % bodies.len()],
+                    flags: Default::default(),
+                    keywords: Vec::new(),
+                    internal_date: 1_700_000_000,
+                })
                 .collect();
             s.append(ib, &batch).await.expect("append batch");
             done += n;
         }
         s.close().await.expect("close");
-        eprintln!("built {messages} messages in {:.1}s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "built {messages} messages in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
     })
 }
 
@@ -88,10 +112,20 @@ fn open_child(dir: PathBuf) {
         // Measured while the store is open, on the executor that owns it.
         let (before, _) = rss_kib();
         let t0 = Instant::now();
-        let s = Store::open(&dir, StoreConfig { background: false, ..StoreConfig::default() }).await.expect("open");
+        let s = Store::open(
+            &dir,
+            StoreConfig {
+                background: false,
+                ..StoreConfig::default()
+            },
+        )
+        .await
+        .expect("open");
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         let (after, hwm) = rss_kib();
-        let st = s.status(s.mailbox_id(INBOX).expect("inbox")).expect("status");
+        let st = s
+            .status(s.mailbox_id(INBOX).expect("inbox"))
+            .expect("status");
         (ms, before, after, hwm, s.index_heap_bytes(), st.messages)
     });
     println!("{} {} {} {} {} {}", r.0, r.1, r.2, r.3, r.4, r.5);
@@ -108,7 +142,9 @@ fn main() {
         open_child(PathBuf::from(d));
         return;
     }
-    let messages: usize = arg("--messages").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let messages: usize = arg("--messages")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
     let tasks: usize = arg("--tasks").and_then(|v| v.parse().ok()).unwrap_or(64);
     let skip_append = std::env::args().any(|a| a == "--skip-append");
@@ -147,16 +183,32 @@ fn main() {
     let exe = std::env::current_exe().expect("current exe");
     let (mut times, mut deltas, mut per_msg) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let out = std::process::Command::new(&exe).arg("--open-child").arg(&big).output().expect("run child");
+        let out = std::process::Command::new(&exe)
+            .arg("--open-child")
+            .arg(&big)
+            .output()
+            .expect("run child");
         let text = String::from_utf8_lossy(&out.stdout);
-        let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if v.len() != 6 {
-            eprintln!("child failed: {text} {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "child failed: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             std::process::exit(1);
         }
         println!(
             "open {} messages: {:.1} ms, VmRSS {} -> {} KiB (peak {} KiB), index heap {} bytes = {:.1} B/message",
-            v[5], v[0], v[1], v[2], v[3], v[4], v[4] / v[5]
+            v[5],
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            v[4] / v[5]
         );
         times.push(v[0]);
         deltas.push((v[2] - v[1]) / 1024.0);
@@ -165,5 +217,7 @@ fn main() {
     let (t, tlo, thi) = median_spread(&mut times);
     let (d, dlo, dhi) = median_spread(&mut deltas);
     let (b, _, _) = median_spread(&mut per_msg);
-    println!("open from checkpoint: median {t:.1} ms (min {tlo:.1}, max {thi:.1}); RSS growth median {d:.1} MiB (min {dlo:.1}, max {dhi:.1}); index {b:.1} bytes/message");
+    println!(
+        "open from checkpoint: median {t:.1} ms (min {tlo:.1}, max {thi:.1}); RSS growth median {d:.1} MiB (min {dlo:.1}, max {dhi:.1}); index {b:.1} bytes/message"
+    );
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use glommio::io::{DmaFile, Directory, OpenOptions};
+use glommio::io::{Directory, DmaFile, OpenOptions};
 
 use crate::error::{Result, StoreError};
 use crate::index::{Index, Mailbox, Msgs};
@@ -89,7 +89,12 @@ pub fn image_of(ix: &Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> I
                 modseq: m.msgs.modseq.clone(),
                 loc: m.msgs.loc.clone(),
                 facts_len: m.msgs.facts_len.clone(),
-                kw_high: m.msgs.kw_high.iter().map(|(k, v)| (*k, v.clone())).collect(),
+                kw_high: m
+                    .msgs
+                    .kw_high
+                    .iter()
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect(),
                 expunged: m.expunged.clone(),
                 unseen: m.unseen,
                 deleted: m.deleted,
@@ -116,7 +121,12 @@ pub fn encode(img: &Image) -> Result<Vec<u8>> {
 /// Write the checkpoint atomically: temp file, fdatasync, rename, dir sync.
 pub async fn write(dir: &Path, bytes: Vec<u8>) -> Result<()> {
     let tmp = ckpt_tmp(dir);
-    let f = OpenOptions::new().write(true).create(true).truncate(true).buffered_open(&tmp).await?;
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .buffered_open(&tmp)
+        .await?;
     write_all_at(&f, bytes, 0).await?;
     f.fdatasync().await?;
     f.close().await?;
@@ -157,7 +167,11 @@ pub async fn load(dir: &Path) -> Option<Loaded> {
 async fn read_and_decode(f: &DmaFile) -> Result<Loaded> {
     let size = f.file_size().await? as usize;
     let buf = f.read_at(0, size).await?;
-    let bad = |r: &str| StoreError::Corrupt { segment: 0, offset: 0, reason: format!("checkpoint: {r}") };
+    let bad = |r: &str| StoreError::Corrupt {
+        segment: 0,
+        offset: 0,
+        reason: format!("checkpoint: {r}"),
+    };
     let head = buf.get(..CKPT_BODY).ok_or_else(|| bad("short header"))?;
     if head[..8] != CKPT_MAGIC {
         return Err(bad("bad magic"));
@@ -169,19 +183,52 @@ async fn read_and_decode(f: &DmaFile) -> Result<Loaded> {
     let mut l8 = [0u8; 8];
     l8.copy_from_slice(&head[16..24]);
     let len = u64::from_le_bytes(l8) as usize;
-    let body = buf.get(CKPT_BODY..CKPT_BODY.saturating_add(len)).ok_or_else(|| bad("short body"))?;
+    let body = buf
+        .get(CKPT_BODY..CKPT_BODY.saturating_add(len))
+        .ok_or_else(|| bad("short body"))?;
     if crc32fast::hash(body) != word(12) {
         return Err(bad("crc mismatch"));
     }
-    let a = rkyv::access::<ArchivedImage, rkyv::rancor::Error>(body).map_err(|e| bad(&e.to_string()))?;
-    Ok(from_archived(a))
+    let a = rkyv::access::<ArchivedImage, rkyv::rancor::Error>(body)
+        .map_err(|e| bad(&e.to_string()))?;
+    let loaded = from_archived(a);
+    if !consistent(&loaded.index) {
+        return Err(bad("inconsistent message arrays"));
+    }
+    Ok(loaded)
+}
+
+/// The invariants the index code relies on: equal array lengths and
+/// strictly ascending UIDs below UIDNEXT.
+fn consistent(ix: &Index) -> bool {
+    ix.mailboxes.values().all(|mb| {
+        let m = &mb.msgs;
+        let n = m.uid.len();
+        [
+            m.flags.len(),
+            m.kw_low.len(),
+            m.date.len(),
+            m.size.len(),
+            m.modseq.len(),
+            m.loc.len(),
+            m.facts_len.len(),
+        ]
+        .iter()
+        .all(|l| *l == n)
+            && m.uid.windows(2).all(|w| w[0] < w[1])
+            && m.uid.last().is_none_or(|u| *u < mb.uidnext)
+    })
 }
 
 fn from_archived(a: &ArchivedImage) -> Loaded {
     let mut ix = Index::new();
     ix.next_mailbox_id = a.next_mailbox_id.to_native();
     ix.next_uidvalidity = a.next_uidvalidity.to_native();
-    ix.subscriptions = a.subscriptions.iter().map(|s| s.as_str().to_owned()).collect();
+    ix.subscriptions = a
+        .subscriptions
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
     for m in a.mailboxes.iter() {
         let msgs = Msgs {
             uid: m.uid.iter().map(|v| v.to_native()).collect(),
@@ -212,7 +259,11 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
             unseen: m.unseen.to_native(),
             deleted: m.deleted.to_native(),
             total_size: m.total_size.to_native(),
-            expunged: m.expunged.iter().map(|e| (e.0.to_native(), e.1.to_native(), e.2.to_native())).collect(),
+            expunged: m
+                .expunged
+                .iter()
+                .map(|e| (e.0.to_native(), e.1.to_native(), e.2.to_native()))
+                .collect(),
         };
         ix.by_name.insert(mb.name.clone(), mb.id);
         ix.mailboxes.insert(mb.id, mb);
@@ -221,7 +272,11 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
         index: ix,
         log_segment: a.log_segment.to_native(),
         log_offset: a.log_offset.to_native(),
-        segments: a.segments.iter().map(|e| (e.0.to_native(), e.1.to_native())).collect(),
+        segments: a
+            .segments
+            .iter()
+            .map(|e| (e.0.to_native(), e.1.to_native()))
+            .collect(),
     }
 }
 

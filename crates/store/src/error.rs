@@ -28,7 +28,11 @@ pub enum StoreError {
     #[error("invalid keyword: {0}")]
     InvalidKeyword(String),
     #[error("corrupt log: segment {segment} offset {offset}: {reason}")]
-    Corrupt { segment: u32, offset: u64, reason: String },
+    Corrupt {
+        segment: u32,
+        offset: u64,
+        reason: String,
+    },
     #[error("corrupt message facts: {0}")]
     Facts(String),
     #[error("store is unusable after an earlier write failure; reopen it")]

@@ -81,8 +81,24 @@ impl Msgs {
             + self.loc.capacity() * 8
             + self.facts_len.capacity() * 4
             + self.kw_high.capacity() * 40
-            + self.kw_high.values().map(|v| v.capacity() * 2).sum::<usize>()
+            + self
+                .kw_high
+                .values()
+                .map(|v| v.capacity() * 2)
+                .sum::<usize>()
     }
+}
+
+/// One message's metadata on its way into the arrays.
+struct Row<'a> {
+    uid: u32,
+    flags: u8,
+    kw: &'a KeywordSet,
+    date: i64,
+    size: u32,
+    modseq: u64,
+    loc: u64,
+    facts_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +164,17 @@ impl Mailbox {
         self.total_size = (self.total_size as i64 + sign * size as i64).max(0) as u64;
     }
 
-    fn push(&mut self, uid: u32, flags: u8, kw: &KeywordSet, date: i64, size: u32, modseq: u64, loc: u64, facts_len: u32) {
+    fn push(&mut self, r: Row<'_>) {
+        let Row {
+            uid,
+            flags,
+            kw,
+            date,
+            size,
+            modseq,
+            loc,
+            facts_len,
+        } = r;
         if self.msgs.uid.last().is_some_and(|last| *last >= uid) {
             // UIDs only ascend; a record breaking that is ignored rather
             // than corrupting the sorted arrays.
@@ -194,7 +220,9 @@ impl Mailbox {
         retain_by(&mut self.msgs.facts_len, &keep);
         for (lo, hi) in ranges {
             match self.expunged.last_mut() {
-                Some(last) if last.0 == modseq && last.2.checked_add(1) == Some(*lo) => last.2 = *hi,
+                Some(last) if last.0 == modseq && last.2.checked_add(1) == Some(*lo) => {
+                    last.2 = *hi
+                }
                 _ => self.expunged.push((modseq, *lo, *hi)),
             }
             self.uidnext = self.uidnext.max(hi.saturating_add(1));
@@ -220,7 +248,11 @@ pub struct Index {
 
 impl Index {
     pub fn new() -> Self {
-        Index { next_mailbox_id: 1, next_uidvalidity: 1, ..Default::default() }
+        Index {
+            next_mailbox_id: 1,
+            next_uidvalidity: 1,
+            ..Default::default()
+        }
     }
 
     pub fn by_name(&self, name: &str) -> Option<&Mailbox> {
@@ -231,11 +263,19 @@ impl Index {
     /// are offsets in that segment).
     pub fn apply(&mut self, rec: &Record, seg: u32) {
         match rec {
-            Record::Create { id, uidvalidity, special_use, name } => {
+            Record::Create {
+                id,
+                uidvalidity,
+                special_use,
+                name,
+            } => {
                 if let Some(old) = self.by_name.remove(name) {
                     self.mailboxes.remove(&old);
                 }
-                self.mailboxes.insert(*id, Mailbox::new(*id, name.clone(), *uidvalidity, *special_use));
+                self.mailboxes.insert(
+                    *id,
+                    Mailbox::new(*id, name.clone(), *uidvalidity, *special_use),
+                );
                 self.by_name.insert(name.clone(), *id);
                 self.next_mailbox_id = self.next_mailbox_id.max(id.saturating_add(1));
                 self.next_uidvalidity = self.next_uidvalidity.max(uidvalidity.saturating_add(1));
@@ -279,7 +319,11 @@ impl Index {
                     }
                 }
             }
-            Record::Flags { mailbox, modseq, changes } => {
+            Record::Flags {
+                mailbox,
+                modseq,
+                changes,
+            } => {
                 if let Some(mb) = self.mailboxes.get_mut(mailbox) {
                     for (uid, flags, kws) in changes {
                         if let Some(i) = mb.msgs.find(*uid) {
@@ -288,18 +332,30 @@ impl Index {
                             mb.count_in(*flags, size, 1);
                             mb.msgs.flags[i] = *flags;
                             mb.msgs.modseq[i] = *modseq;
-                            mb.msgs.set_keywords(i, &KeywordSet::from_ids(kws.iter().copied()));
+                            mb.msgs
+                                .set_keywords(i, &KeywordSet::from_ids(kws.iter().copied()));
                         }
                     }
                     mb.highest_modseq = mb.highest_modseq.max(*modseq);
                 }
             }
-            Record::Expunge { mailbox, modseq, ranges } => {
+            Record::Expunge {
+                mailbox,
+                modseq,
+                ranges,
+            } => {
                 if let Some(mb) = self.mailboxes.get_mut(mailbox) {
                     mb.expunge_ranges(*modseq, ranges);
                 }
             }
-            Record::Copy { src, dst, is_move, dst_modseq, src_modseq, pairs } => {
+            Record::Copy {
+                src,
+                dst,
+                is_move,
+                dst_modseq,
+                src_modseq,
+                pairs,
+            } => {
                 self.apply_copy(*src, *dst, *dst_modseq, pairs);
                 if *is_move && let Some(mb) = self.mailboxes.get_mut(src) {
                     let ranges: Vec<(u32, u32)> = uid_ranges(pairs.iter().map(|p| p.0));
@@ -327,21 +383,39 @@ impl Index {
                         .collect();
                     rows.push((
                         *du,
-                        Some((s.msgs.flags[i], names.into_iter().map(String::from).collect::<Vec<_>>(), s.msgs.date[i], s.msgs.size[i], s.msgs.loc[i], s.msgs.facts_len[i])),
+                        Some((
+                            s.msgs.flags[i],
+                            names.into_iter().map(String::from).collect::<Vec<_>>(),
+                            s.msgs.date[i],
+                            s.msgs.size[i],
+                            s.msgs.loc[i],
+                            s.msgs.facts_len[i],
+                        )),
                     ));
                 } else {
                     rows.push((*du, None));
                 }
             }
         }
-        let Some(d) = self.mailboxes.get_mut(&dst) else { return };
+        let Some(d) = self.mailboxes.get_mut(&dst) else {
+            return;
+        };
         for (du, row) in rows {
             match row {
                 Some((flags, names, date, size, loc, facts_len)) => {
                     // Keywords the destination does not know are dropped: the
                     // live path defines them first (within the limit).
                     let kw = KeywordSet::from_ids(names.iter().filter_map(|n| d.keyword_id(n)));
-                    d.push(du, flags, &kw, date, size, modseq, loc, facts_len);
+                    d.push(Row {
+                        uid: du,
+                        flags,
+                        kw: &kw,
+                        date,
+                        size,
+                        modseq,
+                        loc,
+                        facts_len,
+                    });
                 }
                 None => d.uidnext = d.uidnext.max(du.saturating_add(1)),
             }
@@ -357,13 +431,25 @@ impl Index {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.mailboxes.values().map(|m| m.msgs.heap_bytes() + m.expunged.capacity() * 16).sum()
+        self.mailboxes
+            .values()
+            .map(|m| m.msgs.heap_bytes() + m.expunged.capacity() * 16)
+            .sum()
     }
 }
 
 fn apply_append(mb: &mut Mailbox, m: &AppendMsg, seg: u32) {
     let kw = KeywordSet::from_ids(m.keywords.iter().copied());
-    mb.push(m.uid, m.flags, &kw, m.date, m.raw_len, m.modseq, pack_loc(seg, m.raw_off), m.facts_len);
+    mb.push(Row {
+        uid: m.uid,
+        flags: m.flags,
+        kw: &kw,
+        date: m.date,
+        size: m.raw_len,
+        modseq: m.modseq,
+        loc: pack_loc(seg, m.raw_off),
+        facts_len: m.facts_len,
+    });
 }
 
 /// Collapse ascending-or-not UIDs into sorted inclusive ranges.
@@ -387,29 +473,81 @@ mod tests {
 
     #[test]
     fn locations_pack_and_unpack() {
-        assert_eq!(unpack_loc(pack_loc(7, 123_456_789_012)), (7, 123_456_789_012));
+        assert_eq!(
+            unpack_loc(pack_loc(7, 123_456_789_012)),
+            (7, 123_456_789_012)
+        );
         assert_eq!(unpack_loc(pack_loc(0xff_ffff, 1)), (0xff_ffff, 1));
     }
 
     #[test]
     fn uid_ranges_collapse() {
-        assert_eq!(uid_ranges([5, 1, 2, 3, 9, 8].into_iter()), vec![(1, 3), (5, 5), (8, 9)]);
+        assert_eq!(
+            uid_ranges([5, 1, 2, 3, 9, 8].into_iter()),
+            vec![(1, 3), (5, 5), (8, 9)]
+        );
     }
 
     #[test]
     fn expunge_keeps_counters_and_uidnext() {
         let mut ix = Index::new();
-        ix.apply(&Record::Create { id: 1, uidvalidity: 10, special_use: 0, name: "INBOX".into() }, 1);
-        let msg = |uid, flags| AppendMsg { uid, modseq: 2, date: 0, flags, keywords: vec![70], raw_off: 100, raw_len: 10, facts_len: 0 };
-        ix.apply(&Record::Append { mailbox: 1, msgs: vec![msg(1, 0), msg(2, 8), msg(3, 1)] }, 1);
+        ix.apply(
+            &Record::Create {
+                id: 1,
+                uidvalidity: 10,
+                special_use: 0,
+                name: "INBOX".into(),
+            },
+            1,
+        );
+        let msg = |uid, flags| AppendMsg {
+            uid,
+            modseq: 2,
+            date: 0,
+            flags,
+            keywords: vec![70],
+            raw_off: 100,
+            raw_len: 10,
+            facts_len: 0,
+        };
+        ix.apply(
+            &Record::Append {
+                mailbox: 1,
+                msgs: vec![msg(1, 0), msg(2, 8), msg(3, 1)],
+            },
+            1,
+        );
         let mb = &ix.mailboxes[&1];
-        assert_eq!((mb.unseen, mb.deleted, mb.total_size, mb.uidnext), (2, 1, 30, 4));
-        ix.apply(&Record::Expunge { mailbox: 1, modseq: 5, ranges: vec![(2, 3)] }, 1);
+        assert_eq!(
+            (mb.unseen, mb.deleted, mb.total_size, mb.uidnext),
+            (2, 1, 30, 4)
+        );
+        ix.apply(
+            &Record::Expunge {
+                mailbox: 1,
+                modseq: 5,
+                ranges: vec![(2, 3)],
+            },
+            1,
+        );
         let mb = &ix.mailboxes[&1];
         assert_eq!(mb.msgs.uid, vec![1]);
-        assert_eq!((mb.unseen, mb.deleted, mb.total_size, mb.highest_modseq), (1, 0, 10, 5));
+        assert_eq!(
+            (mb.unseen, mb.deleted, mb.total_size, mb.highest_modseq),
+            (1, 0, 10, 5)
+        );
         assert_eq!(mb.msgs.kw_high.len(), 1);
-        ix.apply(&Record::Expunge { mailbox: 1, modseq: 6, ranges: vec![(9, 9)] }, 1);
-        assert_eq!(ix.mailboxes[&1].uidnext, 10, "expunge of a compacted-away uid still bumps uidnext");
+        ix.apply(
+            &Record::Expunge {
+                mailbox: 1,
+                modseq: 6,
+                ranges: vec![(9, 9)],
+            },
+            1,
+        );
+        assert_eq!(
+            ix.mailboxes[&1].uidnext, 10,
+            "expunge of a compacted-away uid still bumps uidnext"
+        );
     }
 }

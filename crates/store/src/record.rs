@@ -35,16 +35,50 @@ pub struct AppendMsg {
 /// not the bytes themselves, so replay never copies bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    Create { id: u32, uidvalidity: u32, special_use: u8, name: String },
-    Rename { entries: Vec<(u32, String)> },
-    Delete { id: u32 },
-    Subscribe { on: bool, name: String },
-    Keyword { mailbox: u32, id: u16, name: String },
-    Append { mailbox: u32, msgs: Vec<AppendMsg> },
+    Create {
+        id: u32,
+        uidvalidity: u32,
+        special_use: u8,
+        name: String,
+    },
+    Rename {
+        entries: Vec<(u32, String)>,
+    },
+    Delete {
+        id: u32,
+    },
+    Subscribe {
+        on: bool,
+        name: String,
+    },
+    Keyword {
+        mailbox: u32,
+        id: u16,
+        name: String,
+    },
+    Append {
+        mailbox: u32,
+        msgs: Vec<AppendMsg>,
+    },
     /// Absolute new state of each listed message.
-    Flags { mailbox: u32, modseq: u64, changes: Vec<(u32, u8, Vec<u16>)> },
-    Expunge { mailbox: u32, modseq: u64, ranges: Vec<(u32, u32)> },
-    Copy { src: u32, dst: u32, is_move: bool, dst_modseq: u64, src_modseq: u64, pairs: Vec<(u32, u32)> },
+    Flags {
+        mailbox: u32,
+        modseq: u64,
+        changes: Vec<(u32, u8, Vec<u16>)>,
+    },
+    Expunge {
+        mailbox: u32,
+        modseq: u64,
+        ranges: Vec<(u32, u32)>,
+    },
+    Copy {
+        src: u32,
+        dst: u32,
+        is_move: bool,
+        dst_modseq: u64,
+        src_modseq: u64,
+        pairs: Vec<(u32, u32)>,
+    },
     Batch(Vec<Record>),
 }
 
@@ -174,7 +208,12 @@ fn put_str(b: &mut Vec<u8>, s: &str) {
 /// written by [`Encoder::append`] or copied verbatim by compaction).
 fn encode_payload(b: &mut Vec<u8>, r: &Record) {
     match r {
-        Record::Create { id, uidvalidity, special_use, name } => {
+        Record::Create {
+            id,
+            uidvalidity,
+            special_use,
+            name,
+        } => {
             put_u32(b, *id);
             put_u32(b, *uidvalidity);
             b.push(*special_use);
@@ -201,7 +240,11 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
             // Never encoded from metadata alone: the bodies are not here.
             debug_assert!(false, "append records are encoded by Encoder::append");
         }
-        Record::Flags { mailbox, modseq, changes } => {
+        Record::Flags {
+            mailbox,
+            modseq,
+            changes,
+        } => {
             put_u32(b, *mailbox);
             put_u64(b, *modseq);
             put_u32(b, changes.len() as u32);
@@ -214,7 +257,11 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
                 }
             }
         }
-        Record::Expunge { mailbox, modseq, ranges } => {
+        Record::Expunge {
+            mailbox,
+            modseq,
+            ranges,
+        } => {
             put_u32(b, *mailbox);
             put_u64(b, *modseq);
             put_u32(b, ranges.len() as u32);
@@ -223,7 +270,14 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
                 put_u32(b, *hi);
             }
         }
-        Record::Copy { src, dst, is_move, dst_modseq, src_modseq, pairs } => {
+        Record::Copy {
+            src,
+            dst,
+            is_move,
+            dst_modseq,
+            src_modseq,
+            pairs,
+        } => {
             put_u32(b, *src);
             put_u32(b, *dst);
             b.push(u8::from(*is_move));
@@ -334,7 +388,11 @@ impl<'a> Rd<'a> {
         (0..n).map(|_| self.u16()).collect()
     }
     fn done(&self) -> Result<(), DecodeError> {
-        if self.pos == self.b.len() { Ok(()) } else { Err(DecodeError::Trailing) }
+        if self.pos == self.b.len() {
+            Ok(())
+        } else {
+            Err(DecodeError::Trailing)
+        }
     }
 }
 
@@ -358,8 +416,15 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             Record::Rename { entries }
         }
         T_DELETE => Record::Delete { id: r.u32()? },
-        T_SUBSCRIBE => Record::Subscribe { on: r.u8()? != 0, name: r.str()? },
-        T_KEYWORD => Record::Keyword { mailbox: r.u32()?, id: r.u16()?, name: r.str()? },
+        T_SUBSCRIBE => Record::Subscribe {
+            on: r.u8()? != 0,
+            name: r.str()?,
+        },
+        T_KEYWORD => Record::Keyword {
+            mailbox: r.u32()?,
+            id: r.u16()?,
+            name: r.str()?,
+        },
         T_APPEND => {
             let mailbox = r.u32()?;
             let n = r.count(31)?;
@@ -375,7 +440,16 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
                 let raw_off = payload_off + r.pos as u64;
                 r.take(raw_len as usize)?;
                 r.take(facts_len as usize)?;
-                msgs.push(AppendMsg { uid, modseq, date, flags, keywords, raw_off, raw_len, facts_len });
+                msgs.push(AppendMsg {
+                    uid,
+                    modseq,
+                    date,
+                    flags,
+                    keywords,
+                    raw_off,
+                    raw_len,
+                    facts_len,
+                });
             }
             Record::Append { mailbox, msgs }
         }
@@ -387,7 +461,11 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             for _ in 0..n {
                 changes.push((r.u32()?, r.u8()?, r.kws()?));
             }
-            Record::Flags { mailbox, modseq, changes }
+            Record::Flags {
+                mailbox,
+                modseq,
+                changes,
+            }
         }
         T_EXPUNGE => {
             let mailbox = r.u32()?;
@@ -397,7 +475,11 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             for _ in 0..n {
                 ranges.push((r.u32()?, r.u32()?));
             }
-            Record::Expunge { mailbox, modseq, ranges }
+            Record::Expunge {
+                mailbox,
+                modseq,
+                ranges,
+            }
         }
         T_COPY => {
             let src = r.u32()?;
@@ -410,7 +492,14 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             for _ in 0..n {
                 pairs.push((r.u32()?, r.u32()?));
             }
-            Record::Copy { src, dst, is_move, dst_modseq, src_modseq, pairs }
+            Record::Copy {
+                src,
+                dst,
+                is_move,
+                dst_modseq,
+                src_modseq,
+                pairs,
+            }
         }
         T_BATCH => {
             let mut items = Vec::new();
@@ -448,17 +537,54 @@ mod tests {
 
     #[test]
     fn every_metadata_record_roundtrips() {
-        roundtrip(Record::Create { id: 7, uidvalidity: 99, special_use: 3, name: "a/b".into() });
-        roundtrip(Record::Rename { entries: vec![(1, "x".into()), (2, "x/y".into())] });
+        roundtrip(Record::Create {
+            id: 7,
+            uidvalidity: 99,
+            special_use: 3,
+            name: "a/b".into(),
+        });
+        roundtrip(Record::Rename {
+            entries: vec![(1, "x".into()), (2, "x/y".into())],
+        });
         roundtrip(Record::Delete { id: 4 });
-        roundtrip(Record::Subscribe { on: true, name: "Sent".into() });
-        roundtrip(Record::Keyword { mailbox: 2, id: 65, name: "$Junk".into() });
-        roundtrip(Record::Flags { mailbox: 2, modseq: 9, changes: vec![(5, 3, vec![1, 70])] });
-        roundtrip(Record::Expunge { mailbox: 1, modseq: 3, ranges: vec![(1, 4), (9, 9)] });
-        roundtrip(Record::Copy { src: 1, dst: 2, is_move: true, dst_modseq: 5, src_modseq: 6, pairs: vec![(3, 1)] });
+        roundtrip(Record::Subscribe {
+            on: true,
+            name: "Sent".into(),
+        });
+        roundtrip(Record::Keyword {
+            mailbox: 2,
+            id: 65,
+            name: "$Junk".into(),
+        });
+        roundtrip(Record::Flags {
+            mailbox: 2,
+            modseq: 9,
+            changes: vec![(5, 3, vec![1, 70])],
+        });
+        roundtrip(Record::Expunge {
+            mailbox: 1,
+            modseq: 3,
+            ranges: vec![(1, 4), (9, 9)],
+        });
+        roundtrip(Record::Copy {
+            src: 1,
+            dst: 2,
+            is_move: true,
+            dst_modseq: 5,
+            src_modseq: 6,
+            pairs: vec![(3, 1)],
+        });
         roundtrip(Record::Batch(vec![
-            Record::Keyword { mailbox: 2, id: 0, name: "k".into() },
-            Record::Flags { mailbox: 2, modseq: 9, changes: vec![(5, 3, vec![0])] },
+            Record::Keyword {
+                mailbox: 2,
+                id: 0,
+                name: "k".into(),
+            },
+            Record::Flags {
+                mailbox: 2,
+                modseq: 9,
+                changes: vec![(5, 3, vec![0])],
+            },
         ]));
     }
 
@@ -469,12 +595,32 @@ mod tests {
         let offs = e.append(
             3,
             &[
-                NewMsg { uid: 1, modseq: 2, date: -5, flags: 1, keywords: &[2], raw: b"hello", facts: b"F1" },
-                NewMsg { uid: 2, modseq: 2, date: 7, flags: 0, keywords: &[], raw: b"world!", facts: b"" },
+                NewMsg {
+                    uid: 1,
+                    modseq: 2,
+                    date: -5,
+                    flags: 1,
+                    keywords: &[2],
+                    raw: b"hello",
+                    facts: b"F1",
+                },
+                NewMsg {
+                    uid: 2,
+                    modseq: 2,
+                    date: 7,
+                    flags: 0,
+                    keywords: &[],
+                    raw: b"world!",
+                    facts: b"",
+                },
             ],
         );
-        let Frame::Good { rtype, payload } = read_frame(&e.buf[9..]) else { panic!("bad frame") };
-        let Record::Append { mailbox, msgs } = decode(rtype, payload, 18).unwrap() else { panic!("not append") };
+        let Frame::Good { rtype, payload } = read_frame(&e.buf[9..]) else {
+            panic!("bad frame")
+        };
+        let Record::Append { mailbox, msgs } = decode(rtype, payload, 18).unwrap() else {
+            panic!("not append")
+        };
         assert_eq!(mailbox, 3);
         assert_eq!(msgs.len(), 2);
         for (m, off) in msgs.iter().zip(&offs) {
@@ -483,7 +629,10 @@ mod tests {
         let m = &msgs[0];
         assert_eq!(&e.buf[m.raw_off as usize..][..5], b"hello");
         assert_eq!(&e.buf[m.raw_off as usize + 5..][..2], b"F1");
-        assert_eq!((msgs[0].date, msgs[1].raw_len, msgs[0].keywords.clone()), (-5, 6, vec![2]));
+        assert_eq!(
+            (msgs[0].date, msgs[1].raw_len, msgs[0].keywords.clone()),
+            (-5, 6, vec![2])
+        );
     }
 
     #[test]
@@ -497,7 +646,10 @@ mod tests {
         for i in 4..good.len() {
             let mut b = good.clone();
             b[i] ^= 0x10;
-            assert!(matches!(read_frame(&b), Frame::BadCrc { .. }), "flip at {i}");
+            assert!(
+                matches!(read_frame(&b), Frame::BadCrc { .. }),
+                "flip at {i}"
+            );
         }
     }
 
@@ -508,7 +660,10 @@ mod tests {
         put_u64(&mut p, 1);
         put_u32(&mut p, u32::MAX);
         assert_eq!(decode(T_EXPUNGE, &p, 0), Err(DecodeError::Short));
-        assert_eq!(decode(T_APPEND, &[1, 0, 0, 0, 255, 255, 255, 255], 0), Err(DecodeError::Short));
+        assert_eq!(
+            decode(T_APPEND, &[1, 0, 0, 0, 255, 255, 255, 255], 0),
+            Err(DecodeError::Short)
+        );
         assert_eq!(decode(200, &[], 0), Err(DecodeError::UnknownType(200)));
     }
 }

@@ -34,8 +34,14 @@ pub fn encode_header(id: u32, generation: u32) -> Vec<u8> {
 
 /// Parse a segment header; returns its generation.
 pub fn decode_header(buf: &[u8], id: u32) -> Result<u32> {
-    let bad = |reason: &str| StoreError::Corrupt { segment: id, offset: 0, reason: reason.into() };
-    let h = buf.get(..SEG_HEADER as usize).ok_or_else(|| bad("segment shorter than its header"))?;
+    let bad = |reason: &str| StoreError::Corrupt {
+        segment: id,
+        offset: 0,
+        reason: reason.into(),
+    };
+    let h = buf
+        .get(..SEG_HEADER as usize)
+        .ok_or_else(|| bad("segment shorter than its header"))?;
     if h[..8] != SEG_MAGIC {
         return Err(bad("bad segment magic"));
     }
@@ -71,7 +77,10 @@ pub async fn write_all_at(file: &BufferedFile, mut buf: Vec<u8>, mut off: u64) -
     while !buf.is_empty() {
         let n = file.write_at(buf.clone(), off).await?;
         if n == 0 {
-            return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::WriteZero, "short write")));
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "short write",
+            )));
         }
         buf.drain(..n);
         off += n as u64;
@@ -125,21 +134,37 @@ pub fn scan(seg: u32, buf: &[u8], base: u64) -> Scan {
                 return Scan {
                     records,
                     good_end: base + pos as u64,
-                    bad: Some(BadRecord { segment: seg, offset: base + pos as u64, reason: "truncated record".into(), torn_tail: true }),
+                    bad: Some(BadRecord {
+                        segment: seg,
+                        offset: base + pos as u64,
+                        reason: "truncated record".into(),
+                        torn_tail: true,
+                    }),
                 };
             }
             Frame::BadCrc { len } => {
                 // A good frame right after the damaged one means this is not
                 // a torn write at the end but damage in the middle.
                 let next = pos + FRAME_HEADER + len as usize;
-                let followed = buf.get(next..).is_some_and(|r| matches!(read_frame(r), Frame::Good { .. }));
+                let followed = buf
+                    .get(next..)
+                    .is_some_and(|r| matches!(read_frame(r), Frame::Good { .. }));
                 return Scan {
                     records,
                     good_end: base + pos as u64,
-                    bad: Some(BadRecord { segment: seg, offset: base + pos as u64, reason: "crc mismatch".into(), torn_tail: !followed }),
+                    bad: Some(BadRecord {
+                        segment: seg,
+                        offset: base + pos as u64,
+                        reason: "crc mismatch".into(),
+                        torn_tail: !followed,
+                    }),
                 };
             }
         }
     }
-    Scan { records, good_end: base + pos as u64, bad: None }
+    Scan {
+        records,
+        good_end: base + pos as u64,
+        bad: None,
+    }
 }

@@ -81,7 +81,11 @@ struct Wal {
 }
 
 fn corrupt(segment: u32, offset: u64, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { segment, offset, reason: reason.into() }
+    StoreError::Corrupt {
+        segment,
+        offset,
+        reason: reason.into(),
+    }
 }
 
 fn now_secs() -> u32 {
@@ -96,8 +100,11 @@ fn replay_bytes(ix: &mut Index, seg: u32, buf: &[u8], base: u64) -> Result<Scan>
     let scan = segment::scan(seg, buf, base);
     for r in &scan.records {
         let start = (r.payload_off - base) as usize;
-        let payload = buf.get(start..start + r.payload_len).ok_or_else(|| corrupt(seg, r.off, "record out of bounds"))?;
-        let rec = decode(r.rtype, payload, r.payload_off).map_err(|e| corrupt(seg, r.off, e.to_string()))?;
+        let payload = buf
+            .get(start..start + r.payload_len)
+            .ok_or_else(|| corrupt(seg, r.off, "record out of bounds"))?;
+        let rec = decode(r.rtype, payload, r.payload_off)
+            .map_err(|e| corrupt(seg, r.off, e.to_string()))?;
         ix.apply(&rec, seg);
     }
     Ok(scan)
@@ -122,7 +129,12 @@ impl AsRef<[u8]> for MessageBytes {
 /// Check and normalize a mailbox name (`INBOX` is case-insensitive).
 fn normalize_name(name: &str, max: usize) -> Result<String> {
     let bad = || StoreError::InvalidName(name.to_owned());
-    if name.is_empty() || name.len() > max || name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+    if name.is_empty()
+        || name.len() > max
+        || name.starts_with('/')
+        || name.ends_with('/')
+        || name.contains("//")
+    {
         return Err(bad());
     }
     if name.chars().any(|c| c.is_control() || c == '*' || c == '%') {
@@ -139,7 +151,8 @@ fn valid_keyword(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 128
         && !k.starts_with('\\')
-        && k.bytes().all(|b| b > 0x20 && b < 0x7f && !b"(){%*\"\\]".contains(&b))
+        && k.bytes()
+            .all(|b| b > 0x20 && b < 0x7f && !b"(){%*\"\\]".contains(&b))
 }
 
 /// Visible message indices of `mb` whose UIDs fall in `ranges`.
@@ -173,7 +186,12 @@ impl Store {
         // Segments are numbered densely from 1: probe names until one is missing.
         let mut found: Vec<(u32, Rc<BufferedFile>, u64)> = Vec::new();
         for id in 1u32.. {
-            match OpenOptions::new().read(true).write(true).buffered_open(seg_path(&dir, id)).await {
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .buffered_open(seg_path(&dir, id))
+                .await
+            {
                 Ok(f) => {
                     let size = f.file_size().await?;
                     found.push((id, Rc::new(f), size));
@@ -199,7 +217,9 @@ impl Store {
                 Err(e) if Some(*id) == last_id => {
                     // A crash while creating the newest segment: acceptable
                     // only if nothing valid follows the header position.
-                    let rest = read_exact_at(f, SEG_HEADER, (*size).saturating_sub(SEG_HEADER) as usize).await?;
+                    let rest =
+                        read_exact_at(f, SEG_HEADER, (*size).saturating_sub(SEG_HEADER) as usize)
+                            .await?;
                     if !segment::scan(*id, &rest, SEG_HEADER).records.is_empty() {
                         return Err(e);
                     }
@@ -216,7 +236,9 @@ impl Store {
         let sizes: HashMap<u32, u64> = found.iter().map(|f| (f.0, f.2)).collect();
         let loaded = checkpoint::load(&dir).await.filter(|l| {
             l.segments.iter().all(|(id, g)| segs.get(id) == Some(g))
-                && sizes.get(&l.log_segment).is_some_and(|s| l.log_offset <= *s && l.log_offset >= SEG_HEADER)
+                && sizes
+                    .get(&l.log_segment)
+                    .is_some_and(|s| l.log_offset <= *s && l.log_offset >= SEG_HEADER)
         });
         let (mut ix, start_seg, start_off) = match loaded {
             Some(l) => (l.index, l.log_segment, l.log_offset),
@@ -228,7 +250,11 @@ impl Store {
             if *id < start_seg {
                 continue;
             }
-            let from = if *id == start_seg { start_off } else { SEG_HEADER };
+            let from = if *id == start_seg {
+                start_off
+            } else {
+                SEG_HEADER
+            };
             let buf = read_exact_at(f, from, size.saturating_sub(from) as usize).await?;
             let scan = replay_bytes(&mut ix, *id, &buf, from)?;
             end = scan.good_end;
@@ -244,11 +270,17 @@ impl Store {
         }
         ix.make_all_visible();
 
-        let mut files: HashMap<u32, Rc<BufferedFile>> = found.iter().map(|f| (f.0, f.1.clone())).collect();
+        let mut files: HashMap<u32, Rc<BufferedFile>> =
+            found.iter().map(|f| (f.0, f.1.clone())).collect();
         let cur_seg = match last_id {
             Some(id) => id,
             None => {
-                let f = OpenOptions::new().read(true).write(true).create(true).buffered_open(seg_path(&dir, 1)).await?;
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .buffered_open(seg_path(&dir, 1))
+                    .await?;
                 write_all_at(&f, segment::encode_header(1, 0), 0).await?;
                 f.fdatasync().await?;
                 sync_dir(&dir).await?;
@@ -324,19 +356,35 @@ impl Store {
     }
 
     /// Queue encoded records; returns (ticket, segment, offset of the bytes).
-    fn enqueue(&self, st: &mut State, bytes: Vec<u8>, need_sync: bool, commit: Option<(u32, u32)>) -> (u64, u32, u64) {
+    fn enqueue(
+        &self,
+        st: &mut State,
+        bytes: Vec<u8>,
+        need_sync: bool,
+        commit: Option<(u32, u32)>,
+    ) -> (u64, u32, u64) {
         let len = bytes.len() as u64;
         let w = &mut st.wal;
         if w.end > SEG_HEADER && w.end + len > self.inner.cfg.segment_size {
             w.cur_seg += 1;
             st.segs.insert(w.cur_seg, 0);
-            w.chunks.push(Chunk { seg: w.cur_seg, off: 0, bytes: segment::encode_header(w.cur_seg, 0) });
+            w.chunks.push(Chunk {
+                seg: w.cur_seg,
+                off: 0,
+                bytes: segment::encode_header(w.cur_seg, 0),
+            });
             w.end = SEG_HEADER;
         }
         let base = w.end;
         match w.chunks.last_mut() {
-            Some(c) if c.seg == w.cur_seg && c.off + c.bytes.len() as u64 == base => c.bytes.extend_from_slice(&bytes),
-            _ => w.chunks.push(Chunk { seg: w.cur_seg, off: base, bytes }),
+            Some(c) if c.seg == w.cur_seg && c.off + c.bytes.len() as u64 == base => {
+                c.bytes.extend_from_slice(&bytes)
+            }
+            _ => w.chunks.push(Chunk {
+                seg: w.cur_seg,
+                off: base,
+                bytes,
+            }),
         }
         w.end += len;
         w.next_ticket += 1;
@@ -362,37 +410,50 @@ impl Store {
     /// The first waiter to find no flush running becomes the flusher and
     /// writes everything queued so far with one sync: group commit.
     async fn wait(&self, ticket: u64, need_sync: bool) -> Result<()> {
+        enum Next {
+            Done,
+            Flush,
+            Wait(u64),
+        }
         let inner = &self.inner;
         loop {
-            let seen;
-            {
+            let next = {
                 let mut st = inner.st.borrow_mut();
                 if st.poisoned {
                     return Err(StoreError::Poisoned);
                 }
                 // `synced` is a high-water mark: a syncing flush syncs every
                 // file written before it, so all tickets up to it are durable.
-                let done = if need_sync { st.wal.synced >= ticket } else { st.wal.written >= ticket };
+                let done = if need_sync {
+                    st.wal.synced >= ticket
+                } else {
+                    st.wal.written >= ticket
+                };
                 if done {
-                    return Ok(());
-                }
-                if !st.wal.flushing {
+                    Next::Done
+                } else if !st.wal.flushing {
                     st.wal.flushing = true;
-                    drop(st);
+                    Next::Flush
+                } else {
+                    Next::Wait(inner.flushed.generation())
+                }
+            };
+            match next {
+                Next::Done => return Ok(()),
+                Next::Wait(seen) => inner.flushed.wait_past(seen).await,
+                Next::Flush => {
                     let r = self.flush(need_sync).await;
-                    let mut st = inner.st.borrow_mut();
-                    st.wal.flushing = false;
-                    if r.is_err() {
-                        st.poisoned = true;
+                    {
+                        let mut st = inner.st.borrow_mut();
+                        st.wal.flushing = false;
+                        if r.is_err() {
+                            st.poisoned = true;
+                        }
                     }
-                    drop(st);
                     inner.flushed.notify();
                     r?;
-                    continue;
                 }
-                seen = inner.flushed.generation();
             }
-            inner.flushed.wait_past(seen).await;
         }
     }
 
@@ -402,7 +463,12 @@ impl Store {
             let w = &mut st.wal;
             let need = w.need_sync || force_sync;
             w.need_sync = false;
-            (std::mem::take(&mut w.chunks), w.next_ticket, need, std::mem::take(&mut w.commits))
+            (
+                std::mem::take(&mut w.chunks),
+                w.next_ticket,
+                need,
+                std::mem::take(&mut w.commits),
+            )
         };
         let mut created = false;
         for c in chunks {
@@ -452,7 +518,11 @@ impl Store {
     async fn sync_unsynced(&self) -> Result<()> {
         let files: Vec<Rc<BufferedFile>> = {
             let st = self.inner.st.borrow();
-            st.wal.unsynced.iter().filter_map(|s| st.files.get(s).cloned()).collect()
+            st.wal
+                .unsynced
+                .iter()
+                .filter_map(|s| st.files.get(s).cloned())
+                .collect()
         };
         for f in files {
             f.fdatasync().await?;
@@ -494,7 +564,13 @@ impl Store {
     }
 
     pub fn mailbox_name(&self, id: MailboxId) -> Option<String> {
-        self.inner.st.borrow().ix.mailboxes.get(&id).map(|m| m.name.clone())
+        self.inner
+            .st
+            .borrow()
+            .ix
+            .mailboxes
+            .get(&id)
+            .map(|m| m.name.clone())
     }
 
     /// Every mailbox, sorted by name.
@@ -506,7 +582,12 @@ impl Store {
             .filter_map(|(name, id)| {
                 let mb = st.ix.mailboxes.get(id)?;
                 let prefix = format!("{name}/");
-                let has_children = st.ix.by_name.range(prefix.clone()..).next().is_some_and(|(n, _)| n.starts_with(&prefix));
+                let has_children = st
+                    .ix
+                    .by_name
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(n, _)| n.starts_with(&prefix));
                 Some(MailboxInfo {
                     id: *id,
                     name: name.clone(),
@@ -520,10 +601,23 @@ impl Store {
 
     /// Subscribed names (they need not exist).
     pub fn subscriptions(&self) -> Vec<String> {
-        self.inner.st.borrow().ix.subscriptions.iter().cloned().collect()
+        self.inner
+            .st
+            .borrow()
+            .ix
+            .subscriptions
+            .iter()
+            .cloned()
+            .collect()
     }
 
-    fn create_records(&self, st: &mut State, name: &str, special_use: SpecialUse, out: &mut Vec<Record>) -> Result<u32> {
+    fn create_records(
+        &self,
+        st: &mut State,
+        name: &str,
+        special_use: SpecialUse,
+        out: &mut Vec<Record>,
+    ) -> Result<u32> {
         let mut parents: Vec<&str> = Vec::new();
         for (i, c) in name.char_indices() {
             if c == '/' {
@@ -532,24 +626,42 @@ impl Store {
         }
         let mut missing: Vec<(String, u8)> = parents
             .into_iter()
-            .filter(|p| !st.ix.by_name.contains_key(*p) && !out.iter().any(|r| matches!(r, Record::Create { name: n, .. } if n == p)))
+            .filter(|p| {
+                !st.ix.by_name.contains_key(*p)
+                    && !out
+                        .iter()
+                        .any(|r| matches!(r, Record::Create { name: n, .. } if n == p))
+            })
             .map(|p| (p.to_owned(), 0))
             .collect();
         missing.push((name.to_owned(), special_use.to_u8()));
-        let pending = out.iter().filter(|r| matches!(r, Record::Create { .. })).count();
+        let pending = out
+            .iter()
+            .filter(|r| matches!(r, Record::Create { .. }))
+            .count();
         if st.ix.mailboxes.len() + pending + missing.len() > self.inner.cfg.max_mailboxes {
             return Err(StoreError::Limit("too many mailboxes"));
         }
         let mut id = st.ix.next_mailbox_id;
         let mut uv = st.ix.next_uidvalidity.max(1);
         for r in out.iter() {
-            if let Record::Create { id: i, uidvalidity: u, .. } = r {
+            if let Record::Create {
+                id: i,
+                uidvalidity: u,
+                ..
+            } = r
+            {
                 id = id.max(i + 1);
                 uv = uv.max(u + 1);
             }
         }
         for (n, su) in missing {
-            out.push(Record::Create { id, uidvalidity: uv, special_use: su, name: n });
+            out.push(Record::Create {
+                id,
+                uidvalidity: uv,
+                special_use: su,
+                name: n,
+            });
             id += 1;
             uv += 1;
         }
@@ -566,7 +678,11 @@ impl Store {
             }
             let mut recs = Vec::new();
             let id = self.create_records(&mut st, &name, special_use, &mut recs)?;
-            let rec = if recs.len() == 1 { recs.remove(0) } else { Record::Batch(recs) };
+            let rec = if recs.len() == 1 {
+                recs.remove(0)
+            } else {
+                Record::Batch(recs)
+            };
             (self.submit(&mut st, &rec, true), id)
         };
         self.finish(t, true).await?;
@@ -583,9 +699,19 @@ impl Store {
         }
         let t = {
             let mut st = self.state()?;
-            let id = *st.ix.by_name.get(&name).ok_or_else(|| StoreError::NoSuchMailbox(name.clone()))?;
+            let id = *st
+                .ix
+                .by_name
+                .get(&name)
+                .ok_or_else(|| StoreError::NoSuchMailbox(name.clone()))?;
             let prefix = format!("{name}/");
-            if st.ix.by_name.range(prefix.clone()..).next().is_some_and(|(n, _)| n.starts_with(&prefix)) {
+            if st
+                .ix
+                .by_name
+                .range(prefix.clone()..)
+                .next()
+                .is_some_and(|(n, _)| n.starts_with(&prefix))
+            {
                 return Err(StoreError::HasChildren(name));
             }
             let bytes: u64 = st.ix.mailboxes.get(&id).map(|m| m.total_size).unwrap_or(0);
@@ -604,7 +730,11 @@ impl Store {
         let to = normalize_name(to, max)?;
         let t = {
             let mut st = self.state()?;
-            let src = *st.ix.by_name.get(&from).ok_or_else(|| StoreError::NoSuchMailbox(from.clone()))?;
+            let src = *st
+                .ix
+                .by_name
+                .get(&from)
+                .ok_or_else(|| StoreError::NoSuchMailbox(from.clone()))?;
             if st.ix.by_name.contains_key(&to) {
                 return Err(StoreError::MailboxExists(to));
             }
@@ -648,7 +778,11 @@ impl Store {
                 }
                 recs.extend(parents);
                 recs.push(Record::Rename { entries });
-                let rec = if recs.len() == 1 { recs.remove(0) } else { Record::Batch(recs) };
+                let rec = if recs.len() == 1 {
+                    recs.remove(0)
+                } else {
+                    Record::Batch(recs)
+                };
                 self.submit(&mut st, &rec, true)
             }
         };
@@ -674,7 +808,11 @@ impl Store {
 
     fn with_mailbox<T>(&self, id: MailboxId, f: impl FnOnce(&Mailbox) -> T) -> Result<T> {
         let st = self.inner.st.borrow();
-        let mb = st.ix.mailboxes.get(&id).ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
+        let mb = st
+            .ix
+            .mailboxes
+            .get(&id)
+            .ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
         Ok(f(mb))
     }
 
@@ -685,9 +823,9 @@ impl Store {
             let mut min_hidden_modseq = u64::MAX;
             for i in vis..mb.msgs.len() {
                 let f = Flags(mb.msgs.flags[i]);
-                unseen -= u32::from(!f.contains(Flags::SEEN));
-                deleted -= u32::from(f.contains(Flags::DELETED));
-                size -= mb.msgs.size[i] as u64;
+                unseen = unseen.saturating_sub(u32::from(!f.contains(Flags::SEEN)));
+                deleted = deleted.saturating_sub(u32::from(f.contains(Flags::DELETED)));
+                size = size.saturating_sub(mb.msgs.size[i] as u64);
                 min_hidden_modseq = min_hidden_modseq.min(mb.msgs.modseq[i]);
             }
             Status {
@@ -728,21 +866,33 @@ impl Store {
 
     /// One message's metadata.
     pub fn message(&self, id: MailboxId, uid: u32) -> Result<MessageInfo> {
-        self.with_mailbox(id, |mb| select(mb, &[(uid, uid)]).first().map(|i| Self::info(mb, *i)))?
-            .ok_or(StoreError::NoSuchMessage(uid))
+        self.with_mailbox(id, |mb| {
+            select(mb, &[(uid, uid)])
+                .first()
+                .map(|i| Self::info(mb, *i))
+        })?
+        .ok_or(StoreError::NoSuchMessage(uid))
     }
 
     /// Messages whose MODSEQ is above `modseq` (CONDSTORE CHANGEDSINCE).
     pub fn changed_since(&self, id: MailboxId, modseq: u64) -> Result<Vec<MessageInfo>> {
         self.with_mailbox(id, |mb| {
-            (0..mb.visible_len()).filter(|i| mb.msgs.modseq[*i] > modseq).map(|i| Self::info(mb, i)).collect()
+            (0..mb.visible_len())
+                .filter(|i| mb.msgs.modseq[*i] > modseq)
+                .map(|i| Self::info(mb, i))
+                .collect()
         })
     }
 
     /// UID ranges expunged with a MODSEQ above `modseq` (QRESYNC VANISHED).
     pub fn expunged_since(&self, id: MailboxId, modseq: u64) -> Result<Vec<(u32, u32)>> {
         self.with_mailbox(id, |mb| {
-            let mut r: Vec<(u32, u32)> = mb.expunged.iter().filter(|e| e.0 > modseq).map(|e| (e.1, e.2)).collect();
+            let mut r: Vec<(u32, u32)> = mb
+                .expunged
+                .iter()
+                .filter(|e| e.0 > modseq)
+                .map(|e| (e.1, e.2))
+                .collect();
             r.sort_unstable();
             let mut out: Vec<(u32, u32)> = Vec::with_capacity(r.len());
             for (lo, hi) in r {
@@ -760,20 +910,28 @@ impl Store {
             return Ok(f.clone());
         }
         let f = Rc::new(BufferedFile::open(seg_path(&self.inner.dir, seg)).await?);
-        Ok(self.inner.st.borrow_mut().files.entry(seg).or_insert(f).clone())
+        Ok(self
+            .inner
+            .st
+            .borrow_mut()
+            .files
+            .entry(seg)
+            .or_insert(f)
+            .clone())
     }
 
     /// Location of a visible message: (file, raw offset, size, facts length),
     /// taken in one borrow so compaction cannot swap them apart.
     async fn locate(&self, id: MailboxId, uid: u32) -> Result<(Rc<BufferedFile>, u64, u32, u32)> {
         loop {
-            let (seg, off, size, flen) = self.with_mailbox(id, |mb| {
-                select(mb, &[(uid, uid)]).first().map(|i| {
-                    let (s, o) = unpack_loc(mb.msgs.loc[*i]);
-                    (s, o, mb.msgs.size[*i], mb.msgs.facts_len[*i])
-                })
-            })?
-            .ok_or(StoreError::NoSuchMessage(uid))?;
+            let (seg, off, size, flen) = self
+                .with_mailbox(id, |mb| {
+                    select(mb, &[(uid, uid)]).first().map(|i| {
+                        let (s, o) = unpack_loc(mb.msgs.loc[*i]);
+                        (s, o, mb.msgs.size[*i], mb.msgs.facts_len[*i])
+                    })
+                })?
+                .ok_or(StoreError::NoSuchMessage(uid))?;
             if let Some(f) = self.inner.st.borrow().files.get(&seg) {
                 return Ok((f.clone(), off, size, flen));
             }
@@ -784,7 +942,10 @@ impl Store {
     async fn read_at(f: &BufferedFile, off: u64, len: usize) -> Result<MessageBytes> {
         let r = f.read_at(off, len).await?;
         if r.len() != len {
-            let seg = f.path().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).unwrap_or_default();
+            let seg = f
+                .path()
+                .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_default();
             let seg = seg.trim_start_matches("seg-").parse().unwrap_or(0);
             return Err(corrupt(seg, off, "message extends past end of segment"));
         }
@@ -798,7 +959,13 @@ impl Store {
     }
 
     /// `len` bytes of the message from `start` (clamped to the message).
-    pub async fn read_range(&self, id: MailboxId, uid: u32, start: u32, len: u32) -> Result<MessageBytes> {
+    pub async fn read_range(
+        &self,
+        id: MailboxId,
+        uid: u32,
+        start: u32,
+        len: u32,
+    ) -> Result<MessageBytes> {
         let (f, off, size, _) = self.locate(id, uid).await?;
         let start = start.min(size);
         let len = len.min(size - start);
@@ -819,7 +986,13 @@ impl Store {
 
     /// Keyword ids for `names` in mailbox `mb`, defining new ones (records
     /// pushed into `defs`) up to the configured limit.
-    fn keyword_ids(&self, mb: &Mailbox, names: &[String], defs: &mut Vec<Record>, strict: bool) -> Result<Vec<u16>> {
+    fn keyword_ids(
+        &self,
+        mb: &Mailbox,
+        names: &[String],
+        defs: &mut Vec<Record>,
+        strict: bool,
+    ) -> Result<Vec<u16>> {
         let mut ids = Vec::with_capacity(names.len());
         for n in names {
             if !valid_keyword(n) {
@@ -844,7 +1017,11 @@ impl Store {
                 }
                 continue;
             }
-            defs.push(Record::Keyword { mailbox: mb.id, id: next as u16, name: n.clone() });
+            defs.push(Record::Keyword {
+                mailbox: mb.id,
+                id: next as u16,
+                name: n.clone(),
+            });
             ids.push(next as u16);
         }
         ids.sort_unstable();
@@ -866,7 +1043,10 @@ impl Store {
         for m in msgs {
             let size = m.raw.len() as u64;
             if size > cfg.max_message_size || size > u32::MAX as u64 {
-                return Err(StoreError::TooBig { size, limit: cfg.max_message_size });
+                return Err(StoreError::TooBig {
+                    size,
+                    limit: cfg.max_message_size,
+                });
             }
             total += size;
         }
@@ -874,10 +1054,17 @@ impl Store {
             return Err(StoreError::Limit("append batch too large"));
         }
         // MIME parsing happens before touching the store state: CPU only.
-        let facts: Vec<Vec<u8>> = msgs.iter().map(|m| mime_facts::compute(m.raw).to_bytes()).collect();
+        let facts: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|m| mime_facts::compute(m.raw).to_bytes())
+            .collect();
         let (t, uids) = {
             let mut st = self.state()?;
-            let mb = st.ix.mailboxes.get(&id).ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
+            let mb = st
+                .ix
+                .mailboxes
+                .get(&id)
+                .ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
             let first = mb.uidnext;
             if (first as u64) + msgs.len() as u64 >= u32::MAX as u64 {
                 return Err(StoreError::Limit("uid space of mailbox exhausted"));
@@ -947,7 +1134,11 @@ impl Store {
         let need_sync = self.need_flag_sync();
         let (t, result) = {
             let mut st = self.state()?;
-            let mb = st.ix.mailboxes.get(&id).ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
+            let mb = st
+                .ix
+                .mailboxes
+                .get(&id)
+                .ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
             let mut defs = Vec::new();
             let kw_ids = if op == FlagOp::Remove {
                 let mut v: Vec<u16> = Vec::new();
@@ -996,7 +1187,15 @@ impl Store {
                 t = self.submit(&mut st, d, need_sync);
             }
             if !changes.is_empty() {
-                t = self.submit(&mut st, &Record::Flags { mailbox: id, modseq, changes }, need_sync);
+                t = self.submit(
+                    &mut st,
+                    &Record::Flags {
+                        mailbox: id,
+                        modseq,
+                        changes,
+                    },
+                    need_sync,
+                );
             }
             (t, result)
         };
@@ -1006,8 +1205,19 @@ impl Store {
         Ok(result)
     }
 
-    fn copy_locked(&self, st: &mut State, src: MailboxId, uids: &[(u32, u32)], dst: MailboxId, is_move: bool) -> Result<(u64, CopyResult)> {
-        let smb = st.ix.mailboxes.get(&src).ok_or_else(|| StoreError::NoSuchMailbox(src.to_string()))?;
+    fn copy_locked(
+        &self,
+        st: &mut State,
+        src: MailboxId,
+        uids: &[(u32, u32)],
+        dst: MailboxId,
+        is_move: bool,
+    ) -> Result<(u64, CopyResult)> {
+        let smb = st
+            .ix
+            .mailboxes
+            .get(&src)
+            .ok_or_else(|| StoreError::NoSuchMailbox(src.to_string()))?;
         let idx = select(smb, uids);
         let src_uids: Vec<u32> = idx.iter().map(|i| smb.msgs.uid[*i]).collect();
         let mut names: Vec<String> = Vec::new();
@@ -1023,44 +1233,87 @@ impl Store {
         let src_modseq = smb.highest_modseq + 1;
         let (pairs, dst_modseq, dst_uv, defs) = {
             // Destination state after the sources are read: both may be one mailbox.
-            let dmb = st.ix.mailboxes.get(&dst).ok_or_else(|| StoreError::NoSuchMailbox(dst.to_string()))?;
+            let dmb = st
+                .ix
+                .mailboxes
+                .get(&dst)
+                .ok_or_else(|| StoreError::NoSuchMailbox(dst.to_string()))?;
             if (dmb.uidnext as u64) + src_uids.len() as u64 >= u32::MAX as u64 {
                 return Err(StoreError::Limit("uid space of mailbox exhausted"));
             }
             let mut defs = Vec::new();
             self.keyword_ids(dmb, &names, &mut defs, false)?;
-            let pairs: Vec<(u32, u32)> = src_uids.iter().enumerate().map(|(n, s)| (*s, dmb.uidnext + n as u32)).collect();
+            let pairs: Vec<(u32, u32)> = src_uids
+                .iter()
+                .enumerate()
+                .map(|(n, s)| (*s, dmb.uidnext + n as u32))
+                .collect();
             (pairs, dmb.highest_modseq + 1, dmb.uidvalidity, defs)
         };
         let src_modseq = if src == dst { dst_modseq } else { src_modseq };
         if pairs.is_empty() {
-            return Ok((0, CopyResult { dst_uidvalidity: dst_uv, pairs }));
+            return Ok((
+                0,
+                CopyResult {
+                    dst_uidvalidity: dst_uv,
+                    pairs,
+                },
+            ));
         }
         for d in &defs {
             self.submit(st, d, true);
         }
         let last = pairs.last().map(|p| p.1).unwrap_or(0);
-        let rec = Record::Copy { src, dst, is_move, dst_modseq, src_modseq, pairs: pairs.clone() };
+        let rec = Record::Copy {
+            src,
+            dst,
+            is_move,
+            dst_modseq,
+            src_modseq,
+            pairs: pairs.clone(),
+        };
         let mut e = Encoder::new();
         e.record(&rec);
         let (t, seg, _) = self.enqueue(st, e.buf, true, Some((dst, last + 1)));
         st.ix.apply(&rec, seg);
-        Ok((t, CopyResult { dst_uidvalidity: dst_uv, pairs }))
+        Ok((
+            t,
+            CopyResult {
+                dst_uidvalidity: dst_uv,
+                pairs,
+            },
+        ))
     }
 
     /// Copy messages (sharing their bytes: nothing is rewritten). Keywords
     /// the destination cannot take (its keyword limit) are dropped.
-    pub async fn copy(&self, src: MailboxId, uids: &[(u32, u32)], dst: MailboxId) -> Result<CopyResult> {
+    pub async fn copy(
+        &self,
+        src: MailboxId,
+        uids: &[(u32, u32)],
+        dst: MailboxId,
+    ) -> Result<CopyResult> {
         self.copy_or_move(src, uids, dst, false).await
     }
 
     /// Move messages: copy and expunge of the sources in one record, so a
     /// crash leaves either both or neither.
-    pub async fn move_messages(&self, src: MailboxId, uids: &[(u32, u32)], dst: MailboxId) -> Result<CopyResult> {
+    pub async fn move_messages(
+        &self,
+        src: MailboxId,
+        uids: &[(u32, u32)],
+        dst: MailboxId,
+    ) -> Result<CopyResult> {
         self.copy_or_move(src, uids, dst, true).await
     }
 
-    async fn copy_or_move(&self, src: MailboxId, uids: &[(u32, u32)], dst: MailboxId, is_move: bool) -> Result<CopyResult> {
+    async fn copy_or_move(
+        &self,
+        src: MailboxId,
+        uids: &[(u32, u32)],
+        dst: MailboxId,
+        is_move: bool,
+    ) -> Result<CopyResult> {
         let (t, r) = {
             let mut st = self.state()?;
             self.copy_locked(&mut st, src, uids, dst, is_move)?
@@ -1074,16 +1327,27 @@ impl Store {
     /// Expunge messages in `uids` (`None`: the whole mailbox); with
     /// [`ExpungeMode::DeletedOnly`] only those flagged `\Deleted`. Returns
     /// the expunged UIDs.
-    pub async fn expunge(&self, id: MailboxId, uids: Option<&[(u32, u32)]>, mode: ExpungeMode) -> Result<Vec<u32>> {
+    pub async fn expunge(
+        &self,
+        id: MailboxId,
+        uids: Option<&[(u32, u32)]>,
+        mode: ExpungeMode,
+    ) -> Result<Vec<u32>> {
         let all = [(1u32, u32::MAX)];
         let uids = uids.unwrap_or(&all);
         let (t, gone) = {
             let mut st = self.state()?;
-            let mb = st.ix.mailboxes.get(&id).ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
+            let mb = st
+                .ix
+                .mailboxes
+                .get(&id)
+                .ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
             let mut bytes = 0u64;
             let gone: Vec<u32> = select(mb, uids)
                 .into_iter()
-                .filter(|i| mode == ExpungeMode::Exact || Flags(mb.msgs.flags[*i]).contains(Flags::DELETED))
+                .filter(|i| {
+                    mode == ExpungeMode::Exact || Flags(mb.msgs.flags[*i]).contains(Flags::DELETED)
+                })
                 .map(|i| {
                     bytes += mb.msgs.size[i] as u64;
                     mb.msgs.uid[i]
@@ -1094,7 +1358,11 @@ impl Store {
             }
             let modseq = mb.highest_modseq + 1;
             st.expunged_bytes += bytes;
-            let rec = Record::Expunge { mailbox: id, modseq, ranges: uid_ranges(gone.iter().copied()) };
+            let rec = Record::Expunge {
+                mailbox: id,
+                modseq,
+                ranges: uid_ranges(gone.iter().copied()),
+            };
             (self.submit(&mut st, &rec, true), gone)
         };
         self.finish(t, true).await?;
@@ -1139,7 +1407,8 @@ impl Store {
         let (ckpt, compact) = {
             let st = self.inner.st.borrow();
             (
-                st.since_records >= cfg.checkpoint_records || st.since_bytes >= cfg.checkpoint_bytes,
+                st.since_records >= cfg.checkpoint_records
+                    || st.since_bytes >= cfg.checkpoint_bytes,
                 st.expunged_bytes >= cfg.segment_size / 2,
             )
         };
@@ -1151,7 +1420,9 @@ impl Store {
         glommio::spawn_local(async move {
             let r = if compact {
                 me.inner.st.borrow_mut().expunged_bytes = 0;
-                me.compact_with_ratio(me.inner.cfg.compact_dead_ratio).await.map(|_| ())
+                me.compact_with_ratio(me.inner.cfg.compact_dead_ratio)
+                    .await
+                    .map(|_| ())
             } else {
                 me.checkpoint().await
             };
@@ -1180,13 +1451,20 @@ impl Store {
     }
 
     fn stop_at(&self, step: u8) -> bool {
-        self.inner.compact_stop_after.get().is_some_and(|s| s <= step)
+        self.inner
+            .compact_stop_after
+            .get()
+            .is_some_and(|s| s <= step)
     }
 
     async fn compact_with_ratio(&self, ratio: f64) -> Result<usize> {
         let candidates: Vec<u32> = {
             let st = self.state()?;
-            st.segs.keys().copied().filter(|s| *s < st.wal.cur_seg).collect()
+            st.segs
+                .keys()
+                .copied()
+                .filter(|s| *s < st.wal.cur_seg)
+                .collect()
         };
         let mut done = 0;
         for seg in candidates {
@@ -1222,25 +1500,38 @@ impl Store {
         let f = self.file(seg).await?;
         let size = f.file_size().await?;
         let buf = read_exact_at(&f, 0, size as usize).await?;
-        let scan = segment::scan(seg, buf.get(SEG_HEADER as usize..).unwrap_or(&[]), SEG_HEADER);
+        let scan = segment::scan(
+            seg,
+            buf.get(SEG_HEADER as usize..).unwrap_or(&[]),
+            SEG_HEADER,
+        );
         if scan.bad.is_some() {
-            tracing::warn!(segment = seg, "not compacting a segment with bad records; run verify");
+            tracing::warn!(
+                segment = seg,
+                "not compacting a segment with bad records; run verify"
+            );
             return Ok(false);
         }
         let mut out = segment::encode_header(seg, generation + 1);
         let mut remap: HashMap<u64, u64> = HashMap::new();
         let mut dropped = 0u64;
         for r in &scan.records {
+            // In bounds: the scan only yields frames inside `buf`, and
+            // decode only yields bodies inside their payload.
             let frame = &buf[r.off as usize..r.payload_off as usize + r.payload_len];
             if r.rtype != T_APPEND {
                 out.extend_from_slice(frame);
                 continue;
             }
             let payload = &buf[r.payload_off as usize..][..r.payload_len];
-            let Ok(Record::Append { mailbox, msgs }) = decode(r.rtype, payload, r.payload_off) else {
+            let Ok(Record::Append { mailbox, msgs }) = decode(r.rtype, payload, r.payload_off)
+            else {
                 return Err(corrupt(seg, r.off, "undecodable append record"));
             };
-            let keep: Vec<&AppendMsg> = msgs.iter().filter(|m| live.contains(&pack_loc(seg, m.raw_off))).collect();
+            let keep: Vec<&AppendMsg> = msgs
+                .iter()
+                .filter(|m| live.contains(&pack_loc(seg, m.raw_off)))
+                .collect();
             if keep.len() == msgs.len() {
                 let base = out.len() as u64;
                 for m in &msgs {
@@ -1257,7 +1548,8 @@ impl Store {
                 .iter()
                 .map(|m| {
                     let raw = &buf[m.raw_off as usize..][..m.raw_len as usize];
-                    let facts = &buf[(m.raw_off + m.raw_len as u64) as usize..][..m.facts_len as usize];
+                    let facts =
+                        &buf[(m.raw_off + m.raw_len as u64) as usize..][..m.facts_len as usize];
                     (raw, facts)
                 })
                 .collect();
@@ -1289,7 +1581,12 @@ impl Store {
 
         let dir = &self.inner.dir;
         let tmp = segment::compact_tmp_path(dir);
-        let t = OpenOptions::new().write(true).create(true).truncate(true).buffered_open(&tmp).await?;
+        let t = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .buffered_open(&tmp)
+            .await?;
         write_all_at(&t, out, 0).await?;
         t.fdatasync().await?;
         t.close().await?;
@@ -1330,7 +1627,12 @@ impl Store {
             return Ok(true);
         }
         self.checkpoint().await?;
-        tracing::info!(segment = seg, bytes_before = size, bytes_after = size - dead, "compacted segment");
+        tracing::info!(
+            segment = seg,
+            bytes_before = size,
+            bytes_after = size - dead,
+            "compacted segment"
+        );
         Ok(true)
     }
 
@@ -1342,7 +1644,10 @@ impl Store {
     pub async fn verify(&self) -> Result<VerifyReport> {
         let (segs, end) = {
             let st = self.state()?;
-            (st.segs.keys().copied().collect::<Vec<u32>>(), (st.wal.cur_seg, st.wal.next_ticket))
+            (
+                st.segs.keys().copied().collect::<Vec<u32>>(),
+                (st.wal.cur_seg, st.wal.next_ticket),
+            )
         };
         self.wait(end.1, false).await?;
         let (live, limit) = {
@@ -1351,14 +1656,31 @@ impl Store {
             ix.make_all_visible();
             (ix, (st.wal.cur_seg, st.wal.end))
         };
-        let mut report = VerifyReport { segments: segs.len() as u32, ..Default::default() };
+        let mut report = VerifyReport {
+            segments: segs.len() as u32,
+            ..Default::default()
+        };
         let mut ix = Index::new();
         for seg in segs {
             let f = self.file(seg).await?;
-            let size = if seg == limit.0 { limit.1 } else { f.file_size().await? };
+            let size = if seg == limit.0 {
+                limit.1
+            } else {
+                f.file_size().await?
+            };
             let buf = read_exact_at(&f, 0, size as usize).await?;
-            if let Err(StoreError::Corrupt { segment, offset, reason }) = segment::decode_header(&buf, seg) {
-                report.bad.push(BadRecord { segment, offset, reason, torn_tail: false });
+            if let Err(StoreError::Corrupt {
+                segment,
+                offset,
+                reason,
+            }) = segment::decode_header(&buf, seg)
+            {
+                report.bad.push(BadRecord {
+                    segment,
+                    offset,
+                    reason,
+                    torn_tail: false,
+                });
                 continue;
             }
             let mut pos = SEG_HEADER as usize;
@@ -1370,9 +1692,19 @@ impl Store {
                 // frame; otherwise the rest of the segment is unreadable.
                 let at = bad.offset as usize;
                 report.bad.push(bad);
-                let next = buf.get(at..at + 4).map(|l| at + 9 + u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize);
+                let next = buf
+                    .get(at..at + 4)
+                    .map(|l| at + 9 + u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize);
                 match next {
-                    Some(n) if n < buf.len() && matches!(crate::record::read_frame(&buf[n..]), crate::record::Frame::Good { .. }) => pos = n,
+                    Some(n)
+                        if n < buf.len()
+                            && matches!(
+                                crate::record::read_frame(&buf[n..]),
+                                crate::record::Frame::Good { .. }
+                            ) =>
+                    {
+                        pos = n
+                    }
                     _ => break,
                 }
             }
@@ -1390,7 +1722,14 @@ impl Store {
 
     /// Total messages over all mailboxes (visible or pending).
     pub fn total_messages(&self) -> usize {
-        self.inner.st.borrow().ix.mailboxes.values().map(|m| m.msgs.len()).sum()
+        self.inner
+            .st
+            .borrow()
+            .ix
+            .mailboxes
+            .values()
+            .map(|m| m.msgs.len())
+            .sum()
     }
 
     /// Log fdatasyncs issued since open.
@@ -1446,7 +1785,12 @@ async fn probe_dma(dir: &Path) -> Result<()> {
         Err(_) => false,
     };
     if !ok {
-        let f = OpenOptions::new().write(true).create(true).truncate(true).buffered_open(&path).await?;
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .buffered_open(&path)
+            .await?;
         write_all_at(&f, vec![0u8; PROBE_SIZE], 0).await?;
         f.fdatasync().await?;
         f.close().await?;

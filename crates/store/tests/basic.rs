@@ -3,7 +3,10 @@
 mod common;
 
 use common::{cfg, new_msg, raw, run};
-use store::{ExpungeMode, FlagOp, FlagSync, Flags, INBOX, NewMessage, SpecialUse, Store, StoreConfig, StoreError};
+use store::{
+    ExpungeMode, FlagOp, FlagSync, Flags, INBOX, NewMessage, SpecialUse, Store, StoreConfig,
+    StoreError,
+};
 
 #[test]
 fn fresh_dir_append_then_read_back_in_same_process() {
@@ -44,9 +47,21 @@ fn dma_reads_work_after_an_empty_dma_file_is_opened() {
         s.append(ib, &[new_msg(&b)]).await.unwrap();
         s.checkpoint().await.unwrap();
         let empty = path.join("empty");
-        glommio::io::BufferedFile::create(&empty).await.unwrap().close().await.unwrap();
-        glommio::io::DmaFile::open(&empty).await.unwrap().close().await.unwrap();
-        let f = glommio::io::DmaFile::open(path.join("index.rkyv")).await.unwrap();
+        glommio::io::BufferedFile::create(&empty)
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        glommio::io::DmaFile::open(&empty)
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        let f = glommio::io::DmaFile::open(path.join("index.rkyv"))
+            .await
+            .unwrap();
         let r = f.read_at(0, 64).await.expect("DMA read after the probe");
         assert_eq!(&r[..8], b"PCSTCKP1");
     });
@@ -63,31 +78,71 @@ fn status_counts_and_flags_with_unchangedsince() {
         let msgs: Vec<NewMessage<'_>> = bodies.iter().map(|b| new_msg(b)).collect();
         assert_eq!(s.append(ib, &msgs).await.unwrap(), vec![1, 2, 3, 4]);
         let st = s.status(ib).unwrap();
-        assert_eq!((st.messages, st.unseen, st.deleted, st.uidnext), (4, 4, 0, 5));
+        assert_eq!(
+            (st.messages, st.unseen, st.deleted, st.uidnext),
+            (4, 4, 0, 5)
+        );
         assert_eq!(st.size, bodies.iter().map(|b| b.len() as u64).sum::<u64>());
         let m0 = st.highest_modseq;
 
-        let r = s.store_flags(ib, &[(1, 2)], FlagOp::Add, Flags::SEEN, &["$Work".into()], None).await.unwrap();
+        let r = s
+            .store_flags(
+                ib,
+                &[(1, 2)],
+                FlagOp::Add,
+                Flags::SEEN,
+                &["$Work".into()],
+                None,
+            )
+            .await
+            .unwrap();
         assert_eq!(r.changed, vec![(1, m0 + 1), (2, m0 + 1)]);
         let st = s.status(ib).unwrap();
         assert_eq!((st.unseen, st.highest_modseq), (2, m0 + 1));
         // Adding again changes nothing and bumps nothing.
-        let r = s.store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::SEEN, &[], None).await.unwrap();
+        let r = s
+            .store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::SEEN, &[], None)
+            .await
+            .unwrap();
         assert!(r.changed.is_empty());
         // UNCHANGEDSINCE below message 1's modseq fails it, 3 passes.
-        let r = s.store_flags(ib, &[(1, 1), (3, 3)], FlagOp::Add, Flags::DELETED, &[], Some(m0)).await.unwrap();
+        let r = s
+            .store_flags(
+                ib,
+                &[(1, 1), (3, 3)],
+                FlagOp::Add,
+                Flags::DELETED,
+                &[],
+                Some(m0),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.failed, vec![1]);
         assert_eq!(r.changed, vec![(3, m0 + 2)]);
         assert_eq!(s.status(ib).unwrap().deleted, 1);
         let m1 = s.message(ib, 1).unwrap();
         let snap = s.snapshot(ib).unwrap();
-        let kw: Vec<&str> = m1.keywords.ids().map(|k| snap.keywords[k as usize].as_str()).collect();
+        let kw: Vec<&str> = m1
+            .keywords
+            .ids()
+            .map(|k| snap.keywords[k as usize].as_str())
+            .collect();
         assert_eq!(kw, vec!["$Work"]);
-        assert_eq!(s.changed_since(ib, m0).unwrap().iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            s.changed_since(ib, m0)
+                .unwrap()
+                .iter()
+                .map(|m| m.uid)
+                .collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
 
         let gone = s.expunge(ib, None, ExpungeMode::DeletedOnly).await.unwrap();
         assert_eq!(gone, vec![3]);
-        let gone = s.expunge(ib, Some(&[(4, 4)]), ExpungeMode::Exact).await.unwrap();
+        let gone = s
+            .expunge(ib, Some(&[(4, 4)]), ExpungeMode::Exact)
+            .await
+            .unwrap();
         assert_eq!(gone, vec![4]);
         assert_eq!(s.expunged_since(ib, m0).unwrap(), vec![(3, 4)]);
         assert_eq!(s.expunged_since(ib, m0 + 3).unwrap(), vec![(4, 4)]);
@@ -96,7 +151,10 @@ fn status_counts_and_flags_with_unchangedsince() {
         // UIDs are never reused.
         let b = raw(9);
         assert_eq!(s.append(ib, &[new_msg(&b)]).await.unwrap(), vec![5]);
-        assert!(matches!(s.read_message(ib, 3).await, Err(StoreError::NoSuchMessage(3))));
+        assert!(matches!(
+            s.read_message(ib, 3).await,
+            Err(StoreError::NoSuchMessage(3))
+        ));
     });
 }
 
@@ -106,27 +164,71 @@ fn mailbox_hierarchy_rename_delete_and_subscriptions() {
     let path = dir.path().to_path_buf();
     run(move || async move {
         let s = Store::open(&path, cfg()).await.unwrap();
-        let leaf = s.create_mailbox("Work/2024/Q1", SpecialUse::None).await.unwrap();
+        let leaf = s
+            .create_mailbox("Work/2024/Q1", SpecialUse::None)
+            .await
+            .unwrap();
         let names: Vec<String> = s.list().into_iter().map(|m| m.name).collect();
         assert_eq!(names, vec!["INBOX", "Work", "Work/2024", "Work/2024/Q1"]);
         assert!(s.list()[1].has_children && !s.list()[3].has_children);
-        assert!(matches!(s.create_mailbox("Work", SpecialUse::None).await, Err(StoreError::MailboxExists(_))));
-        assert!(matches!(s.create_mailbox("a//b", SpecialUse::None).await, Err(StoreError::InvalidName(_))));
-        assert!(matches!(s.delete_mailbox("Work").await, Err(StoreError::HasChildren(_))));
-        assert!(matches!(s.delete_mailbox("inbox").await, Err(StoreError::CannotDeleteInbox)));
+        assert!(matches!(
+            s.create_mailbox("Work", SpecialUse::None).await,
+            Err(StoreError::MailboxExists(_))
+        ));
+        assert!(matches!(
+            s.create_mailbox("a//b", SpecialUse::None).await,
+            Err(StoreError::InvalidName(_))
+        ));
+        assert!(matches!(
+            s.delete_mailbox("Work").await,
+            Err(StoreError::HasChildren(_))
+        ));
+        assert!(matches!(
+            s.delete_mailbox("inbox").await,
+            Err(StoreError::CannotDeleteInbox)
+        ));
         let sent = s.create_mailbox("Sent", SpecialUse::Sent).await.unwrap();
-        assert_eq!(s.list().iter().find(|m| m.id == sent).unwrap().special_use, SpecialUse::Sent);
+        assert_eq!(
+            s.list().iter().find(|m| m.id == sent).unwrap().special_use,
+            SpecialUse::Sent
+        );
 
         s.rename_mailbox("Work", "Archive/Old").await.unwrap();
         let names: Vec<String> = s.list().into_iter().map(|m| m.name).collect();
-        assert_eq!(names, vec!["Archive", "Archive/Old", "Archive/Old/2024", "Archive/Old/2024/Q1", "INBOX", "Sent"]);
-        assert_eq!(s.mailbox_id("Archive/Old/2024/Q1"), Some(leaf), "ids survive rename");
-        assert!(matches!(s.rename_mailbox("Archive", "Archive/x").await, Err(StoreError::InvalidName(_))));
+        assert_eq!(
+            names,
+            vec![
+                "Archive",
+                "Archive/Old",
+                "Archive/Old/2024",
+                "Archive/Old/2024/Q1",
+                "INBOX",
+                "Sent"
+            ]
+        );
+        assert_eq!(
+            s.mailbox_id("Archive/Old/2024/Q1"),
+            Some(leaf),
+            "ids survive rename"
+        );
+        assert!(matches!(
+            s.rename_mailbox("Archive", "Archive/x").await,
+            Err(StoreError::InvalidName(_))
+        ));
 
         s.subscribe("Sent", true).await.unwrap();
         s.subscribe("Nowhere", true).await.unwrap();
-        assert_eq!(s.subscriptions(), vec!["Nowhere".to_string(), "Sent".to_string()]);
-        assert!(s.list().iter().find(|m| m.name == "Sent").unwrap().subscribed);
+        assert_eq!(
+            s.subscriptions(),
+            vec!["Nowhere".to_string(), "Sent".to_string()]
+        );
+        assert!(
+            s.list()
+                .iter()
+                .find(|m| m.name == "Sent")
+                .unwrap()
+                .subscribed
+        );
 
         // A deleted and re-created name gets a new, larger UIDVALIDITY.
         let uv1 = s.status(sent).unwrap().uidvalidity;
@@ -151,7 +253,12 @@ fn mailbox_hierarchy_rename_delete_and_subscriptions() {
         let s = Store::open(&path, cfg()).await.unwrap();
         assert_eq!(s.mailbox_id("Archive/Old/2024/Q1"), Some(leaf));
         assert_eq!(s.status(sent2).unwrap().messages, 0);
-        assert_eq!(s.status(s.mailbox_id("Old Inbox").unwrap()).unwrap().messages, 2);
+        assert_eq!(
+            s.status(s.mailbox_id("Old Inbox").unwrap())
+                .unwrap()
+                .messages,
+            2
+        );
     });
 }
 
@@ -173,18 +280,33 @@ fn copy_and_move_map_uids_and_share_bytes() {
         assert_eq!(r.dst_uidvalidity, s.status(dst).unwrap().uidvalidity);
         let m = s.message(dst, 1).unwrap();
         assert_eq!(m.flags, Flags::FLAGGED);
-        assert_eq!(s.snapshot(dst).unwrap().keywords, vec!["$Label1".to_string()]);
+        assert_eq!(
+            s.snapshot(dst).unwrap().keywords,
+            vec!["$Label1".to_string()]
+        );
         assert_eq!(&*s.read_message(dst, 2).await.unwrap(), &bodies[2][..]);
 
         let r = s.move_messages(ib, &[(1, 2)], dst).await.unwrap();
         assert_eq!(r.pairs, vec![(1, 3), (2, 4)]);
         let snap = s.snapshot(ib).unwrap();
-        assert_eq!(snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(
+            snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            vec![3]
+        );
         assert_eq!(s.expunged_since(ib, 0).unwrap(), vec![(1, 2)]);
         assert_eq!(&*s.read_message(dst, 3).await.unwrap(), &bodies[0][..]);
         // Copying from a nonexistent mailbox or an empty set.
-        assert!(matches!(s.copy(999, &[(1, 1)], dst).await, Err(StoreError::NoSuchMailbox(_))));
-        assert!(s.copy(ib, &[(100, 200)], dst).await.unwrap().pairs.is_empty());
+        assert!(matches!(
+            s.copy(999, &[(1, 1)], dst).await,
+            Err(StoreError::NoSuchMailbox(_))
+        ));
+        assert!(
+            s.copy(ib, &[(100, 200)], dst)
+                .await
+                .unwrap()
+                .pairs
+                .is_empty()
+        );
     });
 }
 
@@ -193,28 +315,67 @@ fn limits_give_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     run(move || async move {
-        let c = StoreConfig { max_message_size: 100, max_keywords: 2, max_mailboxes: 3, ..cfg() };
+        let c = StoreConfig {
+            max_message_size: 100,
+            max_keywords: 2,
+            max_mailboxes: 3,
+            ..cfg()
+        };
         let s = Store::open(&path, c).await.unwrap();
         let ib = s.mailbox_id(INBOX).unwrap();
         let big = vec![b'x'; 101];
-        assert!(matches!(s.append(ib, &[new_msg(&big)]).await, Err(StoreError::TooBig { size: 101, .. })));
+        assert!(matches!(
+            s.append(ib, &[new_msg(&big)]).await,
+            Err(StoreError::TooBig { size: 101, .. })
+        ));
         let small = b"Subject: x\r\n\r\nx".to_vec();
         s.append(ib, &[new_msg(&small)]).await.unwrap();
         let kws = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        s.store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::empty(), &kws(&["a", "b"]), None).await.unwrap();
+        s.store_flags(
+            ib,
+            &[(1, 1)],
+            FlagOp::Add,
+            Flags::empty(),
+            &kws(&["a", "b"]),
+            None,
+        )
+        .await
+        .unwrap();
         assert!(matches!(
-            s.store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::empty(), &kws(&["c"]), None).await,
+            s.store_flags(
+                ib,
+                &[(1, 1)],
+                FlagOp::Add,
+                Flags::empty(),
+                &kws(&["c"]),
+                None
+            )
+            .await,
             Err(StoreError::Limit(_))
         ));
         assert!(matches!(
-            s.store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::empty(), &kws(&["bad kw"]), None).await,
+            s.store_flags(
+                ib,
+                &[(1, 1)],
+                FlagOp::Add,
+                Flags::empty(),
+                &kws(&["bad kw"]),
+                None
+            )
+            .await,
             Err(StoreError::InvalidKeyword(_))
         ));
         s.create_mailbox("x", SpecialUse::None).await.unwrap();
-        assert!(matches!(s.create_mailbox("y/z", SpecialUse::None).await, Err(StoreError::Limit(_))));
+        assert!(matches!(
+            s.create_mailbox("y/z", SpecialUse::None).await,
+            Err(StoreError::Limit(_))
+        ));
         assert_eq!(s.list().len(), 2, "a failed create leaves nothing behind");
         let long = "n".repeat(600);
-        assert!(matches!(s.create_mailbox(&long, SpecialUse::None).await, Err(StoreError::InvalidName(_))));
+        assert!(matches!(
+            s.create_mailbox(&long, SpecialUse::None).await,
+            Err(StoreError::InvalidName(_))
+        ));
     });
 }
 
@@ -266,9 +427,16 @@ fn new_messages_are_invisible_until_durable() {
         // One poll queues the record and starts its write + fdatasync.
         assert!(futures_lite::future::poll_once(&mut fut).await.is_none());
         let st = s.status(ib).unwrap();
-        assert_eq!((st.messages, st.uidnext), (0, 1), "a message not yet durable is hidden");
+        assert_eq!(
+            (st.messages, st.uidnext),
+            (0, 1),
+            "a message not yet durable is hidden"
+        );
         assert!(s.snapshot(ib).unwrap().messages.is_empty());
-        assert!(matches!(s.read_message(ib, 1).await, Err(StoreError::NoSuchMessage(1))));
+        assert!(matches!(
+            s.read_message(ib, 1).await,
+            Err(StoreError::NoSuchMessage(1))
+        ));
         assert_eq!(fut.await.unwrap(), vec![1]);
         let st = s.status(ib).unwrap();
         assert_eq!((st.messages, st.uidnext), (1, 2));
@@ -299,14 +467,22 @@ fn flag_sync_never_still_persists_on_close() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     run(move || async move {
-        let c = StoreConfig { flag_sync: FlagSync::Never, ..cfg() };
+        let c = StoreConfig {
+            flag_sync: FlagSync::Never,
+            ..cfg()
+        };
         let s = Store::open(&path, c.clone()).await.unwrap();
         let ib = s.mailbox_id(INBOX).unwrap();
         let b = raw(1);
         s.append(ib, &[new_msg(&b)]).await.unwrap();
-        s.store_flags(ib, &[(1, 1)], FlagOp::Set, Flags::ANSWERED, &[], None).await.unwrap();
+        s.store_flags(ib, &[(1, 1)], FlagOp::Set, Flags::ANSWERED, &[], None)
+            .await
+            .unwrap();
         s.close().await.unwrap();
-        assert!(matches!(s.append(ib, &[new_msg(&b)]).await, Err(StoreError::Closed)));
+        assert!(matches!(
+            s.append(ib, &[new_msg(&b)]).await,
+            Err(StoreError::Closed)
+        ));
         let s = Store::open(&path, c).await.unwrap();
         assert_eq!(s.message(ib, 1).unwrap().flags, Flags::ANSWERED);
     });

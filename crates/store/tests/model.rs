@@ -53,16 +53,20 @@ struct MMsg {
     body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct MBox {
     uidvalidity: Option<u32>,
     uidnext: u32,
     msgs: BTreeMap<u32, MMsg>,
 }
 
-impl MBox {
-    fn new() -> Self {
-        MBox { uidvalidity: None, uidnext: 1, msgs: BTreeMap::new() }
+impl Default for MBox {
+    fn default() -> Self {
+        MBox {
+            uidvalidity: None,
+            uidnext: 1,
+            msgs: BTreeMap::new(),
+        }
     }
 }
 
@@ -73,7 +77,10 @@ struct Model {
 }
 
 fn parents(name: &str) -> Vec<String> {
-    name.char_indices().filter(|(_, c)| *c == '/').map(|(i, _)| name[..i].to_string()).collect()
+    name.char_indices()
+        .filter(|(_, c)| *c == '/')
+        .map(|(i, _)| name[..i].to_string())
+        .collect()
 }
 
 impl Model {
@@ -86,20 +93,28 @@ impl Model {
             return false;
         }
         for p in parents(n) {
-            self.boxes.entry(p).or_insert_with(MBox::new);
+            self.boxes.entry(p).or_default();
         }
-        self.boxes.insert(n.to_string(), MBox::new());
+        self.boxes.insert(n.to_string(), MBox::default());
         true
     }
     fn body(&mut self) -> Vec<u8> {
         self.bodies += 1;
-        format!("Subject: m{}\r\nFrom: x@y\r\n\r\nbody {}\r\n", self.bodies, "z".repeat(self.bodies % 300)).into_bytes()
+        format!(
+            "Subject: m{}\r\nFrom: x@y\r\n\r\nbody {}\r\n",
+            self.bodies,
+            "z".repeat(self.bodies % 300)
+        )
+        .into_bytes()
     }
 }
 
 fn cfg_small() -> StoreConfig {
     // Tiny segments so rotation and compaction of sealed segments happen.
-    StoreConfig { segment_size: 2048, ..cfg() }
+    StoreConfig {
+        segment_size: 2048,
+        ..cfg()
+    }
 }
 
 async fn check(s: &Store, m: &mut Model, step: &str) {
@@ -114,23 +129,51 @@ async fn check(s: &Store, m: &mut Model, step: &str) {
             Some(uv) => assert_eq!(uv, st.uidvalidity, "{step}: UIDVALIDITY of {name} changed"),
         }
         assert_eq!(st.uidnext, mb.uidnext, "{step}: UIDNEXT of {name}");
-        assert_eq!(st.messages as usize, mb.msgs.len(), "{step}: MESSAGES of {name}");
+        assert_eq!(
+            st.messages as usize,
+            mb.msgs.len(),
+            "{step}: MESSAGES of {name}"
+        );
         let unseen = mb.msgs.values().filter(|x| x.flags & 1 == 0).count();
         let deleted = mb.msgs.values().filter(|x| x.flags & 8 != 0).count();
         let size: usize = mb.msgs.values().map(|x| x.body.len()).sum();
-        assert_eq!((st.unseen as usize, st.deleted as usize, st.size as usize), (unseen, deleted, size), "{step}: counts of {name}");
+        assert_eq!(
+            (st.unseen as usize, st.deleted as usize, st.size as usize),
+            (unseen, deleted, size),
+            "{step}: counts of {name}"
+        );
         let snap = s.snapshot(id).unwrap();
         let got: Vec<(u32, u8, BTreeSet<String>)> = snap
             .messages
             .iter()
-            .map(|x| (x.uid, x.flags.0, x.keywords.ids().map(|k| snap.keywords[k as usize].clone()).collect()))
+            .map(|x| {
+                (
+                    x.uid,
+                    x.flags.0,
+                    x.keywords
+                        .ids()
+                        .map(|k| snap.keywords[k as usize].clone())
+                        .collect(),
+                )
+            })
             .collect();
-        let exp: Vec<(u32, u8, BTreeSet<String>)> = mb.msgs.iter().map(|(u, x)| (*u, x.flags, x.kws.clone())).collect();
+        let exp: Vec<(u32, u8, BTreeSet<String>)> = mb
+            .msgs
+            .iter()
+            .map(|(u, x)| (*u, x.flags, x.kws.clone()))
+            .collect();
         assert_eq!(got, exp, "{step}: messages of {name}");
         for (u, x) in &mb.msgs {
-            assert_eq!(&*s.read_message(id, *u).await.unwrap(), &x.body[..], "{step}: body of {name}/{u}");
+            assert_eq!(
+                &*s.read_message(id, *u).await.unwrap(),
+                &x.body[..],
+                "{step}: body of {name}/{u}"
+            );
         }
-        assert!(snap.messages.iter().all(|x| x.modseq <= st.highest_modseq), "{step}: modseq above HIGHESTMODSEQ");
+        assert!(
+            snap.messages.iter().all(|x| x.modseq <= st.highest_modseq),
+            "{step}: modseq above HIGHESTMODSEQ"
+        );
     }
 }
 
@@ -140,7 +183,11 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
         Op::Create(n) => {
             let name = NAMES[*n];
             let ok = m.create(name);
-            assert_eq!(s.create_mailbox(name, SpecialUse::None).await.is_ok(), ok, "create {name}");
+            assert_eq!(
+                s.create_mailbox(name, SpecialUse::None).await.is_ok(),
+                ok,
+                "create {name}"
+            );
         }
         Op::Delete(n) => {
             let name = NAMES[*n];
@@ -152,21 +199,35 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
         }
         Op::Rename(a, b) => {
             let (f, t) = (NAMES[*a], NAMES[*b]);
-            let ok = m.boxes.contains_key(f)
-                && !m.boxes.contains_key(t)
-                && !t.starts_with(&format!("{f}/"))
-                && !(f == "INBOX" && t.starts_with("INBOX/"));
+            let refused = !m.boxes.contains_key(f)
+                || m.boxes.contains_key(t)
+                || t.starts_with(&format!("{f}/"))
+                || (f == "INBOX" && t.starts_with("INBOX/"));
+            let ok = !refused;
             let mut ok2 = ok;
             if ok && f != "INBOX" {
                 let pre = format!("{f}/");
-                let kids: Vec<String> = m.boxes.keys().filter(|k| k.starts_with(&pre)).cloned().collect();
-                ok2 = kids.iter().all(|k| !m.boxes.contains_key(&format!("{t}/{}", &k[pre.len()..])));
+                let kids: Vec<String> = m
+                    .boxes
+                    .keys()
+                    .filter(|k| k.starts_with(&pre))
+                    .cloned()
+                    .collect();
+                ok2 = kids
+                    .iter()
+                    .all(|k| !m.boxes.contains_key(&format!("{t}/{}", &k[pre.len()..])));
                 if ok2 {
                     let mut moved = vec![(f.to_string(), t.to_string())];
-                    moved.extend(kids.iter().map(|k| (k.clone(), format!("{t}/{}", &k[pre.len()..]))));
-                    let taken: Vec<(String, MBox)> = moved.iter().map(|(o, n)| (n.clone(), m.boxes.remove(o).unwrap())).collect();
+                    moved.extend(
+                        kids.iter()
+                            .map(|k| (k.clone(), format!("{t}/{}", &k[pre.len()..]))),
+                    );
+                    let taken: Vec<(String, MBox)> = moved
+                        .iter()
+                        .map(|(o, n)| (n.clone(), m.boxes.remove(o).unwrap()))
+                        .collect();
                     for p in parents(t) {
-                        m.boxes.entry(p).or_insert_with(MBox::new);
+                        m.boxes.entry(p).or_default();
                     }
                     m.boxes.extend(taken);
                 }
@@ -180,7 +241,11 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
                     dst.uidnext += 1;
                 }
             }
-            assert_eq!(s.rename_mailbox(f, t).await.is_ok(), ok2, "rename {f} -> {t}");
+            assert_eq!(
+                s.rename_mailbox(f, t).await.is_ok(),
+                ok2,
+                "rename {f} -> {t}"
+            );
         }
         Op::Append(n, count, flags, kw) => {
             let Some(mid) = id(*n) else { return };
@@ -188,14 +253,26 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
             let kws: Vec<String> = kw.iter().map(|k| KWS[*k].to_string()).collect();
             let msgs: Vec<NewMessage<'_>> = bodies
                 .iter()
-                .map(|b| NewMessage { raw: b, flags: Flags(*flags), keywords: kws.clone(), internal_date: 5 })
+                .map(|b| NewMessage {
+                    raw: b,
+                    flags: Flags(*flags),
+                    keywords: kws.clone(),
+                    internal_date: 5,
+                })
                 .collect();
             let uids = s.append(mid, &msgs).await.unwrap();
             let mb = m.boxes.get_mut(NAMES[*n]).unwrap();
             let want: Vec<u32> = (mb.uidnext..mb.uidnext + *count as u32).collect();
             assert_eq!(uids, want, "append uids");
             for b in bodies {
-                mb.msgs.insert(mb.uidnext, MMsg { flags: flags & 31, kws: kws.iter().cloned().collect(), body: b });
+                mb.msgs.insert(
+                    mb.uidnext,
+                    MMsg {
+                        flags: flags & 31,
+                        kws: kws.iter().cloned().collect(),
+                        body: b,
+                    },
+                );
                 mb.uidnext += 1;
             }
         }
@@ -203,14 +280,23 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
             let Some(mid) = id(*n) else { return };
             let kws: Vec<String> = kw.iter().map(|k| KWS[*k].to_string()).collect();
             let fop = [FlagOp::Set, FlagOp::Add, FlagOp::Remove][*o as usize];
-            let r = s.store_flags(mid, &[(*lo, *hi)], fop, Flags(*flags), &kws, None).await.unwrap();
+            let r = s
+                .store_flags(mid, &[(*lo, *hi)], fop, Flags(*flags), &kws, None)
+                .await
+                .unwrap();
             let mb = m.boxes.get_mut(NAMES[*n]).unwrap();
             let mut changed = Vec::new();
             for (u, x) in mb.msgs.range_mut(*lo..=*hi) {
                 let (f, k) = match fop {
                     FlagOp::Set => (flags & 31, kws.iter().cloned().collect()),
-                    FlagOp::Add => (x.flags | (flags & 31), x.kws.iter().chain(&kws).cloned().collect()),
-                    FlagOp::Remove => (x.flags & !flags, x.kws.iter().filter(|k| !kws.contains(k)).cloned().collect()),
+                    FlagOp::Add => (
+                        x.flags | (flags & 31),
+                        x.kws.iter().chain(&kws).cloned().collect(),
+                    ),
+                    FlagOp::Remove => (
+                        x.flags & !flags,
+                        x.kws.iter().filter(|k| !kws.contains(k)).cloned().collect(),
+                    ),
                 };
                 if f != x.flags || k != x.kws {
                     changed.push(*u);
@@ -218,13 +304,27 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
                 x.flags = f;
                 x.kws = k;
             }
-            assert_eq!(r.changed.iter().map(|c| c.0).collect::<Vec<_>>(), changed, "store changed set");
+            assert_eq!(
+                r.changed.iter().map(|c| c.0).collect::<Vec<_>>(),
+                changed,
+                "store changed set"
+            );
         }
         Op::Copy(a, b, lo, hi, is_move) => {
-            let (Some(src), Some(dst)) = (id(*a), id(*b)) else { return };
-            let r = if *is_move { s.move_messages(src, &[(*lo, *hi)], dst).await } else { s.copy(src, &[(*lo, *hi)], dst).await };
+            let (Some(src), Some(dst)) = (id(*a), id(*b)) else {
+                return;
+            };
+            let r = if *is_move {
+                s.move_messages(src, &[(*lo, *hi)], dst).await
+            } else {
+                s.copy(src, &[(*lo, *hi)], dst).await
+            };
             let r = r.unwrap();
-            let picked: Vec<(u32, MMsg)> = m.boxes[NAMES[*a]].msgs.range(*lo..=*hi).map(|(u, x)| (*u, x.clone())).collect();
+            let picked: Vec<(u32, MMsg)> = m.boxes[NAMES[*a]]
+                .msgs
+                .range(*lo..=*hi)
+                .map(|(u, x)| (*u, x.clone()))
+                .collect();
             if *is_move {
                 let sm = m.boxes.get_mut(NAMES[*a]).unwrap();
                 for (u, _) in &picked {
@@ -242,10 +342,19 @@ async fn apply(s: &Store, m: &mut Model, op: &Op) {
         }
         Op::Expunge(n, deleted_only) => {
             let Some(mid) = id(*n) else { return };
-            let mode = if *deleted_only { ExpungeMode::DeletedOnly } else { ExpungeMode::Exact };
+            let mode = if *deleted_only {
+                ExpungeMode::DeletedOnly
+            } else {
+                ExpungeMode::Exact
+            };
             let gone = s.expunge(mid, None, mode).await.unwrap();
             let mb = m.boxes.get_mut(NAMES[*n]).unwrap();
-            let want: Vec<u32> = mb.msgs.iter().filter(|(_, x)| !*deleted_only || x.flags & 8 != 0).map(|(u, _)| *u).collect();
+            let want: Vec<u32> = mb
+                .msgs
+                .iter()
+                .filter(|(_, x)| !*deleted_only || x.flags & 8 != 0)
+                .map(|(u, _)| *u)
+                .collect();
             for u in &want {
                 mb.msgs.remove(u);
             }
@@ -268,7 +377,7 @@ proptest! {
         let path = dir.path().to_path_buf();
         run(move || async move {
             let mut m = Model::default();
-            m.boxes.insert("INBOX".into(), MBox::new());
+            m.boxes.insert("INBOX".into(), MBox::default());
             let mut s = Store::open(&path, cfg_small()).await.unwrap();
             check(&s, &mut m, "open").await;
             for (i, op) in ops.iter().enumerate() {

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use common::{cfg, new_msg, raw, run};
 use store::{ExpungeMode, FlagOp, Flags, INBOX, SpecialUse, Store, StoreConfig, StoreError};
 
+/// The operation that writes a test's last record.
+type LastOp =
+    for<'a> fn(&'a Store, u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
 /// What a reopened store must show for one mailbox.
 #[derive(Debug, Clone, PartialEq)]
 struct View {
@@ -22,9 +26,17 @@ async fn view(s: &Store, name: &str) -> View {
     let snap = s.snapshot(id).unwrap();
     let mut msgs = Vec::new();
     for m in &snap.messages {
-        msgs.push((m.uid, m.flags.0, s.read_message(id, m.uid).await.unwrap().to_vec()));
+        msgs.push((
+            m.uid,
+            m.flags.0,
+            s.read_message(id, m.uid).await.unwrap().to_vec(),
+        ));
     }
-    View { uidvalidity: snap.uidvalidity, uidnext: snap.uidnext, msgs }
+    View {
+        uidvalidity: snap.uidvalidity,
+        uidnext: snap.uidnext,
+        msgs,
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -53,7 +65,12 @@ fn file_len(p: &Path) -> u64 {
 /// before and after it and the segment's final length.
 fn build_with_last_record<F>(dir: &Path, last: F) -> (View, View, u64)
 where
-    F: for<'a> FnOnce(&'a Store, u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> + Send + 'static,
+    F: for<'a> FnOnce(
+            &'a Store,
+            u32,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>
+        + Send
+        + 'static,
 {
     let path = dir.to_path_buf();
     let (before, after) = run(move || async move {
@@ -63,7 +80,9 @@ where
             let b = raw(i);
             s.append(ib, &[new_msg(&b)]).await.unwrap();
         }
-        s.store_flags(ib, &[(2, 2)], FlagOp::Add, Flags::SEEN, &[], None).await.unwrap();
+        s.store_flags(ib, &[(2, 2)], FlagOp::Add, Flags::SEEN, &[], None)
+            .await
+            .unwrap();
         let before = view(&s, INBOX).await;
         last(&s, ib).await;
         let after = view(&s, INBOX).await;
@@ -74,11 +93,14 @@ where
     (before, after, file_len(&seg))
 }
 
-fn torn_tail_at_every_offset(kind: &str, last: for<'a> fn(&'a Store, u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>) {
+fn torn_tail_at_every_offset(kind: &str, last: LastOp) {
     let base = tempfile::tempdir().unwrap();
     let full = base.path().join("full");
     let (before, after, end) = build_with_last_record(&full, last);
-    assert_ne!(before, after, "{kind}: the last record must change the state");
+    assert_ne!(
+        before, after,
+        "{kind}: the last record must change the state"
+    );
     // Find where the last record starts: the file as it was before it.
     let seg_name = last_segment(&full).file_name().unwrap().to_owned();
     let rec_start = {
@@ -91,7 +113,10 @@ fn torn_tail_at_every_offset(kind: &str, last: for<'a> fn(&'a Store, u32) -> std
     for cut in rec_start..end {
         let d = base.path().join(format!("cut-{cut}"));
         copy_dir(&full, &d);
-        let f = std::fs::OpenOptions::new().write(true).open(d.join(&seg_name)).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.join(&seg_name))
+            .unwrap();
         f.set_len(cut).unwrap();
         drop(f);
         let dd = d.clone();
@@ -102,12 +127,20 @@ fn torn_tail_at_every_offset(kind: &str, last: for<'a> fn(&'a Store, u32) -> std
             (v, r)
         });
         assert_eq!(got, before, "{kind}: cut at {cut} of [{rec_start}, {end})");
-        assert!(report.bad.is_empty() && report.index_matches, "{kind}: cut at {cut}: {report:?}");
-        assert_eq!(file_len(&d.join(&seg_name)), rec_start, "{kind}: truncated to the last good record");
+        assert!(
+            report.bad.is_empty() && report.index_matches,
+            "{kind}: cut at {cut}: {report:?}"
+        );
+        assert_eq!(
+            file_len(&d.join(&seg_name)),
+            rec_start,
+            "{kind}: truncated to the last good record"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
     // The whole record reopens as the acknowledged state.
-    let got = run(move || async move { view(&Store::open(&full, cfg()).await.unwrap(), INBOX).await });
+    let got =
+        run(move || async move { view(&Store::open(&full, cfg()).await.unwrap(), INBOX).await });
     assert_eq!(got, after);
 }
 
@@ -125,7 +158,9 @@ fn torn_append_record_at_every_byte() {
 fn torn_flags_record_at_every_byte() {
     torn_tail_at_every_offset("flags", |s, ib| {
         Box::pin(async move {
-            s.store_flags(ib, &[(1, 3)], FlagOp::Add, Flags::FLAGGED, &[], None).await.unwrap();
+            s.store_flags(ib, &[(1, 3)], FlagOp::Add, Flags::FLAGGED, &[], None)
+                .await
+                .unwrap();
         })
     });
 }
@@ -144,7 +179,12 @@ fn uid_after_torn_tail_continues_from_acknowledged_state() {
     });
     let seg = last_segment(&dir);
     let len = file_len(&seg);
-    std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 3).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
     run(move || async move {
         let s = Store::open(&dir, cfg()).await.unwrap();
         let ib = s.mailbox_id(INBOX).unwrap();
@@ -176,31 +216,50 @@ fn bit_flip_is_reported_by_verify_and_refused_by_replay() {
     });
     let seg = last_segment(&dir);
     let mut bytes = std::fs::read(&seg).unwrap();
-    let at = bytes.windows(body_marker.len()).position(|w| w == &body_marker[..]).unwrap();
+    let at = bytes
+        .windows(body_marker.len())
+        .position(|w| w == &body_marker[..])
+        .unwrap();
     bytes[at + 3] ^= 0x04;
     std::fs::write(&seg, &bytes).unwrap();
 
     // With the checkpoint, open does not need the damaged record; verify finds it.
     let d3 = dir.clone();
-    let report = run(move || async move { Store::open(&d3, cfg()).await.unwrap().verify().await.unwrap() });
+    let report = run(move || async move {
+        Store::open(&d3, cfg())
+            .await
+            .unwrap()
+            .verify()
+            .await
+            .unwrap()
+    });
     assert_eq!(report.bad.len(), 1, "{report:?}");
     let bad = &report.bad[0];
     assert_eq!(bad.segment, 1);
     assert!(bad.offset < at as u64 && !bad.torn_tail);
     assert!(!report.index_matches);
-    assert_eq!(report.records, 4, "the records around the bad one are still read (INBOX create + 3 good appends)");
+    assert_eq!(
+        report.records, 4,
+        "the records around the bad one are still read (INBOX create + 3 good appends)"
+    );
 
     // Without the checkpoint, replay meets the damage mid-log and refuses to
     // open rather than skip or truncate acknowledged records.
     std::fs::remove_file(dir.join("index.rkyv")).unwrap();
     let d4 = dir.clone();
     let r = run(move || async move { Store::open(&d4, cfg()).await.map(|_| ()) });
-    assert!(matches!(r, Err(StoreError::Corrupt { segment: 1, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Corrupt { segment: 1, .. })),
+        "{r:?}"
+    );
     assert_eq!(std::fs::read(&seg).unwrap(), bytes, "nothing was truncated");
 }
 
 fn compaction_cfg() -> StoreConfig {
-    StoreConfig { segment_size: 4096, ..cfg() }
+    StoreConfig {
+        segment_size: 4096,
+        ..cfg()
+    }
 }
 
 /// A store with several sealed segments, half of their messages expunged.
@@ -216,8 +275,19 @@ fn build_for_compaction(dir: &Path) -> (View, View) {
         }
         // Copies share bytes: expunging the source must keep them alive.
         s.copy(ib, &[(3, 4)], other).await.unwrap();
-        s.store_flags(ib, &[(1, 30)], FlagOp::Add, Flags::DELETED, &[], None).await.unwrap();
-        s.store_flags(ib, &[(5, 5), (20, 22)], FlagOp::Remove, Flags::DELETED, &[], None).await.unwrap();
+        s.store_flags(ib, &[(1, 30)], FlagOp::Add, Flags::DELETED, &[], None)
+            .await
+            .unwrap();
+        s.store_flags(
+            ib,
+            &[(5, 5), (20, 22)],
+            FlagOp::Remove,
+            Flags::DELETED,
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
         s.checkpoint().await.unwrap();
         s.expunge(ib, None, ExpungeMode::DeletedOnly).await.unwrap();
         assert!(s.segment_count() > 3);
@@ -257,12 +327,26 @@ fn compaction_interrupted_at_every_step_reopens_to_the_same_state() {
         });
         assert_eq!(vi, inbox, "step {step}: INBOX");
         assert_eq!(vo, other, "step {step}: Other");
-        assert!(report.bad.is_empty() && report.index_matches, "step {step}: {report:?}");
-        assert_eq!(next, vec![inbox.uidnext], "step {step}: UIDs continue, never reused");
+        assert!(
+            report.bad.is_empty() && report.index_matches,
+            "step {step}: {report:?}"
+        );
+        assert_eq!(
+            next,
+            vec![inbox.uidnext],
+            "step {step}: UIDs continue, never reused"
+        );
         if step >= 3 {
-            assert!(file_len(&d.join("seg-00000001.log")) < size_before, "step {step}: new segment in place");
+            assert!(
+                file_len(&d.join("seg-00000001.log")) < size_before,
+                "step {step}: new segment in place"
+            );
         } else {
-            assert_eq!(file_len(&d.join("seg-00000001.log")), size_before, "step {step}: old segment authoritative");
+            assert_eq!(
+                file_len(&d.join("seg-00000001.log")),
+                size_before,
+                "step {step}: old segment authoritative"
+            );
         }
         // A later full compaction from the interrupted state also converges.
         let d4 = d.clone();
@@ -273,7 +357,11 @@ fn compaction_interrupted_at_every_step_reopens_to_the_same_state() {
             let s = Store::open(&d4, compaction_cfg()).await.unwrap();
             (view(&s, INBOX).await, view(&s, "Other").await)
         });
-        assert_eq!(vi2.msgs[..inbox.msgs.len()], inbox.msgs[..], "step {step}: after recompaction");
+        assert_eq!(
+            vi2.msgs[..inbox.msgs.len()],
+            inbox.msgs[..],
+            "step {step}: after recompaction"
+        );
         assert_eq!((vi2.uidvalidity, vo2), (inbox.uidvalidity, other.clone()));
     }
 }
@@ -288,11 +376,15 @@ fn lost_or_corrupt_checkpoint_falls_back_to_full_replay() {
     ck[n - 10] ^= 0xff;
     std::fs::write(dir.join("index.rkyv"), &ck).unwrap();
     let d = dir.clone();
-    let got = run(move || async move { view(&Store::open(&d, compaction_cfg()).await.unwrap(), INBOX).await });
+    let got = run(move || async move {
+        view(&Store::open(&d, compaction_cfg()).await.unwrap(), INBOX).await
+    });
     assert_eq!(got, inbox);
     std::fs::remove_file(dir.join("index.rkyv")).unwrap();
     let d = dir.clone();
-    let got = run(move || async move { view(&Store::open(&d, compaction_cfg()).await.unwrap(), INBOX).await });
+    let got = run(move || async move {
+        view(&Store::open(&d, compaction_cfg()).await.unwrap(), INBOX).await
+    });
     assert_eq!(got, inbox);
 }
 
@@ -305,7 +397,10 @@ fn uidvalidity_is_stable_across_reopen_compaction_and_checkpoint() {
         let s = Store::open(&d, compaction_cfg()).await.unwrap();
         let ib = s.mailbox_id(INBOX).unwrap();
         let a = s.create_mailbox("A", SpecialUse::None).await.unwrap();
-        let uv = (s.status(ib).unwrap().uidvalidity, s.status(a).unwrap().uidvalidity);
+        let uv = (
+            s.status(ib).unwrap().uidvalidity,
+            s.status(a).unwrap().uidvalidity,
+        );
         assert!(uv.1 > uv.0);
         for i in 0..20 {
             let b = raw(i);
@@ -315,15 +410,29 @@ fn uidvalidity_is_stable_across_reopen_compaction_and_checkpoint() {
         s.compact().await.unwrap();
         drop(s);
         let s = Store::open(&d, compaction_cfg()).await.unwrap();
-        assert_eq!((s.status(ib).unwrap().uidvalidity, s.status(a).unwrap().uidvalidity), uv);
-        assert_eq!(s.status(a).unwrap().uidnext, 21, "expunged and compacted away, UIDNEXT stays");
+        assert_eq!(
+            (
+                s.status(ib).unwrap().uidvalidity,
+                s.status(a).unwrap().uidvalidity
+            ),
+            uv
+        );
+        assert_eq!(
+            s.status(a).unwrap().uidnext,
+            21,
+            "expunged and compacted away, UIDNEXT stays"
+        );
         std::mem::drop(s);
     });
     std::fs::remove_file(dir.join("index.rkyv")).unwrap();
     run(move || async move {
         let s = Store::open(&dir, compaction_cfg()).await.unwrap();
         let a = s.mailbox_id("A").unwrap();
-        assert_eq!(s.status(a).unwrap().uidnext, 21, "full replay after compaction keeps UIDNEXT");
+        assert_eq!(
+            s.status(a).unwrap().uidnext,
+            21,
+            "full replay after compaction keeps UIDNEXT"
+        );
         let b = raw(1);
         assert_eq!(s.append(a, &[new_msg(&b)]).await.unwrap(), vec![21]);
     });

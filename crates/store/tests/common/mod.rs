@@ -28,10 +28,18 @@ pub fn raw(n: usize) -> Vec<u8> {
 }
 
 pub fn new_msg(raw: &[u8]) -> NewMessage<'_> {
-    NewMessage { raw, flags: Flags::empty(), keywords: Vec::new(), internal_date: 1_700_000_000 }
+    NewMessage {
+        raw,
+        flags: Flags::empty(),
+        keywords: Vec::new(),
+        internal_date: 1_700_000_000,
+    }
 }
 
 /// Config with background work off so tests control every step.
 pub fn cfg() -> StoreConfig {
-    StoreConfig { background: false, ..StoreConfig::default() }
+    StoreConfig {
+        background: false,
+        ..StoreConfig::default()
+    }
 }
