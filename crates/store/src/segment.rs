@@ -73,17 +73,21 @@ pub async fn read_exact_at(file: &BufferedFile, off: u64, len: usize) -> Result<
     Ok(out)
 }
 
-pub async fn write_all_at(file: &BufferedFile, mut buf: Vec<u8>, mut off: u64) -> Result<()> {
-    while !buf.is_empty() {
-        let n = file.write_at(buf.clone(), off).await?;
-        if n == 0 {
-            return Err(StoreError::Io(std::io::Error::new(
-                std::io::ErrorKind::WriteZero,
-                "short write",
-            )));
-        }
-        buf.drain(..n);
-        off += n as u64;
+/// Write all of `buf` at `off`. The buffer is handed to the kernel without
+/// a copy; a short write on a regular file only happens when the disk is
+/// full or failing, so it is reported as an error (the caller stops using
+/// the log) rather than retried.
+pub async fn write_all_at(file: &BufferedFile, buf: Vec<u8>, off: u64) -> Result<()> {
+    let len = buf.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let n = file.write_at(buf, off).await?;
+    if n != len {
+        return Err(StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::WriteZero,
+            format!("short write: {n} of {len} bytes at offset {off}"),
+        )));
     }
     Ok(())
 }

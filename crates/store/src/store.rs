@@ -442,6 +442,10 @@ impl Store {
                 Next::Done => return Ok(()),
                 Next::Wait(seen) => inner.flushed.wait_past(seen).await,
                 Next::Flush => {
+                    // Let tasks that are ready run first: writers released by
+                    // the previous sync queue their next records and join
+                    // this batch instead of waiting for the one after.
+                    glommio::executor().yield_now().await;
                     let r = self.flush(need_sync).await;
                     {
                         let mut st = inner.st.borrow_mut();
