@@ -1435,6 +1435,12 @@ impl Store {
             }
             me.inner.bg_busy.set(false);
             me.inner.bg_done.notify();
+            // Work that came due while this ran (e.g. compaction after a
+            // checkpoint) starts now rather than at the next operation.
+            if me.inner.st.borrow().closed {
+                return;
+            }
+            me.maybe_background();
         })
         .detach();
     }

@@ -487,3 +487,60 @@ fn flag_sync_never_still_persists_on_close() {
         assert_eq!(s.message(ib, 1).unwrap().flags, Flags::ANSWERED);
     });
 }
+
+#[test]
+fn background_checkpoint_and_compaction_run_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let c = StoreConfig {
+        background: true,
+        checkpoint_records: 5,
+        segment_size: 4096,
+        ..StoreConfig::default()
+    };
+    let c2 = c.clone();
+    let p2 = path.clone();
+    let sizes_before: Vec<u64> = run(move || async move {
+        let s = Store::open(&p2, c2).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        for i in 0..40 {
+            let b = raw(i);
+            s.append(ib, &[new_msg(&b)]).await.unwrap();
+        }
+        let mut sizes = Vec::new();
+        for seg in 1..=s.segment_count() as u32 {
+            let f = glommio::io::BufferedFile::open(p2.join(format!("seg-{seg:08}.log")))
+                .await
+                .unwrap();
+            sizes.push(f.file_size().await.unwrap());
+        }
+        s.expunge(ib, None, ExpungeMode::Exact).await.unwrap();
+        // close() waits for background work, including work it chained.
+        s.close().await.unwrap();
+        sizes
+    });
+    assert!(
+        path.join("index.rkyv").exists(),
+        "background checkpoint written"
+    );
+    assert!(sizes_before.len() > 5);
+    let sealed = sizes_before.len() - 1;
+    let shrunk = (1..=sealed)
+        .filter(|i| {
+            std::fs::metadata(path.join(format!("seg-{i:08}.log")))
+                .unwrap()
+                .len()
+                < sizes_before[i - 1]
+        })
+        .count();
+    assert!(
+        shrunk * 2 >= sealed,
+        "background compaction rewrote {shrunk} of {sealed} sealed segments"
+    );
+    run(move || async move {
+        let s = Store::open(&path, c).await.unwrap();
+        let st = s.status(s.mailbox_id(INBOX).unwrap()).unwrap();
+        assert_eq!((st.messages, st.uidnext), (0, 41));
+        assert!(s.verify().await.unwrap().index_matches);
+    });
+}
