@@ -341,6 +341,20 @@ fn check_quoted_segment(seg: &[u8]) -> PResult<()> {
     }
 }
 
+/// Upper-case copy of a short keyword into a stack buffer so callers can
+/// `match` on it (the compiler turns that into length + memcmp checks,
+/// much cheaper than a chain of case-insensitive comparisons). `None` when
+/// longer than any keyword, which then matches nothing.
+#[inline]
+pub(crate) fn upper(name: &[u8]) -> Option<([u8; 24], usize)> {
+    let mut out = [0u8; 24];
+    let dst = out.get_mut(..name.len())?;
+    for (d, s) in dst.iter_mut().zip(name) {
+        *d = s.to_ascii_uppercase();
+    }
+    Some((out, name.len()))
+}
+
 /// Decimal digits to u64; None when empty or overflowing.
 pub(crate) fn parse_u64(d: &[u8]) -> Option<u64> {
     if d.is_empty() || d.len() > 20 {

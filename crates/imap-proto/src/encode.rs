@@ -824,6 +824,15 @@ impl<'b> FetchResponse<'b> {
         FetchResponse { buf, first: true }
     }
 
+    /// `* uid UIDFETCH (` for sessions that enabled UIDONLY (RFC 9586),
+    /// where FETCH responses are keyed by UID instead of sequence number.
+    pub fn begin_uid_only(buf: &'b mut BytesMut, uid: u32) -> Self {
+        buf.extend_from_slice(b"* ");
+        number(buf, u64::from(uid));
+        buf.extend_from_slice(b" UIDFETCH (");
+        FetchResponse { buf, first: true }
+    }
+
     fn sep(&mut self) {
         if !self.first {
             self.buf.put_u8(b' ');

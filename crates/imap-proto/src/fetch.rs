@@ -313,71 +313,66 @@ fn partial(c: &mut Cursor<'_>) -> PResult<Option<Partial>> {
 
 pub(crate) fn fetch_attr<'a>(c: &mut Cursor<'a>, max_args: usize) -> PResult<FetchAttr<'a>> {
     let name = c.name().map_err(|_| ErrorKind::BadFetchAttribute)?;
-    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-    let a = if is(b"UID") {
-        FetchAttr::Uid
-    } else if is(b"FLAGS") {
-        FetchAttr::Flags
-    } else if is(b"BODY.PEEK") || (is(b"BODY") && c.peek() == Some(b'[')) {
-        let peek = name.len() > 4;
-        let section = section(c, max_args)?;
-        FetchAttr::BodySection {
-            peek,
-            section,
-            partial: partial(c)?,
-        }
-    } else if is(b"BODY") {
-        FetchAttr::Body
-    } else if is(b"BODYSTRUCTURE") {
-        FetchAttr::BodyStructure
-    } else if is(b"ENVELOPE") {
-        FetchAttr::Envelope
-    } else if is(b"INTERNALDATE") {
-        FetchAttr::InternalDate
-    } else if is(b"RFC822.SIZE") {
-        FetchAttr::Rfc822Size
-    } else if is(b"RFC822.HEADER") {
-        FetchAttr::Rfc822Header
-    } else if is(b"RFC822.TEXT") {
-        FetchAttr::Rfc822Text
-    } else if is(b"RFC822") {
-        FetchAttr::Rfc822
-    } else if is(b"BINARY") || is(b"BINARY.PEEK") {
-        let peek = name.len() > 6;
-        let part = binary_part(c)?;
-        FetchAttr::Binary {
-            peek,
-            part,
-            partial: partial(c)?,
-        }
-    } else if is(b"BINARY.SIZE") {
-        FetchAttr::BinarySize {
-            part: binary_part(c)?,
-        }
-    } else if is(b"MODSEQ") {
-        FetchAttr::ModSeq
-    } else if is(b"EMAILID") {
-        FetchAttr::EmailId
-    } else if is(b"THREADID") {
-        FetchAttr::ThreadId
-    } else if is(b"SAVEDATE") {
-        FetchAttr::SaveDate
-    } else if is(b"PREVIEW") {
-        let lazy = if c.peek() == Some(b' ') && c.peek_at(1) == Some(b'(') {
-            let save = c.pos;
-            c.pos += 2;
-            if c.eat_ci(b"LAZY)") {
-                true
-            } else {
-                c.pos = save;
-                false
+    let (buf, len) = crate::cursor::upper(name).ok_or(ErrorKind::BadFetchAttribute)?;
+    let a = match buf.get(..len).unwrap_or(&[]) {
+        b"UID" => FetchAttr::Uid,
+        b"FLAGS" => FetchAttr::Flags,
+        b"BODY" if c.peek() == Some(b'[') => {
+            let section = section(c, max_args)?;
+            FetchAttr::BodySection {
+                peek: false,
+                section,
+                partial: partial(c)?,
             }
-        } else {
-            false
-        };
-        FetchAttr::Preview { lazy }
-    } else {
-        return Err(ErrorKind::BadFetchAttribute);
+        }
+        b"BODY.PEEK" => {
+            let section = section(c, max_args)?;
+            FetchAttr::BodySection {
+                peek: true,
+                section,
+                partial: partial(c)?,
+            }
+        }
+        b"BODY" => FetchAttr::Body,
+        b"BODYSTRUCTURE" => FetchAttr::BodyStructure,
+        b"ENVELOPE" => FetchAttr::Envelope,
+        b"INTERNALDATE" => FetchAttr::InternalDate,
+        b"RFC822.SIZE" => FetchAttr::Rfc822Size,
+        b"RFC822.HEADER" => FetchAttr::Rfc822Header,
+        b"RFC822.TEXT" => FetchAttr::Rfc822Text,
+        b"RFC822" => FetchAttr::Rfc822,
+        b"BINARY" | b"BINARY.PEEK" => {
+            let peek = len > 6;
+            let part = binary_part(c)?;
+            FetchAttr::Binary {
+                peek,
+                part,
+                partial: partial(c)?,
+            }
+        }
+        b"BINARY.SIZE" => FetchAttr::BinarySize {
+            part: binary_part(c)?,
+        },
+        b"MODSEQ" => FetchAttr::ModSeq,
+        b"EMAILID" => FetchAttr::EmailId,
+        b"THREADID" => FetchAttr::ThreadId,
+        b"SAVEDATE" => FetchAttr::SaveDate,
+        b"PREVIEW" => {
+            let lazy = if c.peek() == Some(b' ') && c.peek_at(1) == Some(b'(') {
+                let save = c.pos;
+                c.pos += 2;
+                if c.eat_ci(b"LAZY)") {
+                    true
+                } else {
+                    c.pos = save;
+                    false
+                }
+            } else {
+                false
+            };
+            FetchAttr::Preview { lazy }
+        }
+        _ => return Err(ErrorKind::BadFetchAttribute),
     };
     Ok(a)
 }

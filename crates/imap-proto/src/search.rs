@@ -187,68 +187,68 @@ fn key<'a>(c: &mut Cursor<'a>, b: &mut Budget, max_ranges: usize) -> PResult<Sea
         _ => {}
     }
     let name = c.atom().map_err(|_| ErrorKind::BadSearchKey)?;
-    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+    let (ubuf, ulen) = crate::cursor::upper(name).ok_or(ErrorKind::BadSearchKey)?;
     macro_rules! arg {
         ($e:expr) => {{
             c.sp()?;
             $e
         }};
     }
-    let k = match name.len() {
-        _ if is(b"ALL") => SearchKey::All,
-        _ if is(b"ANSWERED") => SearchKey::Answered,
-        _ if is(b"DELETED") => SearchKey::Deleted,
-        _ if is(b"DRAFT") => SearchKey::Draft,
-        _ if is(b"FLAGGED") => SearchKey::Flagged,
-        _ if is(b"NEW") => SearchKey::New,
-        _ if is(b"OLD") => SearchKey::Old,
-        _ if is(b"RECENT") => SearchKey::Recent,
-        _ if is(b"SEEN") => SearchKey::Seen,
-        _ if is(b"UNANSWERED") => SearchKey::Unanswered,
-        _ if is(b"UNDELETED") => SearchKey::Undeleted,
-        _ if is(b"UNDRAFT") => SearchKey::Undraft,
-        _ if is(b"UNFLAGGED") => SearchKey::Unflagged,
-        _ if is(b"UNSEEN") => SearchKey::Unseen,
-        _ if is(b"SAVEDATESUPPORTED") => SearchKey::SaveDateSupported,
-        _ if is(b"BCC") => arg!(SearchKey::Bcc(c.astring()?)),
-        _ if is(b"BODY") => arg!(SearchKey::Body(c.astring()?)),
-        _ if is(b"CC") => arg!(SearchKey::Cc(c.astring()?)),
-        _ if is(b"FROM") => arg!(SearchKey::From(c.astring()?)),
-        _ if is(b"SUBJECT") => arg!(SearchKey::Subject(c.astring()?)),
-        _ if is(b"TEXT") => arg!(SearchKey::Text(c.astring()?)),
-        _ if is(b"TO") => arg!(SearchKey::To(c.astring()?)),
-        _ if is(b"HEADER") => {
+    let k = match ubuf.get(..ulen).unwrap_or(&[]) {
+        b"ALL" => SearchKey::All,
+        b"ANSWERED" => SearchKey::Answered,
+        b"DELETED" => SearchKey::Deleted,
+        b"DRAFT" => SearchKey::Draft,
+        b"FLAGGED" => SearchKey::Flagged,
+        b"NEW" => SearchKey::New,
+        b"OLD" => SearchKey::Old,
+        b"RECENT" => SearchKey::Recent,
+        b"SEEN" => SearchKey::Seen,
+        b"UNANSWERED" => SearchKey::Unanswered,
+        b"UNDELETED" => SearchKey::Undeleted,
+        b"UNDRAFT" => SearchKey::Undraft,
+        b"UNFLAGGED" => SearchKey::Unflagged,
+        b"UNSEEN" => SearchKey::Unseen,
+        b"SAVEDATESUPPORTED" => SearchKey::SaveDateSupported,
+        b"BCC" => arg!(SearchKey::Bcc(c.astring()?)),
+        b"BODY" => arg!(SearchKey::Body(c.astring()?)),
+        b"CC" => arg!(SearchKey::Cc(c.astring()?)),
+        b"FROM" => arg!(SearchKey::From(c.astring()?)),
+        b"SUBJECT" => arg!(SearchKey::Subject(c.astring()?)),
+        b"TEXT" => arg!(SearchKey::Text(c.astring()?)),
+        b"TO" => arg!(SearchKey::To(c.astring()?)),
+        b"HEADER" => {
             c.sp()?;
             let f = c.astring()?;
             c.sp()?;
             SearchKey::Header(f, c.astring()?)
         }
-        _ if is(b"KEYWORD") => arg!(SearchKey::Keyword(keyword(c)?)),
-        _ if is(b"UNKEYWORD") => arg!(SearchKey::Unkeyword(keyword(c)?)),
-        _ if is(b"BEFORE") => arg!(SearchKey::Before(c.date()?)),
-        _ if is(b"ON") => arg!(SearchKey::On(c.date()?)),
-        _ if is(b"SINCE") => arg!(SearchKey::Since(c.date()?)),
-        _ if is(b"SENTBEFORE") => arg!(SearchKey::SentBefore(c.date()?)),
-        _ if is(b"SENTON") => arg!(SearchKey::SentOn(c.date()?)),
-        _ if is(b"SENTSINCE") => arg!(SearchKey::SentSince(c.date()?)),
-        _ if is(b"SAVEDBEFORE") => arg!(SearchKey::SavedBefore(c.date()?)),
-        _ if is(b"SAVEDON") => arg!(SearchKey::SavedOn(c.date()?)),
-        _ if is(b"SAVEDSINCE") => arg!(SearchKey::SavedSince(c.date()?)),
-        _ if is(b"LARGER") => arg!(SearchKey::Larger(c.number64()?)),
-        _ if is(b"SMALLER") => arg!(SearchKey::Smaller(c.number64()?)),
-        _ if is(b"OLDER") => arg!(SearchKey::Older(c.nz_number()?)),
-        _ if is(b"YOUNGER") => arg!(SearchKey::Younger(c.nz_number()?)),
-        _ if is(b"UID") => arg!(SearchKey::Uid(c.sequence_set(max_ranges)?)),
-        _ if is(b"EMAILID") => arg!(SearchKey::EmailId(object_id(c)?)),
-        _ if is(b"THREADID") => arg!(SearchKey::ThreadId(object_id(c)?)),
-        _ if is(b"NOT") => arg!(SearchKey::Not(sub_keys(c, b, max_ranges, true)?)),
-        _ if is(b"OR") => {
+        b"KEYWORD" => arg!(SearchKey::Keyword(keyword(c)?)),
+        b"UNKEYWORD" => arg!(SearchKey::Unkeyword(keyword(c)?)),
+        b"BEFORE" => arg!(SearchKey::Before(c.date()?)),
+        b"ON" => arg!(SearchKey::On(c.date()?)),
+        b"SINCE" => arg!(SearchKey::Since(c.date()?)),
+        b"SENTBEFORE" => arg!(SearchKey::SentBefore(c.date()?)),
+        b"SENTON" => arg!(SearchKey::SentOn(c.date()?)),
+        b"SENTSINCE" => arg!(SearchKey::SentSince(c.date()?)),
+        b"SAVEDBEFORE" => arg!(SearchKey::SavedBefore(c.date()?)),
+        b"SAVEDON" => arg!(SearchKey::SavedOn(c.date()?)),
+        b"SAVEDSINCE" => arg!(SearchKey::SavedSince(c.date()?)),
+        b"LARGER" => arg!(SearchKey::Larger(c.number64()?)),
+        b"SMALLER" => arg!(SearchKey::Smaller(c.number64()?)),
+        b"OLDER" => arg!(SearchKey::Older(c.nz_number()?)),
+        b"YOUNGER" => arg!(SearchKey::Younger(c.nz_number()?)),
+        b"UID" => arg!(SearchKey::Uid(c.sequence_set(max_ranges)?)),
+        b"EMAILID" => arg!(SearchKey::EmailId(object_id(c)?)),
+        b"THREADID" => arg!(SearchKey::ThreadId(object_id(c)?)),
+        b"NOT" => arg!(SearchKey::Not(sub_keys(c, b, max_ranges, true)?)),
+        b"OR" => {
             c.sp()?;
             let a = sub_keys(c, b, max_ranges, true)?;
             c.sp()?;
             SearchKey::Or(a, sub_keys(c, b, max_ranges, true)?)
         }
-        _ if is(b"MODSEQ") => {
+        b"MODSEQ" => {
             c.sp()?;
             let entry = if c.peek() == Some(b'"') {
                 let name = AString::Quoted(c.quoted()?);

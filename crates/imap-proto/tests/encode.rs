@@ -369,6 +369,16 @@ fn fetch_responses_item_by_item() {
 }
 
 #[test]
+fn uid_only_fetch_response() {
+    let text = out(|b| {
+        let mut f = FetchResponse::begin_uid_only(b, 4827313);
+        f.flags([&b"\\Seen"[..]]).modseq(7);
+        f.finish();
+    });
+    assert_eq!(text, "* 4827313 UIDFETCH (FLAGS (\\Seen) MODSEQ (7))\r\n");
+}
+
+#[test]
 fn large_body_can_be_queued_without_copy() {
     let body = bytes::Bytes::from(vec![b'x'; 100_000]);
     let mut buf = BytesMut::new();
