@@ -236,10 +236,10 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
             put_u16(b, *id);
             put_str(b, name);
         }
-        Record::Append { .. } => {
-            // Never encoded from metadata alone: the bodies are not here.
-            debug_assert!(false, "append records are encoded by Encoder::append");
-        }
+        // Append payloads carry the bodies, which a decoded record does not
+        // hold: they are written by `Encoder::append` (or copied verbatim
+        // by compaction) and never reach this function.
+        Record::Append { .. } => {}
         Record::Flags {
             mailbox,
             modseq,
