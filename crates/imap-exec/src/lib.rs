@@ -7,6 +7,7 @@
 
 pub mod dates;
 pub mod error;
+pub mod search;
 pub mod sink;
 pub mod view;
 

@@ -1,0 +1,230 @@
+//! Evaluating a [`Plan`] message by message, paying only for the data that
+//! decides it.
+//!
+//! A message is first evaluated with the index alone. Nodes that need more
+//! answer "undecided" and AND/OR/NOT combine three-valued, so `FLAGGED
+//! SUBJECT x` decides every unflagged message without touching the disk.
+//! Only an undecided message gets the next level loaded (facts, then the
+//! header block, then the whole message) and is evaluated again; each level
+//! is read at most once per message.
+
+use mime_facts::Facts;
+use store::{MailboxId, MessageBytes, MessageInfo, Store, StoreError};
+
+use super::date::{day_of_unix, header_day};
+use super::plan::{AddrField, Level, Node, in_ranges, internal_day};
+use super::text::{address_text, body_text, decode_value, header_matches, header_text};
+use crate::ExecError;
+
+/// What has been loaded for the message being evaluated.
+#[derive(Default)]
+pub(crate) struct MsgData {
+    facts: Option<Facts>,
+    header: Option<MessageBytes>,
+    raw: Option<MessageBytes>,
+    /// Lowercased decoded header fields (TEXT), computed on first use.
+    header_text: Option<String>,
+    /// Lowercased decoded text parts (BODY, TEXT), computed on first use.
+    body_text: Option<String>,
+    /// Whole messages read from disk for this message (0 or 1).
+    pub reads: u32,
+    /// Facts records read from disk for this message (0 or 1).
+    pub facts_reads: u32,
+}
+
+impl MsgData {
+    fn header_bytes(&self) -> &[u8] {
+        let end = self
+            .facts
+            .as_ref()
+            .and_then(|f| f.parts.first())
+            .map_or(0, |p| p.body_start as usize);
+        if let Some(raw) = &self.raw {
+            return raw.get(..end).unwrap_or(raw);
+        }
+        self.header.as_deref().unwrap_or(&[])
+    }
+
+    fn header_text(&mut self) -> &str {
+        if self.header_text.is_none() {
+            self.header_text = Some(header_text(self.header_bytes()));
+        }
+        self.header_text.as_deref().unwrap_or("")
+    }
+
+    fn body_text(&mut self) -> &str {
+        if self.body_text.is_none() {
+            let text = match (&self.raw, &self.facts) {
+                (Some(raw), Some(f)) => body_text(raw, f),
+                _ => String::new(),
+            };
+            self.body_text = Some(text);
+        }
+        self.body_text.as_deref().unwrap_or("")
+    }
+}
+
+/// Loads what `level` needs. Returns false when the message is gone
+/// (expunged by another session since the caller's snapshot): it then
+/// matches nothing.
+pub(crate) async fn load(
+    store: &Store,
+    mailbox: MailboxId,
+    uid: u32,
+    d: &mut MsgData,
+    level: Level,
+) -> Result<bool, ExecError> {
+    if d.facts.is_none() {
+        d.facts_reads += 1;
+        match store.facts(mailbox, uid).await {
+            Ok(f) => d.facts = Some(f),
+            Err(StoreError::NoSuchMessage(_)) => return Ok(false),
+            // Facts of an older format (or damaged): recompute them from the
+            // message, which is the truth, rather than fail the search.
+            Err(StoreError::Facts(_)) => {
+                let raw = match store.read_message(mailbox, uid).await {
+                    Ok(r) => r,
+                    Err(StoreError::NoSuchMessage(_)) => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                };
+                d.reads += 1;
+                d.facts = Some(mime_facts::compute(&raw));
+                d.raw = Some(raw);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let read = match level {
+        Level::Header if d.raw.is_none() && d.header.is_none() => {
+            let len = d
+                .facts
+                .as_ref()
+                .and_then(|f| f.parts.first())
+                .map_or(0, |p| p.body_start);
+            store.read_range(mailbox, uid, 0, len).await.map(|h| {
+                d.header = Some(h);
+            })
+        }
+        Level::Body if d.raw.is_none() => store.read_message(mailbox, uid).await.map(|r| {
+            d.reads += 1;
+            d.raw = Some(r);
+        }),
+        _ => Ok(()),
+    };
+    match read {
+        Ok(()) => Ok(true),
+        Err(StoreError::NoSuchMessage(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Evaluates `node` for message number `seq` with the data of `level`
+/// loaded. None: the node needs more data than that.
+pub(crate) fn eval(
+    node: &Node,
+    seq: u32,
+    m: &MessageInfo,
+    d: &mut MsgData,
+    level: Level,
+) -> Option<bool> {
+    match node {
+        Node::Const(b) => Some(*b),
+        Node::And(nodes) => {
+            let mut undecided = false;
+            for n in nodes {
+                match eval(n, seq, m, d, level) {
+                    Some(false) => return Some(false),
+                    Some(true) => {}
+                    None => undecided = true,
+                }
+            }
+            if undecided { None } else { Some(true) }
+        }
+        Node::Or(a, b) => match eval(a, seq, m, d, level) {
+            Some(true) => Some(true),
+            first => match (first, eval(b, seq, m, d, level)) {
+                (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+        },
+        Node::Not(n) => eval(n, seq, m, d, level).map(|b| !b),
+        Node::Flag { flag, want } => Some(m.flags.contains(*flag) == *want),
+        Node::Keyword { id, want } => Some(id.is_some_and(|id| m.keywords.contains(id)) == *want),
+        Node::Seq(r) => Some(in_ranges(r, seq)),
+        Node::Uid(r) => Some(in_ranges(r, m.uid)),
+        Node::UidIn(uids) => Some(uids.binary_search(&m.uid).is_ok()),
+        Node::InternalDate { cmp, day } => Some(cmp.test(internal_day(m), *day)),
+        Node::Larger(n) => Some(u64::from(m.size) > *n),
+        Node::Smaller(n) => Some(u64::from(m.size) < *n),
+        Node::ModSeq(n) => Some(m.modseq >= *n),
+        Node::DateAtMost(t) => Some(m.internal_date <= *t),
+        Node::DateAfter(t) => Some(m.internal_date > *t),
+        Node::Address { field, needle } => {
+            if level < Level::Facts {
+                return None;
+            }
+            let f = d.facts.as_ref()?;
+            let env = &f.envelope;
+            let list = match field {
+                AddrField::From => &env.from,
+                AddrField::To => &env.to,
+                AddrField::Cc => &env.cc,
+                AddrField::Bcc => &env.bcc,
+            };
+            Some(!list.is_empty() && (needle.is_empty() || needle.in_text(&address_text(list))))
+        }
+        Node::Subject(needle) => {
+            if level < Level::Facts {
+                return None;
+            }
+            let f = d.facts.as_ref()?;
+            Some(
+                f.envelope
+                    .subject
+                    .as_deref()
+                    .is_some_and(|s| needle.is_empty() || needle.in_text(&decode_value(s))),
+            )
+        }
+        Node::Sent { cmp, day } => {
+            if level < Level::Facts {
+                return None;
+            }
+            let f = d.facts.as_ref()?;
+            // The day as written in the Date header; if only the parsed
+            // instant survived, its UTC day. No Date: no sent date, so the
+            // key does not match (and NOT of it does).
+            let sent = f
+                .envelope
+                .date
+                .as_deref()
+                .and_then(header_day)
+                .or_else(|| f.sort.sent_date.map(day_of_unix));
+            Some(sent.is_some_and(|s| cmp.test(s, *day)))
+        }
+        Node::Header { name, needle } => {
+            if level < Level::Header {
+                return None;
+            }
+            Some(header_matches(d.header_bytes(), name, needle))
+        }
+        Node::Text(needle) => {
+            if level < Level::Header {
+                return None;
+            }
+            if needle.is_empty() || needle.in_lowered(d.header_text()) {
+                return Some(true);
+            }
+            if level < Level::Body {
+                return None;
+            }
+            Some(needle.in_lowered(d.body_text()))
+        }
+        Node::Body(needle) => {
+            if level < Level::Body {
+                return None;
+            }
+            Some(needle.is_empty() || needle.in_lowered(d.body_text()))
+        }
+    }
+}
