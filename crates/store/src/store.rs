@@ -748,11 +748,11 @@ impl Store {
             let mut recs = Vec::new();
             if from == INBOX {
                 let dst = self.create_records(&mut st, &to, SpecialUse::None, &mut recs)?;
-                let batch = Record::Batch(recs);
-                let t = self.submit(&mut st, &batch, true);
-                let all = vec![(1, u32::MAX)];
-                let (t2, _) = self.copy_locked(&mut st, src, &all, dst, true)?;
-                t.max(t2)
+                for r in &recs {
+                    st.ix.apply(r, 0);
+                }
+                let all = [(1, u32::MAX)];
+                self.copy_locked(&mut st, src, &all, dst, true, recs)?.0
             } else {
                 let prefix = format!("{from}/");
                 let mut entries = vec![(src, to.clone())];
@@ -1209,6 +1209,10 @@ impl Store {
         Ok(result)
     }
 
+    /// Plan, apply and queue a copy/move. `pre` are records the caller has
+    /// already applied to the index (the mailbox creation of an INBOX
+    /// rename); they go into the same batch record so the whole change is
+    /// one durable step.
     fn copy_locked(
         &self,
         st: &mut State,
@@ -1216,6 +1220,26 @@ impl Store {
         uids: &[(u32, u32)],
         dst: MailboxId,
         is_move: bool,
+        pre: Vec<Record>,
+    ) -> Result<(u64, CopyResult)> {
+        let had_pre = !pre.is_empty();
+        let r = self.copy_inner(st, src, uids, dst, is_move, pre);
+        if r.is_err() && had_pre {
+            // The index already holds `pre` but the log will not: only a
+            // reopen (replaying the log) makes them agree again.
+            st.poisoned = true;
+        }
+        r
+    }
+
+    fn copy_inner(
+        &self,
+        st: &mut State,
+        src: MailboxId,
+        uids: &[(u32, u32)],
+        dst: MailboxId,
+        is_move: bool,
+        mut recs: Vec<Record>,
     ) -> Result<(u64, CopyResult)> {
         let smb = st
             .ix
@@ -1235,58 +1259,60 @@ impl Store {
             }
         }
         let src_modseq = smb.highest_modseq + 1;
-        let (pairs, dst_modseq, dst_uv, defs) = {
-            // Destination state after the sources are read: both may be one mailbox.
-            let dmb = st
-                .ix
-                .mailboxes
-                .get(&dst)
-                .ok_or_else(|| StoreError::NoSuchMailbox(dst.to_string()))?;
-            if (dmb.uidnext as u64) + src_uids.len() as u64 >= u32::MAX as u64 {
-                return Err(StoreError::Limit("uid space of mailbox exhausted"));
-            }
-            let mut defs = Vec::new();
-            self.keyword_ids(dmb, &names, &mut defs, false)?;
-            let pairs: Vec<(u32, u32)> = src_uids
-                .iter()
-                .enumerate()
-                .map(|(n, s)| (*s, dmb.uidnext + n as u32))
-                .collect();
-            (pairs, dmb.highest_modseq + 1, dmb.uidvalidity, defs)
-        };
+        // Destination state after the sources are read: both may be one mailbox.
+        let dmb = st
+            .ix
+            .mailboxes
+            .get(&dst)
+            .ok_or_else(|| StoreError::NoSuchMailbox(dst.to_string()))?;
+        if (dmb.uidnext as u64) + src_uids.len() as u64 >= u32::MAX as u64 {
+            return Err(StoreError::Limit("uid space of mailbox exhausted"));
+        }
+        let mut defs = Vec::new();
+        self.keyword_ids(dmb, &names, &mut defs, false)?;
+        let pairs: Vec<(u32, u32)> = src_uids
+            .iter()
+            .enumerate()
+            .map(|(n, s)| (*s, dmb.uidnext + n as u32))
+            .collect();
+        let dst_modseq = dmb.highest_modseq + 1;
+        let dst_uv = dmb.uidvalidity;
         let src_modseq = if src == dst { dst_modseq } else { src_modseq };
-        if pairs.is_empty() {
-            return Ok((
-                0,
-                CopyResult {
-                    dst_uidvalidity: dst_uv,
-                    pairs,
-                },
-            ));
+        let mut commit = None;
+        if !pairs.is_empty() {
+            for d in &defs {
+                st.ix.apply(d, 0);
+            }
+            recs.extend(defs);
+            let last = pairs.last().map(|p| p.1).unwrap_or(0);
+            let rec = Record::Copy {
+                src,
+                dst,
+                is_move,
+                dst_modseq,
+                src_modseq,
+                pairs: pairs.clone(),
+            };
+            st.ix.apply(&rec, 0);
+            recs.push(rec);
+            commit = Some((dst, last + 1));
         }
-        for d in &defs {
-            self.submit(st, d, true);
+        let result = CopyResult {
+            dst_uidvalidity: dst_uv,
+            pairs,
+        };
+        if recs.is_empty() {
+            return Ok((0, result));
         }
-        let last = pairs.last().map(|p| p.1).unwrap_or(0);
-        let rec = Record::Copy {
-            src,
-            dst,
-            is_move,
-            dst_modseq,
-            src_modseq,
-            pairs: pairs.clone(),
+        let rec = if recs.len() == 1 {
+            recs.remove(0)
+        } else {
+            Record::Batch(recs)
         };
         let mut e = Encoder::new();
         e.record(&rec);
-        let (t, seg, _) = self.enqueue(st, e.buf, true, Some((dst, last + 1)));
-        st.ix.apply(&rec, seg);
-        Ok((
-            t,
-            CopyResult {
-                dst_uidvalidity: dst_uv,
-                pairs,
-            },
-        ))
+        let (t, _, _) = self.enqueue(st, e.buf, true, commit);
+        Ok((t, result))
     }
 
     /// Copy messages (sharing their bytes: nothing is rewritten). Keywords
@@ -1320,7 +1346,7 @@ impl Store {
     ) -> Result<CopyResult> {
         let (t, r) = {
             let mut st = self.state()?;
-            self.copy_locked(&mut st, src, uids, dst, is_move)?
+            self.copy_locked(&mut st, src, uids, dst, is_move, Vec::new())?
         };
         if t > 0 {
             self.finish(t, true).await?;
