@@ -1494,14 +1494,20 @@ impl Store {
     }
 
     async fn compact_with_ratio(&self, ratio: f64) -> Result<usize> {
-        let candidates: Vec<u32> = {
+        let (candidates, ticket) = {
             let st = self.state()?;
-            st.segs
+            let c: Vec<u32> = st
+                .segs
                 .keys()
                 .copied()
                 .filter(|s| *s < st.wal.cur_seg)
-                .collect()
+                .collect();
+            (c, st.wal.next_ticket)
         };
+        // A segment sealed by the queue may still have records waiting to be
+        // written; everything queued before now goes to these segments or
+        // the current one, so once it is synced they are final.
+        self.wait(ticket, true).await?;
         let mut done = 0;
         for seg in candidates {
             if self.compact_segment(seg, ratio).await? {

@@ -437,3 +437,64 @@ fn uidvalidity_is_stable_across_reopen_compaction_and_checkpoint() {
         assert_eq!(s.append(a, &[new_msg(&b)]).await.unwrap(), vec![21]);
     });
 }
+
+#[test]
+fn compaction_runs_alongside_appends_and_reads() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("s");
+    run(move || async move {
+        let s = Store::open(&dir, compaction_cfg()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let mut bodies = std::collections::BTreeMap::new();
+        for i in 0..30 {
+            let b = raw(i);
+            let u = s.append(ib, &[new_msg(&b)]).await.unwrap()[0];
+            bodies.insert(u, b);
+        }
+        let odd: Vec<(u32, u32)> = (1..=30).filter(|u| u % 2 == 1).map(|u| (u, u)).collect();
+        s.expunge(ib, Some(&odd), ExpungeMode::Exact).await.unwrap();
+        bodies.retain(|u, _| u % 2 == 0);
+        let bodies = std::rc::Rc::new(std::cell::RefCell::new(bodies));
+
+        let (s1, s2, s3) = (s.clone(), s.clone(), s.clone());
+        let compactor = glommio::spawn_local(async move { s1.compact().await.unwrap() });
+        let b2 = bodies.clone();
+        let appender = glommio::spawn_local(async move {
+            for i in 100..120 {
+                let b = raw(i);
+                let u = s2.append(ib, &[new_msg(&b)]).await.unwrap()[0];
+                b2.borrow_mut().insert(u, b);
+            }
+        });
+        let b3 = bodies.clone();
+        let reader = glommio::spawn_local(async move {
+            let mut reads = 0;
+            for _ in 0..10 {
+                let snap = s3.snapshot(ib).unwrap();
+                for m in snap.messages {
+                    let got = s3.read_message(ib, m.uid).await.unwrap();
+                    let want = b3.borrow().get(&m.uid).cloned().unwrap();
+                    assert_eq!(&*got, &want[..], "uid {} read during compaction", m.uid);
+                    reads += 1;
+                }
+            }
+            reads
+        });
+        assert!(compactor.await >= 1);
+        appender.await;
+        assert!(reader.await > 100);
+        let r = s.verify().await.unwrap();
+        assert!(r.bad.is_empty() && r.index_matches, "{r:?}");
+        let want = bodies.borrow().clone();
+        drop(s);
+        let s = Store::open(&dir, compaction_cfg()).await.unwrap();
+        let snap = s.snapshot(ib).unwrap();
+        assert_eq!(
+            snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            want.keys().copied().collect::<Vec<_>>()
+        );
+        for (u, b) in &want {
+            assert_eq!(&*s.read_message(ib, *u).await.unwrap(), &b[..]);
+        }
+    });
+}
