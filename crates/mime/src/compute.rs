@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 
 use mail_parser::{Header, HeaderName, Message, MessageParser, PartType};
 
-use crate::decode::{classify, decode_binary};
+use crate::decode::{base64_decoded_len, classify, decode_binary};
 use crate::envelope::envelope;
 use crate::facts::{
     Envelope, Facts, MAX_DEPTH_CEILING, Param, Part, PartKind, SortKeys, TransferEncoding,
@@ -161,21 +161,26 @@ fn guarded<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
 
 /// A copy of `bytes` with every `message/` (any case) turned into
 /// `xessage/` and every `/digest` into `/xigest`, or the bytes themselves
-/// when there is none. Lengths are kept, so offsets stay valid.
+/// when there is none. Lengths are kept, so offsets stay valid. One pass
+/// over the `/` bytes finds both.
 fn hide_nesting(bytes: &[u8]) -> Cow<'_, [u8]> {
     let mut copy: Option<Vec<u8>> = None;
-    for at in memchr::memchr2_iter(b'm', b'M', bytes) {
-        if starts_with_ignore_case(bytes, at, b"message/") {
+    for slash in memchr::memchr_iter(b'/', bytes) {
+        let before = slash
+            .checked_sub(7)
+            .and_then(|at| Some((at, bytes.get(at..slash)?)));
+        if let Some((at, word)) = before
+            && word.eq_ignore_ascii_case(b"message")
+        {
             let buf = copy.get_or_insert_with(|| bytes.to_vec());
             if let Some(b) = buf.get_mut(at) {
                 *b = b'x';
             }
         }
-    }
-    for at in memchr::memchr_iter(b'/', bytes) {
-        if starts_with_ignore_case(bytes, at + 1, b"digest") {
+        let after = bytes.get(slash + 1..slash + 7);
+        if after.is_some_and(|w| w.eq_ignore_ascii_case(b"digest")) {
             let buf = copy.get_or_insert_with(|| bytes.to_vec());
-            if let Some(b) = buf.get_mut(at + 1) {
+            if let Some(b) = buf.get_mut(slash + 1) {
                 *b = b'x';
             }
         }
@@ -184,12 +189,6 @@ fn hide_nesting(bytes: &[u8]) -> Cow<'_, [u8]> {
         Some(buf) => Cow::Owned(buf),
         None => Cow::Borrowed(bytes),
     }
-}
-
-fn starts_with_ignore_case(bytes: &[u8], at: usize, word: &[u8]) -> bool {
-    bytes
-        .get(at..at.saturating_add(word.len()))
-        .is_some_and(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// End of the header of a message mail-parser found no header field in:
@@ -443,12 +442,15 @@ fn is_message_type(part: &Part) -> bool {
             || part.media_subtype.eq_ignore_ascii_case(b"global"))
 }
 
-/// BINARY.SIZE of a body: identity encodings need no decoding.
+/// BINARY.SIZE of a body: identity encodings need no decoding, base64 is
+/// counted without decoding (same result as [`decode_binary`], see
+/// `decode::base64_decoded_len`).
 fn decoded_size(body: &[u8], te: TransferEncoding) -> Option<u64> {
     match te {
         TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary => {
             Some(body.len() as u64)
         }
+        TransferEncoding::Base64 => base64_decoded_len(body),
         te => decode_binary(body, te).ok().map(|d| d.len() as u64),
     }
 }
@@ -554,13 +556,19 @@ mod tests {
 
     #[test]
     fn hide_nesting_renames_in_place() {
-        let input = b"Content-Type: Message/RFC822\r\nx: multipart/Digest; message/global";
+        let input = b"Content-Type: Message/RFC822\r\nx: multipart/Digest; message/global MeSsAgE/";
         let out = hide_nesting(input);
         assert_eq!(out.len(), input.len());
         assert_eq!(
             out.as_ref(),
-            &b"Content-Type: xessage/RFC822\r\nx: multipart/xigest; xessage/global"[..]
+            &b"Content-Type: xessage/RFC822\r\nx: multipart/xigest; xessage/global xeSsAgE/"[..]
         );
-        assert!(matches!(hide_nesting(b"plain text"), Cow::Borrowed(_)));
+        assert!(matches!(
+            hide_nesting(b"plain text / and/digestive"),
+            Cow::Owned(_)
+        ));
+        assert!(matches!(hide_nesting(b"plain/text"), Cow::Borrowed(_)));
+        assert_eq!(hide_nesting(b"/").as_ref(), b"/");
+        assert_eq!(hide_nesting(b"essage/").as_ref(), b"essage/");
     }
 }

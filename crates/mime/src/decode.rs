@@ -41,6 +41,41 @@ pub fn decode_binary(
     }
 }
 
+/// The length [`decode_binary`] gives for a base64 body, without decoding:
+/// it follows mail-parser's decoder byte for byte (alphabet characters fill
+/// 3-byte groups, `=` flushes a partial group, whitespace is skipped, byte
+/// 0xFF ends the input, anything else is an error). A property test checks
+/// the two agree.
+pub(crate) fn base64_decoded_len(body: &[u8]) -> Option<u64> {
+    fn partial(chars: u8) -> u64 {
+        match chars {
+            2 => 1,
+            3 => 2,
+            _ => 0,
+        }
+    }
+    let mut total = 0u64;
+    let mut chars = 0u8;
+    for &b in body {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => {
+                chars = (chars + 1) & 3;
+                if chars == 0 {
+                    total += 3;
+                }
+            }
+            b'=' => {
+                total += partial(chars);
+                chars = 0;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            0xff => break,
+            _ => return None,
+        }
+    }
+    Some(total + partial(chars))
+}
+
 /// Classifies a Content-Transfer-Encoding value (absent means 7bit).
 pub fn classify(value: Option<&[u8]>) -> TransferEncoding {
     let Some(v) = value else {
@@ -104,6 +139,33 @@ mod tests {
             decode_binary(b"x", TransferEncoding::Unknown),
             Err(DecodeError::UnknownEncoding)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_length_matches_the_decoder(
+            body in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(
+                        b"ABCXYZabcxyz0189+/".to_vec()
+                    ),
+                    2 => proptest::sample::select(b"= \t\r\n".to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..200,
+            )
+        ) {
+            let decoded = decode_binary(&body, TransferEncoding::Base64).ok().map(|d| d.len() as u64);
+            proptest::prop_assert_eq!(base64_decoded_len(&body), decoded);
+        }
+    }
+
+    #[test]
+    fn base64_length_of_padded_and_unpadded_input() {
+        assert_eq!(base64_decoded_len(b"aGVsbG8gd29y\r\nbGQ="), Some(11));
+        assert_eq!(base64_decoded_len(b"aGVsbG8"), Some(5));
+        assert_eq!(base64_decoded_len(b"aG!"), None);
+        assert_eq!(base64_decoded_len(b""), Some(0));
     }
 
     #[test]

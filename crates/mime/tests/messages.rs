@@ -875,3 +875,21 @@ fn subject_mentioning_message_types_is_not_altered() {
     assert_eq!(f.sort.base_subject, "message/rfc822 and multipart/digest");
     assert_eq!(f.preview, "message/rfc822");
 }
+
+#[test]
+fn oddly_cased_message_type_is_still_a_message() {
+    let raw = crlf(
+        "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: MeSsAgE/Rfc822\n\nSubject: inner\n\nbody\n--o\nContent-Type: text/plain\n\nafter\n--o--\n",
+    );
+    let f = compute(&raw);
+    assert!(matches!(
+        f.part_at(&[1]).unwrap().kind,
+        PartKind::Message { .. }
+    ));
+    assert_eq!(
+        slice(&raw, &f, &[1], SectionKind::Header),
+        Some("Subject: inner\r\n\r\n")
+    );
+    assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("body"));
+    assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("after"));
+}
