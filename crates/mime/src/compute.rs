@@ -52,9 +52,7 @@ use crate::sort_keys::sort_keys;
 pub struct Limits {
     /// Deepest part nesting walked (the top-level body is depth 0); a
     /// message part cut here still gets its one stand-in body a level
-    /// deeper. Clamped to [`MAX_DEPTH_CEILING`] - 1. Each level of
-    /// encapsulated message costs one more parse of its bytes, so the work
-    /// for a message is at most `max_depth + 1` parses of its size.
+    /// deeper. Clamped to [`MAX_DEPTH_CEILING`] - 1.
     pub max_depth: u32,
     /// Most parts walked. Message parts cut by this bound add one stand-in
     /// body each, so the tree holds at most twice this many parts.
@@ -64,6 +62,11 @@ pub struct Limits {
     /// PREVIEW length in characters (RFC 8970 caps it at 256; 200 is its
     /// recommendation).
     pub preview_chars: usize,
+    /// Each encapsulated message is parsed again on its own, so nested
+    /// messages cost their size once per level. The bytes parsed in all are
+    /// capped at this many times the message size (plus 64 KiB); message
+    /// parts beyond the budget are cut like those beyond `max_depth`.
+    pub parse_factor: u32,
 }
 
 impl Default for Limits {
@@ -73,6 +76,7 @@ impl Default for Limits {
             max_parts: 10_000,
             max_addresses: 1_000,
             preview_chars: 200,
+            parse_factor: 4,
         }
     }
 }
@@ -111,6 +115,9 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
         }],
         truncated: false,
         preview: String::new(),
+        parse_budget: u64::from(size)
+            .saturating_mul(u64::from(limits.parse_factor.max(1)))
+            .saturating_add(PARSE_BUDGET_SLACK),
     };
     while let Some(job) = walk.jobs.pop() {
         walk.run(job);
@@ -234,7 +241,13 @@ struct Walk<'r, 'l> {
     jobs: Vec<Job>,
     truncated: bool,
     preview: String,
+    /// Bytes mail-parser may still be given (see [`Limits::parse_factor`]).
+    parse_budget: u64,
 }
+
+/// Parse budget beyond `parse_factor` times the size, so small messages
+/// with a few nested levels are never cut.
+const PARSE_BUDGET_SLACK: u64 = 64 * 1024;
 
 impl Walk<'_, '_> {
     /// Describes one message: parses its bytes and walks its multipart tree;
@@ -244,6 +257,7 @@ impl Walk<'_, '_> {
         let Some(bytes) = raw.get(job.lo as usize..job.hi as usize) else {
             return;
         };
+        self.parse_budget = self.parse_budget.saturating_sub(bytes.len() as u64);
         let hidden = hide_nesting(bytes);
         let parsed = guarded(|| parser().parse(hidden.as_ref()));
         let message = match parsed {
@@ -349,7 +363,10 @@ impl Walk<'_, '_> {
                 );
                 if encoded {
                     stand_in = Some(body_start);
-                } else if child_depth > self.max_depth || pending + 1 > self.max_parts {
+                } else if child_depth > self.max_depth
+                    || pending + 1 > self.max_parts
+                    || self.reserved_budget() + u64::from(body_end - body_start) > self.parse_budget
+                {
                     self.truncated = true;
                     stand_in = Some(self.cut_message(&mut part, body_start, body_end));
                 } else {
@@ -376,6 +393,11 @@ impl Walk<'_, '_> {
                 self.attach(child, Some(index));
             }
         }
+    }
+
+    /// Bytes of the jobs already queued, which will come out of the budget.
+    fn reserved_budget(&self) -> u64 {
+        self.jobs.iter().map(|j| u64::from(j.hi - j.lo)).sum()
     }
 
     /// A message part not walked into (a limit was reached) still gets its

@@ -672,11 +672,21 @@ fn ten_thousand_deep_multipart_is_cut_at_the_depth_limit() {
 }
 
 #[test]
-fn ten_thousand_deep_message_rfc822_is_cut_at_the_depth_limit() {
+fn ten_thousand_deep_message_rfc822_is_cut() {
     let raw = nested_messages(10_000);
+    // The parse budget stops this first (each level re-parses ~all bytes).
     let f = compute(&raw);
     assert!(f.truncated);
-    // 32 walked levels plus the stand-in body of the last message part.
+    assert!(max_depth(&f) <= 33);
+    roundtrip(&f);
+    // Without a budget concern, the depth limit does: 32 walked levels plus
+    // the stand-in body of the last message part.
+    let limits = Limits {
+        parse_factor: 1_000,
+        ..Limits::default()
+    };
+    let f = compute_with(&raw, &limits);
+    assert!(f.truncated);
     assert_eq!(max_depth(&f), 33);
     let last = f.parts.last().unwrap();
     assert_eq!(last.kind, PartKind::Leaf);
@@ -892,4 +902,29 @@ fn oddly_cased_message_type_is_still_a_message() {
     );
     assert_eq!(slice(&raw, &f, &[1, 1], SectionKind::Full), Some("body"));
     assert_eq!(slice(&raw, &f, &[2], SectionKind::Full), Some("after"));
+}
+
+#[test]
+fn nested_messages_cost_is_capped_by_the_parse_budget() {
+    // 20 levels of message/rfc822 around a 200 KiB body: walking every level
+    // would parse about 4 MiB; the budget (4x size + 64 KiB) cuts it short.
+    let mut raw = nested_messages(20);
+    let pad = "x".repeat(200 * 1024);
+    raw.extend_from_slice(pad.as_bytes());
+    let f = compute(&raw);
+    assert!(f.truncated);
+    let depth = max_depth(&f);
+    assert!((3..=6).contains(&depth), "depth {depth}");
+    // The cut message still has its envelope and header section.
+    let mut path = vec![1u32; depth - 1];
+    assert!(f.section(&path, SectionKind::Header).is_some());
+    path.push(1);
+    assert!(f.part_at(&path).is_some());
+    let generous = Limits {
+        parse_factor: 100,
+        ..Limits::default()
+    };
+    let all = compute_with(&raw, &generous);
+    assert!(!all.truncated);
+    assert_eq!(max_depth(&all), 20);
 }
