@@ -7,6 +7,8 @@
 
 pub mod dates;
 pub mod error;
+pub mod fetch;
+pub mod render;
 pub mod search;
 pub mod sink;
 pub mod view;
