@@ -1527,20 +1527,28 @@ impl Store {
     /// Until 3 the old segment is authoritative; from 3 on the new one is,
     /// and its bumped generation makes an older checkpoint stale.
     async fn compact_segment(&self, seg: u32, ratio: f64) -> Result<bool> {
-        let (live, generation) = {
+        let (live, live_bytes, generation) = {
             let st = self.state()?;
             let mut live: HashSet<u64> = HashSet::new();
+            let mut live_bytes = 0u64;
             for mb in st.ix.mailboxes.values() {
-                for l in &mb.msgs.loc {
-                    if unpack_loc(*l).0 == seg {
-                        live.insert(*l);
+                let m = &mb.msgs;
+                for (i, l) in m.loc.iter().enumerate() {
+                    if unpack_loc(*l).0 == seg && live.insert(*l) {
+                        live_bytes += m.size[i] as u64 + m.facts_len[i] as u64;
                     }
                 }
             }
-            (live, st.segs.get(&seg).copied().unwrap_or(0))
+            (live, live_bytes, st.segs.get(&seg).copied().unwrap_or(0))
         };
         let f = self.file(seg).await?;
         let size = f.file_size().await?;
+        // The message bytes still referenced bound the dead bytes from
+        // above: skip segments that cannot pass the threshold without
+        // reading them.
+        if ratio > 0.0 && (size.saturating_sub(live_bytes) as f64) < ratio * size as f64 {
+            return Ok(false);
+        }
         let buf = read_exact_at(&f, 0, size as usize).await?;
         let scan = segment::scan(
             seg,
