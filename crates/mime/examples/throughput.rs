@@ -45,8 +45,26 @@ fn main() {
         parts += mime_facts::compute(std::hint::black_box(&raw)).parts.len();
     }
     let per = start.elapsed() / iterations.max(1);
+    let facts = mime_facts::compute(&raw);
+    let stored = facts.to_bytes().len();
+    if std::env::var_os("FACTS_SIZES").is_some() {
+        let mut f = facts.clone();
+        f.parts.truncate(1);
+        f.parts[0].children.clear();
+        f.parts[0].kind = mime_facts::PartKind::Leaf;
+        let one_part = f.to_bytes().len();
+        f.envelope = Default::default();
+        let no_env = f.to_bytes().len();
+        f.sort = Default::default();
+        f.preview.clear();
+        println!(
+            "one part {one_part}, without envelope {no_env}, bare {}",
+            f.to_bytes().len()
+        );
+    }
     println!(
-        "{} bytes: {per:?} per compute ({parts} parts total)",
-        raw.len()
+        "{} bytes: {per:?} per compute, {} parts, {stored} bytes of stored facts",
+        raw.len(),
+        parts / iterations.max(1) as usize
     );
 }

@@ -266,7 +266,9 @@ impl Walk<'_, '_> {
                 // No header field, or mail-parser panicked: the message is
                 // one text part.
                 self.truncated |= failed.is_none();
-                let header_end = job.lo + u32::try_from(header_end_guess(bytes)).unwrap_or(0);
+                let header_end = job
+                    .lo
+                    .saturating_add(u32::try_from(header_end_guess(bytes)).unwrap_or(0));
                 let root = stand_in_body(raw, job.lo, header_end.min(job.hi), job.hi);
                 self.attach(root, job.parent);
                 return;
