@@ -152,10 +152,10 @@ impl MailboxView {
     pub fn note_own_changes(&mut self, store: &Store, changed: &[(u32, u64)]) {
         for &(uid, modseq) in changed {
             self.own_changes.push((uid, modseq));
-            if let Ok(i) = self.msgs.binary_search_by_key(&uid, |m| m.uid) {
-                if let Ok(info) = store.message(self.id, uid) {
-                    self.msgs[i] = info;
-                }
+            if let Ok(i) = self.msgs.binary_search_by_key(&uid, |m| m.uid)
+                && let Ok(info) = store.message(self.id, uid)
+            {
+                self.msgs[i] = info;
             }
         }
     }
@@ -201,9 +201,7 @@ impl MailboxView {
                     flag_updates.push(i);
                 }
             }
-            if self.needs_keyword_refresh() {
-                self.keywords = store.snapshot(self.id)?.keywords;
-            }
+            self.refresh_keywords(store)?;
             if self.msgs.len() != old_count {
                 encode::exists(out, self.msgs.len() as u32);
             }
@@ -221,6 +219,15 @@ impl MailboxView {
             self.own_changes.clear();
         }
         Ok(out.len() != start_len)
+    }
+
+    /// Reloads the keyword table when a message carries a keyword id the
+    /// view has not seen named yet (a STORE or APPEND defined a keyword).
+    pub fn refresh_keywords(&mut self, store: &Store) -> Result<(), store::StoreError> {
+        if self.needs_keyword_refresh() {
+            self.keywords = store.snapshot(self.id)?.keywords;
+        }
+        Ok(())
     }
 
     fn needs_keyword_refresh(&self) -> bool {

@@ -37,6 +37,38 @@ pub struct Config {
     pub listeners: Vec<ListenerConfig>,
     pub auth: AuthConfig,
     pub limits: Limits,
+    pub store: StoreSettings,
+}
+
+/// Message store settings (per user store; see docs/configuration.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// Size at which a segment file is sealed and a new one started.
+    pub segment_size: u64,
+    /// Acknowledge flag changes only once they are on disk (fdatasync). With
+    /// `false` they are acknowledged once written to the OS and a power loss
+    /// may forget the last few (never a message).
+    pub sync_flag_changes: bool,
+    /// A sealed segment with more than this fraction of expunged bytes is
+    /// rewritten in the background.
+    pub compact_dead_ratio: f64,
+    /// Distinct keywords one mailbox may define.
+    pub max_keywords: usize,
+    /// Mailboxes one user may have.
+    pub max_mailboxes: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            segment_size: 64 << 20,
+            sync_flag_changes: true,
+            compact_dead_ratio: 0.5,
+            max_keywords: 128,
+            max_mailboxes: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +166,7 @@ impl Default for Config {
             listeners: default_listeners(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            store: StoreSettings::default(),
         }
     }
 }

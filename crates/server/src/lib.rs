@@ -4,5 +4,28 @@
 //! This is the only crate that knows about sockets and executors.
 
 pub mod config;
+pub mod conns;
+pub mod imap;
+pub mod runtime;
+pub mod shard;
 pub mod tls;
 pub mod transport;
+pub mod users;
+
+/// The store settings of a server configuration.
+pub fn store_config(cfg: &config::Config) -> store::StoreConfig {
+    let s = &cfg.store;
+    store::StoreConfig {
+        segment_size: s.segment_size,
+        flag_sync: if s.sync_flag_changes {
+            store::FlagSync::Always
+        } else {
+            store::FlagSync::Never
+        },
+        compact_dead_ratio: s.compact_dead_ratio,
+        max_keywords: s.max_keywords,
+        max_mailboxes: s.max_mailboxes,
+        max_message_size: cfg.limits.max_literal_size,
+        ..store::StoreConfig::default()
+    }
+}

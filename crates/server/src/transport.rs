@@ -25,8 +25,6 @@ const TLS_WRITE_CHUNK: usize = 64 * 1024;
 pub struct Conn {
     sock: TcpStream,
     tls: Option<Box<ServerConnection>>,
-    /// Plaintext received and not yet consumed by the protocol parser.
-    pub rbuf: BytesMut,
     /// Plaintext responses not yet sent.
     pub wbuf: BytesMut,
     scratch: Vec<u8>,
@@ -64,7 +62,6 @@ impl Conn {
         Ok(Conn {
             sock,
             tls: None,
-            rbuf: BytesMut::with_capacity(4096),
             wbuf: BytesMut::with_capacity(4096),
             scratch: Vec::new(),
             tls_out: Vec::new(),
@@ -94,26 +91,28 @@ impl Conn {
         Ok(self.sock.set_write_timeout(d)?)
     }
 
-    /// Reads more plaintext into `rbuf`. Returns the number of plaintext bytes
-    /// added; 0 means the peer closed the connection.
-    pub async fn fill(&mut self) -> io::Result<usize> {
+    /// Reads more plaintext onto the end of `rbuf` (the session's read
+    /// buffer, kept outside `Conn` so parsed commands can borrow it while
+    /// responses are written). Returns the number of bytes added; 0 means the
+    /// peer closed the connection.
+    pub async fn fill(&mut self, rbuf: &mut BytesMut) -> io::Result<usize> {
         if self.tls.is_none() {
-            let start = self.rbuf.len();
-            self.rbuf.resize(start + READ_CHUNK, 0);
-            let got = self.sock.read(&mut self.rbuf[start..]).await;
+            let start = rbuf.len();
+            rbuf.resize(start + READ_CHUNK, 0);
+            let got = self.sock.read(&mut rbuf[start..]).await;
             let n = match got {
                 Ok(n) => n,
                 Err(e) => {
-                    self.rbuf.truncate(start);
+                    rbuf.truncate(start);
                     return Err(e);
                 }
             };
-            self.rbuf.truncate(start + n);
+            rbuf.truncate(start + n);
             return Ok(n);
         }
         loop {
             // rustls may already hold decrypted bytes from an earlier record.
-            let n = self.drain_tls_plaintext()?;
+            let n = self.drain_tls_plaintext(rbuf)?;
             if n > 0 {
                 return Ok(n);
             }
@@ -155,17 +154,17 @@ impl Conn {
         }
     }
 
-    fn drain_tls_plaintext(&mut self) -> io::Result<usize> {
+    fn drain_tls_plaintext(&mut self, rbuf: &mut BytesMut) -> io::Result<usize> {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(0);
         };
         let mut total = 0;
         loop {
-            let start = self.rbuf.len();
-            self.rbuf.resize(start + READ_CHUNK, 0);
-            match tls.reader().read(&mut self.rbuf[start..]) {
+            let start = rbuf.len();
+            rbuf.resize(start + READ_CHUNK, 0);
+            match tls.reader().read(&mut rbuf[start..]) {
                 Ok(n) => {
-                    self.rbuf.truncate(start + n);
+                    rbuf.truncate(start + n);
                     total += n;
                     if n == 0 {
                         // close_notify received: report EOF once drained.
@@ -173,11 +172,11 @@ impl Conn {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.rbuf.truncate(start);
+                    rbuf.truncate(start);
                     return Ok(total);
                 }
                 Err(e) => {
-                    self.rbuf.truncate(start);
+                    rbuf.truncate(start);
                     return Err(e);
                 }
             }
@@ -233,12 +232,16 @@ impl Conn {
     /// STARTTLS). Any plaintext the client sent before the handshake is
     /// discarded: it was not protected and must not be taken as commands
     /// (the STARTTLS command-injection attack, CVE-2011-0411).
-    pub async fn start_tls(&mut self, config: Arc<ServerConfig>) -> io::Result<()> {
+    pub async fn start_tls(
+        &mut self,
+        config: Arc<ServerConfig>,
+        rbuf: &mut BytesMut,
+    ) -> io::Result<()> {
         if self.tls.is_some() {
             return Err(io::Error::other("TLS is already active"));
         }
         self.flush().await?;
-        self.rbuf.clear();
+        rbuf.clear();
         let conn = ServerConnection::new(config).map_err(tls_err)?;
         self.tls = Some(Box::new(conn));
         loop {
@@ -278,7 +281,7 @@ impl Conn {
     /// Takes the connection apart so that another shard can continue it.
     /// Pending output is sent first; the socket itself is duplicated, since
     /// glommio's stream closes its descriptor when dropped.
-    pub async fn into_handoff(mut self) -> io::Result<Handoff> {
+    pub async fn into_handoff(mut self, rbuf: BytesMut) -> io::Result<Handoff> {
         self.flush().await?;
         // SAFETY: the descriptor is open and owned by `self.sock`, which lives
         // until after the borrow ends; we only duplicate it.
@@ -287,26 +290,27 @@ impl Conn {
         Ok(Handoff {
             fd,
             tls: self.tls.take(),
-            rbuf: std::mem::take(&mut self.rbuf),
+            rbuf,
             peer: self.peer,
             local: self.local,
         })
     }
 
-    /// Puts a handed-off connection back together on the current shard.
-    pub fn from_handoff(h: Handoff) -> Conn {
+    /// Puts a handed-off connection back together on the current shard,
+    /// with the bytes that had been read and not yet parsed.
+    pub fn from_handoff(h: Handoff) -> (Conn, BytesMut) {
         // SAFETY: `h.fd` is an open TCP socket descriptor that we own; the
         // stream takes over that ownership.
         let sock = unsafe { TcpStream::from_raw_fd(h.fd.into_raw_fd()) };
-        Conn {
+        let conn = Conn {
             sock,
             tls: h.tls,
-            rbuf: h.rbuf,
             wbuf: BytesMut::with_capacity(4096),
             scratch: Vec::new(),
             tls_out: Vec::new(),
             peer: h.peer,
             local: h.local,
-        }
+        };
+        (conn, h.rbuf)
     }
 }

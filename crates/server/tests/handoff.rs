@@ -2,6 +2,7 @@
 //! another: the socket, the TLS session and the bytes already read survive the
 //! hand-off, and the client never notices.
 
+use bytes::BytesMut;
 use glommio::LocalExecutorBuilder;
 use glommio::channels::shared_channel;
 use glommio::net::TcpListener;
@@ -26,12 +27,12 @@ fn client_config(cert_pem: &std::path::Path) -> Arc<rustls::ClientConfig> {
     )
 }
 
-async fn read_line(conn: &mut Conn) -> Vec<u8> {
+async fn read_line(conn: &mut Conn, rbuf: &mut BytesMut) -> Vec<u8> {
     loop {
-        if let Some(pos) = conn.rbuf.iter().position(|&b| b == b'\n') {
-            return conn.rbuf.split_to(pos + 1).to_vec();
+        if let Some(pos) = rbuf.iter().position(|&b| b == b'\n') {
+            return rbuf.split_to(pos + 1).to_vec();
         }
-        let n = conn.fill().await.unwrap();
+        let n = conn.fill(rbuf).await.unwrap();
         assert!(n > 0, "peer closed early");
     }
 }
@@ -54,15 +55,16 @@ fn tls_connection_moves_between_executors() {
             port_tx.send(listener.local_addr().unwrap().port()).unwrap();
             let sock = listener.accept().await.unwrap();
             let mut conn = Conn::new(sock).unwrap();
+            let mut rbuf = BytesMut::new();
             conn.wbuf.extend_from_slice(b"* OK plain greeting\r\n");
             conn.flush().await.unwrap();
-            assert_eq!(read_line(&mut conn).await, b"STARTTLS\r\n");
+            assert_eq!(read_line(&mut conn, &mut rbuf).await, b"STARTTLS\r\n");
             conn.wbuf.extend_from_slice(b"OK begin\r\n");
-            conn.start_tls(server_cfg).await.unwrap();
+            conn.start_tls(server_cfg, &mut rbuf).await.unwrap();
             assert!(conn.is_tls());
-            assert_eq!(read_line(&mut conn).await, b"LOGIN alice\r\n");
+            assert_eq!(read_line(&mut conn, &mut rbuf).await, b"LOGIN alice\r\n");
             conn.wbuf.extend_from_slice(b"OK moving you\r\n");
-            let h = conn.into_handoff().await.unwrap();
+            let h = conn.into_handoff(rbuf).await.unwrap();
             tx.send(h).await.ok().unwrap();
         })
         .unwrap();
@@ -71,12 +73,12 @@ fn tls_connection_moves_between_executors() {
         .spawn(move || async move {
             let rx = rx.connect().await;
             let h = rx.recv().await.unwrap();
-            let mut conn = Conn::from_handoff(h);
+            let (mut conn, mut rbuf) = Conn::from_handoff(h);
             // The client pipelined this line right behind LOGIN: it may be in
             // the handed-off buffer or still in the socket; either way it
             // must arrive exactly once.
-            assert_eq!(read_line(&mut conn).await, b"SELECT INBOX\r\n");
-            assert_eq!(read_line(&mut conn).await, b"NOOP\r\n");
+            assert_eq!(read_line(&mut conn, &mut rbuf).await, b"SELECT INBOX\r\n");
+            assert_eq!(read_line(&mut conn, &mut rbuf).await, b"NOOP\r\n");
             conn.wbuf
                 .extend_from_slice(b"OK served by the second executor\r\n");
             conn.close().await.unwrap();

@@ -1,0 +1,67 @@
+//! The `postcore` command: `serve` runs the server, `user` manages the
+//! passwd-file user database. Every subcommand without `--config` acts on the
+//! embedded default (data in `./postcore-data`), so `postcore user add` and
+//! `postcore serve` run in the same directory agree with no other step.
+
+mod user;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::config::Config;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "postcore",
+    version,
+    about = "A mail-access server: IMAP, POP3 and LMTP over its own log-structured store"
+)]
+struct Cli {
+    /// Configuration file (TOML). Without it, the embedded default is used.
+    #[arg(long, short = 'c', global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server until SIGTERM or SIGINT.
+    Serve,
+    /// Manage users in the passwd-file.
+    #[command(subcommand)]
+    User(user::UserCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("postcore: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    match cli.command {
+        Command::Serve => {
+            init_logging(&cfg.log);
+            server::runtime::run(cfg, cli.config).context("server")
+        }
+        Command::User(cmd) => user::run(&cfg, cmd),
+    }
+}
+
+fn init_logging(default_filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default_filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,137 @@
+//! `postcore user add|passwd|del|list`: edits the passwd-file with std::fs
+//! (this is a CLI process, not an executor) under an exclusive lock so two
+//! concurrent edits cannot lose each other's change. A running server picks
+//! the change up by itself.
+
+use anyhow::{Context, bail};
+use auth::passwd_file::{PasswdFile, UserEntry, fs as pwfs};
+use auth::scheme::{HashScheme, ScramSecrets, hash_password, scram};
+use auth::username::Username;
+use clap::Subcommand;
+use server::config::Config;
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input (one line) when
+    /// it is not a terminal, else prompted for twice.
+    Add { name: String },
+    /// Change a user's password (read like `add`).
+    Passwd { name: String },
+    /// Remove a user from the database (their mail stays on disk).
+    Del { name: String },
+    /// List the users.
+    List,
+}
+
+pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
+    let path = cfg.passwd_path();
+    match cmd {
+        UserCommand::List => {
+            let db = pwfs::load(&path)?;
+            for u in db.users() {
+                println!("{}", u.written_username());
+            }
+            Ok(())
+        }
+        UserCommand::Add { name } => {
+            let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
+            let _lock = lock(&path)?;
+            let mut db = pwfs::load(&path)?;
+            if db.get(user.as_str()).is_some() {
+                bail!("user {} already exists", user.as_str());
+            }
+            let password = read_new_password()?;
+            let mut entry = UserEntry::new(
+                user.clone(),
+                hash_password(&password, &HashScheme::default())?,
+            );
+            entry.set_scram_secrets(&ScramSecrets::generate(
+                &password,
+                scram::DEFAULT_ITERATIONS,
+            )?);
+            db.add(entry)?;
+            save(&path, &db)?;
+            println!("added user {}", user.as_str());
+            Ok(())
+        }
+        UserCommand::Passwd { name } => {
+            let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
+            let _lock = lock(&path)?;
+            let mut db = pwfs::load(&path)?;
+            let Some(entry) = db.get_mut(user.as_str()) else {
+                bail!("no user {}", user.as_str());
+            };
+            let password = read_new_password()?;
+            entry.set_password(hash_password(&password, &HashScheme::default())?)?;
+            entry.set_scram_secrets(&ScramSecrets::generate(
+                &password,
+                scram::DEFAULT_ITERATIONS,
+            )?);
+            save(&path, &db)?;
+            println!("changed the password of {}", user.as_str());
+            Ok(())
+        }
+        UserCommand::Del { name } => {
+            let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
+            let _lock = lock(&path)?;
+            let mut db = pwfs::load(&path)?;
+            db.remove(user.as_str())?;
+            save(&path, &db)?;
+            println!(
+                "removed user {} (their mail is kept on disk)",
+                user.as_str()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn save(path: &Path, db: &PasswdFile) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    pwfs::save_atomic(path, db)?;
+    Ok(())
+}
+
+/// An exclusive lock held while the file is read, changed and replaced.
+fn lock(path: &Path) -> anyhow::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let lock_path = path.with_extension("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    f.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    Ok(f)
+}
+
+fn read_new_password() -> anyhow::Result<Vec<u8>> {
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first.into_bytes()
+    } else {
+        let mut line = Vec::new();
+        stdin.lock().read_until(b'\n', &mut line)?;
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        line
+    };
+    if password.is_empty() {
+        bail!("empty password");
+    }
+    Ok(password)
+}

@@ -1,0 +1,608 @@
+//! Commands of the authenticated and selected states: dispatch, SELECT and
+//! EXAMINE, APPEND, FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, CLOSE,
+//! UNSELECT, CHECK and IDLE.
+//!
+//! A handler writes its own untagged responses and returns a [`Done`]; the
+//! dispatcher then sends pending changes of the selected mailbox (without
+//! EXPUNGE after FETCH, STORE and SEARCH, RFC 9051 §7.5.1) and the tagged
+//! completion, in that order.
+
+use super::names;
+use super::session::{Cx, Next, Selected};
+use imap_exec::ExecError;
+use imap_exec::view::{MailboxView, compress, flag_names};
+use imap_proto::encode::{self, Code, RespStatus};
+use imap_proto::{AppendMessage, CommandBody, Flag, FlagList, Mailbox, SelectParams, StoreMode};
+use store::{ExpungeMode, FlagOp, Flags, NewMessage};
+
+/// Owned form of a completion response code.
+enum DoneCode {
+    None,
+    ReadOnly,
+    ReadWrite,
+    AppendUid {
+        uidvalidity: u32,
+        uids: Vec<(u32, u32)>,
+    },
+    CopyUid {
+        uidvalidity: u32,
+        src: Vec<(u32, u32)>,
+        dst: Vec<(u32, u32)>,
+    },
+}
+
+struct Done {
+    text: &'static str,
+    code: DoneCode,
+    /// Whether pending EXPUNGEs may be announced before the completion.
+    allow_expunge: bool,
+}
+
+impl Done {
+    fn ok(text: &'static str) -> Done {
+        Done {
+            text,
+            code: DoneCode::None,
+            allow_expunge: true,
+        }
+    }
+
+    fn no_expunge(text: &'static str) -> Done {
+        Done {
+            allow_expunge: false,
+            ..Done::ok(text)
+        }
+    }
+}
+
+const SYSTEM_FLAGS: [&str; 5] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
+fn to_store_flags(list: &FlagList<'_>) -> Result<(Flags, Vec<String>), ExecError> {
+    let mut flags = Flags::empty();
+    let mut keywords = Vec::new();
+    for f in list.iter() {
+        match f {
+            Flag::Answered => flags = flags.union(Flags::ANSWERED),
+            Flag::Flagged => flags = flags.union(Flags::FLAGGED),
+            Flag::Deleted => flags = flags.union(Flags::DELETED),
+            Flag::Seen => flags = flags.union(Flags::SEEN),
+            Flag::Draft => flags = flags.union(Flags::DRAFT),
+            Flag::Keyword(k) => {
+                let k = std::str::from_utf8(k).map_err(|_| ExecError::bad("Invalid keyword"))?;
+                if !keywords.iter().any(|x: &String| x.eq_ignore_ascii_case(k)) {
+                    keywords.push(k.to_string());
+                }
+            }
+            // \Recent and unknown \-flags cannot be stored (RFC 9051 §2.3.2).
+            Flag::Extension(_) => {}
+        }
+    }
+    Ok((flags, keywords))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Cx {
+    pub(super) async fn execute_authenticated(
+        &mut self,
+        tag: &[u8],
+        body: CommandBody<'_>,
+    ) -> Result<Next, ExecError> {
+        let done = match body {
+            CommandBody::Select { mailbox, params } => self.select(&mailbox, params, false)?,
+            CommandBody::Examine { mailbox, params } => self.select(&mailbox, params, true)?,
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => {
+                self.create(tag, &mailbox, &special_use).await?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Delete { mailbox } => {
+                self.delete(tag, &mailbox).await?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Rename { from, to } => {
+                self.rename(tag, &from, &to).await?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Subscribe { mailbox } => {
+                self.subscribe(tag, &mailbox, true).await?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Unsubscribe { mailbox } => {
+                self.subscribe(tag, &mailbox, false).await?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::List(cmd) => {
+                self.list(tag, &cmd)?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Lsub { reference, pattern } => {
+                self.lsub(tag, &reference, &pattern)?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Status { mailbox, items } => {
+                self.status(tag, &mailbox, items)?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::Append {
+                mailbox,
+                first,
+                more,
+            } => self.append(&mailbox, first, &more).await?,
+            CommandBody::Idle => {
+                if self.selected.is_none() && self.user.is_none() {
+                    return Err(ExecError::bad("Log in first"));
+                }
+                return Ok(Next::Idle(tag.to_vec()));
+            }
+            CommandBody::Check => {
+                self.need_selected()?;
+                Done::ok("CHECK completed")
+            }
+            CommandBody::Close => {
+                let sel = self.need_selected()?;
+                let (read_only, id) = (sel.read_only, sel.view.id);
+                if !read_only {
+                    let store = self.store_or_err()?;
+                    store.expunge(id, None, ExpungeMode::DeletedOnly).await?;
+                }
+                self.selected = None;
+                Done::ok("CLOSE completed")
+            }
+            CommandBody::Unselect => {
+                self.need_selected()?;
+                self.selected = None;
+                Done::ok("UNSELECT completed")
+            }
+            CommandBody::Expunge => self.expunge(None).await?,
+            CommandBody::UidExpunge { set } => {
+                let idx = self.resolve(&set, true)?;
+                let uids = self.uids_of(&idx);
+                self.expunge(Some(compress(uids))).await?
+            }
+            CommandBody::Search {
+                uid,
+                returns,
+                charset,
+                keys,
+            } => {
+                self.search(
+                    tag,
+                    uid,
+                    returns,
+                    charset.as_ref().map(|c| c.to_bytes()),
+                    &keys,
+                )
+                .await?
+            }
+            CommandBody::Fetch {
+                uid, set, attrs, ..
+            } => self.fetch(uid, &set, &attrs).await?,
+            CommandBody::Store {
+                uid,
+                set,
+                unchanged_since,
+                mode,
+                silent,
+                flags,
+            } => {
+                self.store_cmd(uid, &set, unchanged_since, mode, silent, &flags)
+                    .await?
+            }
+            CommandBody::Copy { uid, set, mailbox } => {
+                self.copy_or_move(uid, &set, &mailbox, false).await?
+            }
+            CommandBody::Move { uid, set, mailbox } => {
+                self.copy_or_move(uid, &set, &mailbox, true).await?
+            }
+            other => {
+                return Err(ExecError::bad(format!("{} is not supported", other.name())));
+            }
+        };
+        self.sync_selected(done.allow_expunge);
+        let code = match &done.code {
+            DoneCode::None => None,
+            DoneCode::ReadOnly => Some(Code::ReadOnly),
+            DoneCode::ReadWrite => Some(Code::ReadWrite),
+            DoneCode::AppendUid { uidvalidity, uids } => Some(Code::AppendUid {
+                uid_validity: *uidvalidity,
+                uids,
+            }),
+            DoneCode::CopyUid {
+                uidvalidity,
+                src,
+                dst,
+            } => Some(Code::CopyUid {
+                uid_validity: *uidvalidity,
+                source: src,
+                dest: dst,
+            }),
+        };
+        self.tagged(tag, RespStatus::Ok, code.as_ref(), done.text);
+        Ok(Next::Continue)
+    }
+
+    fn need_selected(&self) -> Result<&Selected, ExecError> {
+        self.selected
+            .as_ref()
+            .ok_or_else(|| ExecError::bad("No mailbox selected"))
+    }
+
+    fn resolve(
+        &self,
+        set: &imap_proto::SequenceSet<'_>,
+        uid: bool,
+    ) -> Result<Vec<usize>, ExecError> {
+        let sel = self.need_selected()?;
+        sel.view
+            .resolve(set, uid, self.saved.as_deref())
+            .map_err(|_| ExecError::bad("Invalid message sequence number"))
+    }
+
+    fn uids_of(&self, idx: &[usize]) -> Vec<u32> {
+        let Some(sel) = self.selected.as_ref() else {
+            return Vec::new();
+        };
+        let msgs = sel.view.messages();
+        idx.iter()
+            .filter_map(|&i| msgs.get(i).map(|m| m.uid))
+            .collect()
+    }
+
+    fn select(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        _params: SelectParams<'_>,
+        read_only: bool,
+    ) -> Result<Done, ExecError> {
+        let store = self.store_or_err()?;
+        let had_selection = self.selected.take().is_some();
+        if had_selection {
+            // RFC 9051 §6.3.2: the previous mailbox is closed first.
+            encode::untagged_status(
+                &mut self.conn.wbuf,
+                RespStatus::Ok,
+                Some(&Code::Closed),
+                "Previous mailbox closed",
+            );
+        }
+        let name = names::decode(mailbox, self.utf8())?;
+        let id = store
+            .mailbox_id(&name)
+            .ok_or_else(|| ExecError::no(Some("NONEXISTENT"), "No such mailbox"))?;
+        let view = MailboxView::open(&store, id)?;
+        let status = store.status(id)?;
+        let wbuf = &mut self.conn.wbuf;
+        let mut flags: Vec<&[u8]> = SYSTEM_FLAGS.iter().map(|s| s.as_bytes()).collect();
+        flags.extend(view.keywords.iter().map(|k| k.as_bytes()));
+        encode::flags(wbuf, flags.iter().copied());
+        let mut perm: Vec<&str> = if read_only {
+            Vec::new()
+        } else {
+            SYSTEM_FLAGS.to_vec()
+        };
+        if !read_only {
+            perm.extend(view.keywords.iter().map(String::as_str));
+            perm.push("\\*");
+        }
+        encode::untagged_status(
+            wbuf,
+            RespStatus::Ok,
+            Some(&Code::PermanentFlags(&perm)),
+            "Flags permitted",
+        );
+        encode::exists(wbuf, view.len());
+        if !self.enabled.rev2 {
+            encode::recent(wbuf, 0);
+            if let Some(n) = view.first_unseen() {
+                encode::untagged_status(
+                    wbuf,
+                    RespStatus::Ok,
+                    Some(&Code::Unseen(n)),
+                    "First unseen",
+                );
+            }
+        }
+        encode::untagged_status(
+            wbuf,
+            RespStatus::Ok,
+            Some(&Code::UidValidity(view.uidvalidity)),
+            "UIDs valid",
+        );
+        encode::untagged_status(
+            wbuf,
+            RespStatus::Ok,
+            Some(&Code::UidNext(status.uidnext)),
+            "Predicted next UID",
+        );
+        if self.enabled.rev2 {
+            encode::list(
+                wbuf,
+                encode::ListKind::List,
+                &[],
+                Some(names::SEP),
+                &name,
+                self.enabled.utf8,
+                &encode::ListExtended::default(),
+            );
+        }
+        self.selected = Some(Selected {
+            view,
+            name,
+            read_only,
+        });
+        Ok(Done {
+            code: if read_only {
+                DoneCode::ReadOnly
+            } else {
+                DoneCode::ReadWrite
+            },
+            ..Done::ok(if read_only {
+                "EXAMINE completed"
+            } else {
+                "SELECT completed"
+            })
+        })
+    }
+
+    async fn append(
+        &mut self,
+        mailbox: &Mailbox<'_>,
+        first: AppendMessage<'_>,
+        more: &[AppendMessage<'_>],
+    ) -> Result<Done, ExecError> {
+        let store = self.store_or_err()?;
+        let name = names::decode(mailbox, self.utf8())?;
+        let Some(id) = store.mailbox_id(&name) else {
+            return Err(ExecError::no(Some("TRYCREATE"), "No such mailbox"));
+        };
+        let mut owned = Vec::with_capacity(1 + more.len());
+        for m in std::iter::once(&first).chain(more.iter()) {
+            if m.data.is_empty() {
+                return Err(ExecError::no(None, "Cannot save an empty message"));
+            }
+            let (flags, keywords) = to_store_flags(&m.flags)?;
+            let date = m
+                .date
+                .as_ref()
+                .map_or_else(now_unix, imap_exec::dates::to_unix);
+            owned.push(NewMessage {
+                raw: m.data,
+                flags,
+                keywords,
+                internal_date: date,
+            });
+        }
+        let uids = store.append(id, &owned).await?;
+        let uidvalidity = store.status(id)?.uidvalidity;
+        Ok(Done {
+            code: DoneCode::AppendUid {
+                uidvalidity,
+                uids: compress(uids),
+            },
+            ..Done::ok("APPEND completed")
+        })
+    }
+
+    async fn expunge(&mut self, uids: Option<Vec<(u32, u32)>>) -> Result<Done, ExecError> {
+        let sel = self.need_selected()?;
+        if sel.read_only {
+            return Err(ExecError::no(Some("READ-ONLY"), "Mailbox is read-only"));
+        }
+        let id = sel.view.id;
+        let store = self.store_or_err()?;
+        let gone = store
+            .expunge(id, uids.as_deref(), ExpungeMode::DeletedOnly)
+            .await?;
+        if let Some(sel) = self.selected.as_mut() {
+            sel.view.expunged_by_self(&gone, &mut self.conn.wbuf, false);
+        }
+        Ok(Done::ok("EXPUNGE completed"))
+    }
+
+    async fn search(
+        &mut self,
+        tag: &[u8],
+        uid: bool,
+        returns: Option<imap_proto::SearchReturn>,
+        charset: Option<std::borrow::Cow<'_, [u8]>>,
+        keys: &imap_proto::SearchKeys<'_>,
+    ) -> Result<Done, ExecError> {
+        use imap_exec::search::{SearchContext, SearchResponse, render_result, search};
+        let store = self.store_or_err()?;
+        let sel = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
+        let ctx = SearchContext {
+            saved: self.saved.as_deref(),
+            recent: &[],
+            now: now_unix(),
+            utf8: self.enabled.utf8,
+            charset: charset.as_deref(),
+        };
+        let msgs = sel.view.messages();
+        let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        let wbuf = &mut self.conn.wbuf;
+        let response = match (returns, self.enabled.rev2) {
+            (Some(r), _) => SearchResponse::Esearch { tag, returns: r },
+            (None, true) => SearchResponse::Esearch {
+                tag,
+                returns: imap_proto::SearchReturn::default(),
+            },
+            (None, false) => SearchResponse::Plain,
+        };
+        let saved = render_result(wbuf, msgs, &outcome, uid, response);
+        if let Some(s) = saved {
+            self.saved = Some(s);
+        }
+        Ok(if uid {
+            Done::ok("UID SEARCH completed")
+        } else {
+            Done::no_expunge("SEARCH completed")
+        })
+    }
+
+    async fn fetch(
+        &mut self,
+        uid: bool,
+        set: &imap_proto::SequenceSet<'_>,
+        attrs: &imap_proto::FetchAttrs<'_>,
+    ) -> Result<Done, ExecError> {
+        use imap_exec::fetch::{FetchOptions, fetch};
+        let idx = self.resolve(set, uid)?;
+        let store = self.store_or_err()?;
+        let sel = self.need_selected()?;
+        let msgs: Vec<(u32, store::MessageInfo)> = idx
+            .iter()
+            .filter_map(|&i| {
+                sel.view
+                    .messages()
+                    .get(i)
+                    .map(|m| (i as u32 + 1, m.clone()))
+            })
+            .collect();
+        let opts = FetchOptions {
+            uid_command: uid,
+            read_only: sel.read_only,
+            utf8: self.enabled.utf8,
+            condstore: false,
+            rev2: self.enabled.rev2,
+        };
+        let (id, keywords) = (sel.view.id, sel.view.keywords.clone());
+        let outcome = fetch(&store, id, &keywords, &msgs, attrs, &opts, &mut self.conn).await?;
+        if let Some(sel) = self.selected.as_mut() {
+            sel.view.note_own_changes(&store, &outcome.seen_set);
+        }
+        Ok(if uid {
+            Done::ok("UID FETCH completed")
+        } else {
+            Done::no_expunge("FETCH completed")
+        })
+    }
+
+    async fn store_cmd(
+        &mut self,
+        uid: bool,
+        set: &imap_proto::SequenceSet<'_>,
+        unchanged_since: Option<u64>,
+        mode: StoreMode,
+        silent: bool,
+        flags: &FlagList<'_>,
+    ) -> Result<Done, ExecError> {
+        let idx = self.resolve(set, uid)?;
+        let sel = self.need_selected()?;
+        if sel.read_only {
+            return Err(ExecError::no(Some("READ-ONLY"), "Mailbox is read-only"));
+        }
+        let id = sel.view.id;
+        let uids = compress(self.uids_of(&idx));
+        let (f, keywords) = to_store_flags(flags)?;
+        let op = match mode {
+            StoreMode::Replace => FlagOp::Set,
+            StoreMode::Add => FlagOp::Add,
+            StoreMode::Remove => FlagOp::Remove,
+        };
+        let store = self.store_or_err()?;
+        let result = store
+            .store_flags(id, &uids, op, f, &keywords, unchanged_since)
+            .await?;
+        let Some(sel) = self.selected.as_mut() else {
+            return Ok(Done::ok("STORE completed"));
+        };
+        sel.view.note_own_changes(&store, &result.changed);
+        sel.view.refresh_keywords(&store)?;
+        if !silent {
+            // The new flags of every message named, changed or not
+            // (RFC 9051 §6.4.6), except those UNCHANGEDSINCE refused.
+            for &i in &idx {
+                let Some(m) = sel.view.messages().get(i) else {
+                    continue;
+                };
+                if result.failed.contains(&m.uid) {
+                    continue;
+                }
+                let mut r = encode::FetchResponse::begin(&mut self.conn.wbuf, i as u32 + 1);
+                r.flags(flag_names(m, &sel.view.keywords));
+                if uid {
+                    r.uid(m.uid);
+                }
+                r.finish();
+            }
+        }
+        Ok(if uid {
+            Done::ok("UID STORE completed")
+        } else {
+            Done::no_expunge("STORE completed")
+        })
+    }
+
+    async fn copy_or_move(
+        &mut self,
+        uid: bool,
+        set: &imap_proto::SequenceSet<'_>,
+        mailbox: &Mailbox<'_>,
+        is_move: bool,
+    ) -> Result<Done, ExecError> {
+        let idx = self.resolve(set, uid)?;
+        let sel = self.need_selected()?;
+        if is_move && sel.read_only {
+            return Err(ExecError::no(Some("READ-ONLY"), "Mailbox is read-only"));
+        }
+        let src = sel.view.id;
+        let store = self.store_or_err()?;
+        let name = names::decode(mailbox, self.utf8())?;
+        let Some(dst) = store.mailbox_id(&name) else {
+            return Err(ExecError::no(Some("TRYCREATE"), "No such mailbox"));
+        };
+        let uids = compress(self.uids_of(&idx));
+        if uids.is_empty() {
+            return Ok(Done::ok(if is_move {
+                "MOVE completed"
+            } else {
+                "COPY completed"
+            }));
+        }
+        let r = if is_move {
+            store.move_messages(src, &uids, dst).await?
+        } else {
+            store.copy(src, &uids, dst).await?
+        };
+        let src_set = compress(r.pairs.iter().map(|p| p.0));
+        let dst_set: Vec<(u32, u32)> = compress(r.pairs.iter().map(|p| p.1));
+        if !is_move {
+            return Ok(Done {
+                code: DoneCode::CopyUid {
+                    uidvalidity: r.dst_uidvalidity,
+                    src: src_set,
+                    dst: dst_set,
+                },
+                ..Done::ok("COPY completed")
+            });
+        }
+        // RFC 6851: COPYUID goes in an untagged OK before the expunges.
+        encode::untagged_status(
+            &mut self.conn.wbuf,
+            RespStatus::Ok,
+            Some(&Code::CopyUid {
+                uid_validity: r.dst_uidvalidity,
+                source: &src_set,
+                dest: &dst_set,
+            }),
+            "Moved",
+        );
+        let moved: Vec<u32> = r.pairs.iter().map(|p| p.0).collect();
+        if let Some(sel) = self.selected.as_mut() {
+            sel.view
+                .expunged_by_self(&moved, &mut self.conn.wbuf, false);
+        }
+        Ok(Done::ok("MOVE completed"))
+    }
+}

@@ -1,0 +1,965 @@
+//! The IMAP session loop: read, parse every complete command in the buffer,
+//! execute them in order, write all their responses with one flush, and
+//! between commands tell the client what other sessions changed.
+
+use super::HandedOff;
+use crate::config::{ListenerConfig, PlaintextAuth, TlsMode};
+use crate::conns::ConnGuard;
+use crate::shard::{Shard, ShardMsg};
+use crate::transport::Conn;
+use crate::users::StoreRef;
+use bytes::{Buf, BytesMut};
+use imap_exec::view::{MailboxView, SyncRules};
+use imap_exec::{ExecError, Sink};
+use imap_proto::encode::{self, Code, RespStatus};
+use imap_proto::{Command, CommandBody, CommandReader, Limits, Parsed, Recovery};
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Past this many buffered response bytes, long responses are written out
+/// before more are produced (and the session waits for a slow reader).
+const FLUSH_THRESHOLD: usize = 256 * 1024;
+
+/// Extensions the client turned on with ENABLE (RFC 5161).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Enabled {
+    pub rev2: bool,
+    pub utf8: bool,
+}
+
+pub(super) struct UserCx {
+    pub name: String,
+    pub sref: StoreRef,
+}
+
+pub(super) struct Selected {
+    pub view: MailboxView,
+    pub name: String,
+    pub read_only: bool,
+}
+
+/// What the loop does after a command.
+pub(super) enum Next {
+    Continue,
+    /// LOGOUT answered, or the connection must end.
+    Close,
+    StartTls,
+    Idle(Vec<u8>),
+    Authenticate {
+        tag: Vec<u8>,
+        mechanism: auth::sasl::Mechanism,
+        initial: Option<Vec<u8>>,
+    },
+    /// Authenticated as this user, whose home is another shard.
+    Handoff {
+        user: String,
+        tag: Vec<u8>,
+    },
+}
+
+/// Everything of a session but its read buffer, so a parsed command (which
+/// borrows the buffer) can be executed with `&mut Cx`.
+pub(super) struct Cx {
+    pub shard: Rc<Shard>,
+    pub conn: Conn,
+    pub guard: Option<ConnGuard>,
+    pub id: u64,
+    pub listener: ListenerConfig,
+    pub enabled: Enabled,
+    pub user: Option<UserCx>,
+    pub selected: Option<Selected>,
+    /// SEARCHRES saved result, as UIDs.
+    pub saved: Option<Vec<u32>>,
+}
+
+pub struct Session {
+    rbuf: BytesMut,
+    reader: CommandReader,
+    cx: Cx,
+}
+
+/// How the loop goes on after a batch of commands.
+enum Flow {
+    Read,
+    End,
+    Handoff { user: String, tag: Vec<u8> },
+}
+
+impl Sink for Conn {
+    fn buf(&mut self) -> &mut BytesMut {
+        &mut self.wbuf
+    }
+
+    async fn flush_if_full(&mut self) -> io::Result<()> {
+        if self.wbuf.len() >= FLUSH_THRESHOLD {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn parser_limits(shard: &Shard) -> Limits {
+    let l = &shard.cfg.limits;
+    Limits {
+        max_line: l.max_line_length,
+        max_literal: l.max_literal_size,
+        ..Limits::default()
+    }
+}
+
+impl Session {
+    pub fn new(
+        shard: Rc<Shard>,
+        conn: Conn,
+        rbuf: BytesMut,
+        guard: ConnGuard,
+        id: u64,
+        listener: ListenerConfig,
+    ) -> Session {
+        let reader = CommandReader::new(parser_limits(&shard));
+        Session {
+            rbuf,
+            reader,
+            cx: Cx {
+                shard,
+                conn,
+                guard: Some(guard),
+                id,
+                listener,
+                enabled: Enabled::default(),
+                user: None,
+                selected: None,
+                saved: None,
+            },
+        }
+    }
+
+    pub fn set_enabled(&mut self, e: Enabled) {
+        self.cx.enabled = e;
+    }
+
+    pub async fn start_implicit_tls(&mut self) -> io::Result<()> {
+        let cfg = self.cx.shard.tls.load_full();
+        self.cx.conn.set_read_timeout(Some(Duration::from_secs(
+            self.cx.shard.cfg.limits.login_timeout_secs,
+        )))?;
+        self.cx.conn.start_tls(cfg, &mut self.rbuf).await
+    }
+
+    pub fn greet(&mut self) {
+        let caps = self.cx.capabilities();
+        let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+        encode::untagged_status(
+            &mut self.cx.conn.wbuf,
+            RespStatus::Ok,
+            Some(&Code::Capability(&caps)),
+            "postcore ready.",
+        );
+    }
+
+    /// Completes a login on the user's home shard: opens the store and
+    /// answers the login command. False if the session cannot go on.
+    pub async fn finish_login(&mut self, user: String, tag: &[u8]) -> bool {
+        match self.cx.enter_user(user, tag).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "login could not be completed");
+                let _ = self.cx.conn.flush().await;
+                false
+            }
+        }
+    }
+
+    pub async fn run(mut self) {
+        loop {
+            match self.execute_buffered().await {
+                Ok(Flow::Read) => {}
+                Ok(Flow::End) => break,
+                Ok(Flow::Handoff { user, tag }) => return self.handoff(user, tag).await,
+                Err(e) => {
+                    tracing::debug!(error = %e, "session ended");
+                    break;
+                }
+            }
+            if self.cx.conn.flush().await.is_err() {
+                break;
+            }
+            match self.read_more().await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::TimedOut {
+                        encode::bye(
+                            &mut self.cx.conn.wbuf,
+                            None,
+                            "Autologout; idle for too long",
+                        );
+                    }
+                    tracing::debug!(error = %e, "read ended");
+                    break;
+                }
+            }
+        }
+        self.end().await
+    }
+
+    async fn end(mut self) {
+        if self.cx.shard.stop.is_stopped() {
+            encode::bye(&mut self.cx.conn.wbuf, None, "Server shutting down");
+        }
+        // Leave the mailbox and the store before the socket goes.
+        self.cx.selected = None;
+        if let Some(u) = self.cx.user.take() {
+            tracing::info!(user = u.name, "session ended");
+        }
+        let _ = self.cx.conn.close().await;
+    }
+
+    /// Reads more input. False when the client closed or the shard stops.
+    async fn read_more(&mut self) -> io::Result<bool> {
+        let secs = if self.cx.user.is_some() {
+            self.cx.shard.cfg.limits.idle_timeout_secs
+        } else {
+            self.cx.shard.cfg.limits.login_timeout_secs
+        };
+        self.cx
+            .conn
+            .set_read_timeout(Some(Duration::from_secs(secs.max(1))))?;
+        let shard = Rc::clone(&self.cx.shard);
+        let got = futures_lite::future::or(
+            async { self.cx.conn.fill(&mut self.rbuf).await.map(Some) },
+            async {
+                shard.stop.wait().await;
+                Ok(None)
+            },
+        )
+        .await?;
+        Ok(matches!(got, Some(n) if n > 0))
+    }
+
+    /// Executes every complete command in the buffer. False when the
+    /// session is over.
+    async fn execute_buffered(&mut self) -> io::Result<Flow> {
+        loop {
+            if self.cx.shard.stop.is_stopped() {
+                return Ok(Flow::End);
+            }
+            let parsed = self.reader.parse(&self.rbuf);
+            let (next, consumed) = match parsed {
+                Ok(Parsed::Command { command, consumed }) => {
+                    let next = self.cx.execute(command).await?;
+                    (next, consumed)
+                }
+                Ok(Parsed::Continue { .. }) => {
+                    encode::continuation(&mut self.cx.conn.wbuf, "Ready for literal data");
+                    return Ok(Flow::Read);
+                }
+                Ok(Parsed::Incomplete { .. }) => return Ok(Flow::Read),
+                Err(e) => {
+                    tracing::debug!(kind = ?e.kind, "command refused by the parser");
+                    encode::parse_error(&mut self.cx.conn.wbuf, &e);
+                    match e.recovery {
+                        Recovery::Resync { skip } => {
+                            self.rbuf.advance(skip.min(self.rbuf.len()));
+                            continue;
+                        }
+                        Recovery::Close => return Ok(Flow::End),
+                    }
+                }
+            };
+            self.rbuf.advance(consumed);
+            let next = match next {
+                Next::Authenticate {
+                    tag,
+                    mechanism,
+                    initial,
+                } => match self.authenticate(&tag, mechanism, initial).await? {
+                    Some(n) => n,
+                    None => return Ok(Flow::End),
+                },
+                other => other,
+            };
+            match next {
+                Next::Continue | Next::Authenticate { .. } => {}
+                Next::Close => return Ok(Flow::End),
+                Next::StartTls => {
+                    let cfg = self.cx.shard.tls.load_full();
+                    self.cx.conn.flush().await?;
+                    if let Err(e) = self.cx.conn.start_tls(cfg, &mut self.rbuf).await {
+                        tracing::debug!(error = %e, "STARTTLS handshake failed");
+                        return Ok(Flow::End);
+                    }
+                    self.reader.reset();
+                }
+                Next::Idle(tag) => {
+                    if !self.idle(&tag).await? {
+                        return Ok(Flow::End);
+                    }
+                }
+                Next::Handoff { user, tag } => return Ok(Flow::Handoff { user, tag }),
+            }
+        }
+    }
+
+    /// Moves the connection to the user's home shard.
+    async fn handoff(self, user: String, tag: Vec<u8>) {
+        let Session { rbuf, cx, .. } = self;
+        let Cx {
+            shard,
+            conn,
+            guard,
+            id,
+            listener,
+            enabled,
+            ..
+        } = cx;
+        let home = shard.home_of(&user);
+        let Some(guard) = guard else {
+            return;
+        };
+        let h = match conn.into_handoff(rbuf).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %e, "hand-off failed");
+                return;
+            }
+        };
+        let msg = ShardMsg::Imap(Box::new(HandedOff {
+            conn: h,
+            user,
+            tag,
+            guard,
+            session_id: id,
+            listener,
+            enabled,
+        }));
+        if !shard.send_to(home, msg).await {
+            tracing::warn!(home, "home shard is gone; connection dropped");
+        } else {
+            tracing::debug!(home, "handed off to the home shard");
+        }
+    }
+
+    /// IDLE (RFC 2177): report changes as they happen until DONE.
+    async fn idle(&mut self, tag: &[u8]) -> io::Result<bool> {
+        encode::continuation(&mut self.cx.conn.wbuf, "idling");
+        let limits = parser_limits(&self.cx.shard);
+        loop {
+            self.cx.sync_selected(true);
+            self.cx.conn.flush().await?;
+            // Input first: DONE may already be buffered (pipelined).
+            match imap_proto::parse_idle_done(&self.rbuf, &limits) {
+                Ok(imap_proto::Line::Done { consumed, .. }) => {
+                    self.rbuf.advance(consumed);
+                    self.cx.sync_selected(true);
+                    encode::tagged(
+                        &mut self.cx.conn.wbuf,
+                        tag,
+                        RespStatus::Ok,
+                        None,
+                        "IDLE terminated",
+                    );
+                    return Ok(true);
+                }
+                Ok(imap_proto::Line::Incomplete) => {}
+                Err(e) => {
+                    let skip = match e.recovery {
+                        Recovery::Resync { skip } => Some(skip),
+                        Recovery::Close => None,
+                    };
+                    let Some(skip) = skip else {
+                        encode::parse_error(&mut self.cx.conn.wbuf, &e);
+                        return Ok(false);
+                    };
+                    self.rbuf.advance(skip.min(self.rbuf.len()));
+                    encode::tagged(
+                        &mut self.cx.conn.wbuf,
+                        tag,
+                        RespStatus::Bad,
+                        None,
+                        "Expected DONE",
+                    );
+                    return Ok(true);
+                }
+            }
+            let store = self.cx.user.as_ref().map(|u| Rc::clone(&u.sref.store));
+            let generation = store.as_ref().map_or(0, |s| s.change_generation());
+            let shard = Rc::clone(&self.cx.shard);
+            self.cx.conn.set_read_timeout(Some(Duration::from_secs(
+                shard.cfg.limits.idle_timeout_secs.max(1),
+            )))?;
+            enum Woke {
+                Input(usize),
+                Change,
+                Stop,
+            }
+            let woke = futures_lite::future::or(
+                async { self.cx.conn.fill(&mut self.rbuf).await.map(Woke::Input) },
+                futures_lite::future::or(
+                    async {
+                        match &store {
+                            Some(s) => s.wait_change(generation).await,
+                            None => std::future::pending::<()>().await,
+                        }
+                        Ok(Woke::Change)
+                    },
+                    async {
+                        shard.stop.wait().await;
+                        Ok(Woke::Stop)
+                    },
+                ),
+            )
+            .await?;
+            match woke {
+                Woke::Input(0) | Woke::Stop => return Ok(false),
+                Woke::Input(_) | Woke::Change => {}
+            }
+        }
+    }
+
+    /// AUTHENTICATE (RFC 9051 §6.2.2, SASL-IR RFC 4959). None when the
+    /// connection ended during the exchange.
+    async fn authenticate(
+        &mut self,
+        tag: &[u8],
+        mechanism: auth::sasl::Mechanism,
+        initial: Option<Vec<u8>>,
+    ) -> io::Result<Option<Next>> {
+        use auth::sasl::{Progress, SaslServer};
+        let mut sasl = match SaslServer::new(mechanism) {
+            Ok(s) => s,
+            Err(_) => {
+                encode::tagged(
+                    &mut self.cx.conn.wbuf,
+                    tag,
+                    RespStatus::No,
+                    None,
+                    "Unsupported mechanism",
+                );
+                return Ok(Some(Next::Continue));
+            }
+        };
+        let limits = parser_limits(&self.cx.shard);
+        let mut progress = sasl.start(initial.as_deref());
+        loop {
+            let p = match progress {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::debug!(error = %e, "SASL exchange failed");
+                    self.cx.login_failed(tag, None).await;
+                    return Ok(Some(Next::Continue));
+                }
+            };
+            match p {
+                Progress::Challenge(c) => {
+                    let b64 = base64_encode(&c);
+                    encode::continuation_base64(&mut self.cx.conn.wbuf, b64.as_bytes());
+                    self.cx.conn.flush().await?;
+                    let line = loop {
+                        match imap_proto::parse_auth_line(&self.rbuf, &limits) {
+                            Ok(imap_proto::Line::Done { value, consumed }) => {
+                                let v = match value {
+                                    imap_proto::AuthLine::Cancel => None,
+                                    imap_proto::AuthLine::Response(r) => Some(base64_decode(r)),
+                                };
+                                self.rbuf.advance(consumed);
+                                break v;
+                            }
+                            Ok(imap_proto::Line::Incomplete) => {
+                                if !self.read_more().await? {
+                                    return Ok(None);
+                                }
+                            }
+                            Err(e) => {
+                                let skip = match e.recovery {
+                                    Recovery::Resync { skip } => skip,
+                                    Recovery::Close => return Ok(None),
+                                };
+                                self.rbuf.advance(skip.min(self.rbuf.len()));
+                                break Some(None);
+                            }
+                        }
+                    };
+                    match line {
+                        None => {
+                            encode::tagged(
+                                &mut self.cx.conn.wbuf,
+                                tag,
+                                RespStatus::Bad,
+                                None,
+                                "AUTHENTICATE cancelled",
+                            );
+                            return Ok(Some(Next::Continue));
+                        }
+                        Some(None) => {
+                            encode::tagged(
+                                &mut self.cx.conn.wbuf,
+                                tag,
+                                RespStatus::Bad,
+                                None,
+                                "Invalid base64",
+                            );
+                            return Ok(Some(Next::Continue));
+                        }
+                        Some(Some(resp)) => progress = sasl.step(&resp),
+                    }
+                }
+                Progress::VerifyPassword(creds) => {
+                    let name = creds.username.as_str().to_string();
+                    let pass = creds.password.as_bytes().to_vec();
+                    return self.cx.check_password(tag, &name, pass).await.map(Some);
+                }
+                Progress::NeedScramSecrets { username } => {
+                    let db = self.cx.shard.users.load();
+                    let secrets = db
+                        .get(username.as_str())
+                        .and_then(|e| e.scram_secrets())
+                        .and_then(Result::ok);
+                    progress = sasl.scram_secrets(secrets.as_ref());
+                }
+                Progress::Authenticated { username } => {
+                    return self
+                        .cx
+                        .login_succeeded(tag, username.into_string())
+                        .await
+                        .map(Some);
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// None when the text is not valid base64.
+pub(super) fn base64_decode(b: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if b == b"=" {
+        return Some(Vec::new());
+    }
+    base64::engine::general_purpose::STANDARD.decode(b).ok()
+}
+
+impl Cx {
+    pub fn utf8(&self) -> bool {
+        self.enabled.utf8
+    }
+
+    fn tls_or_trusted(&self) -> bool {
+        if self.conn.is_tls() {
+            return true;
+        }
+        match self.shard.cfg.auth.plaintext_auth {
+            PlaintextAuth::Always => true,
+            PlaintextAuth::Never => false,
+            PlaintextAuth::Loopback => self.conn.peer().ip().is_loopback(),
+        }
+    }
+
+    /// The CAPABILITY list for the session's current state.
+    pub fn capabilities(&self) -> Vec<String> {
+        let mut c: Vec<String> = [
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "LITERAL+",
+            "SASL-IR",
+            "ID",
+            "ENABLE",
+            "IDLE",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if self.user.is_none() {
+            if !self.conn.is_tls() && self.listener.tls == TlsMode::Starttls {
+                c.push("STARTTLS".into());
+            }
+            if self.tls_or_trusted() {
+                c.push("AUTH=PLAIN".into());
+                c.push("AUTH=LOGIN".into());
+            } else {
+                c.push("LOGINDISABLED".into());
+            }
+            c.push("AUTH=SCRAM-SHA-256".into());
+        } else {
+            for s in [
+                "NAMESPACE",
+                "UNSELECT",
+                "UIDPLUS",
+                "MOVE",
+                "MULTIAPPEND",
+                "ESEARCH",
+                "SEARCHRES",
+                "LIST-EXTENDED",
+                "LIST-STATUS",
+                "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "CHILDREN",
+                "STATUS=SIZE",
+                "BINARY",
+                "UTF8=ACCEPT",
+            ] {
+                c.push(s.into());
+            }
+            c.push(format!(
+                "APPENDLIMIT={}",
+                self.shard.cfg.limits.max_literal_size
+            ));
+        }
+        c
+    }
+
+    pub fn tagged(&mut self, tag: &[u8], status: RespStatus, code: Option<&Code<'_>>, text: &str) {
+        encode::tagged(&mut self.conn.wbuf, tag, status, code, text);
+    }
+
+    pub fn ok(&mut self, tag: &[u8], text: &str) {
+        self.tagged(tag, RespStatus::Ok, None, text);
+    }
+
+    pub fn bad(&mut self, tag: &[u8], text: &str) {
+        self.tagged(tag, RespStatus::Bad, None, text);
+    }
+
+    pub fn no(&mut self, tag: &[u8], code: Option<&Code<'_>>, text: &str) {
+        self.tagged(tag, RespStatus::No, code, text);
+    }
+
+    /// Answers a failed command: a refusal the client caused as NO/BAD, a
+    /// store failure as NO [SERVERBUG] (logged), a connection failure as an
+    /// error that ends the session.
+    pub fn answer_error(&mut self, tag: &[u8], e: ExecError) -> io::Result<()> {
+        match e {
+            ExecError::Refused { status, code, text } => {
+                let code = code.map(Code::Other);
+                self.tagged(tag, status, code.as_ref(), &text);
+                Ok(())
+            }
+            ExecError::Store(e) => {
+                self.store_error(tag, &e);
+                Ok(())
+            }
+            ExecError::Io(e) => Err(e),
+        }
+    }
+
+    pub fn store_error(&mut self, tag: &[u8], e: &store::StoreError) {
+        use store::StoreError as E;
+        match e {
+            E::NoSuchMailbox(_) => self.no(tag, Some(&Code::NonExistent), "No such mailbox"),
+            E::MailboxExists(_) => {
+                self.no(tag, Some(&Code::AlreadyExists), "Mailbox already exists")
+            }
+            E::NoSuchMessage(_) => self.no(tag, Some(&Code::ExpungeIssued), "Message was expunged"),
+            E::Limit(what) => self.no(tag, Some(&Code::Limit), &format!("Limit reached: {what}")),
+            E::InvalidName(_) => self.no(tag, Some(&Code::Cannot), "Invalid mailbox name"),
+            E::HasChildren(_) => self.no(
+                tag,
+                Some(&Code::HasChildren),
+                "Mailbox has children; delete them first",
+            ),
+            E::CannotDeleteInbox => self.no(tag, Some(&Code::Cannot), "INBOX cannot be deleted"),
+            E::TooBig { .. } => self.no(tag, Some(&Code::TooBig), "Message too large"),
+            E::InvalidKeyword(_) => self.no(tag, Some(&Code::Cannot), "Invalid keyword"),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                self.no(
+                    tag,
+                    Some(&Code::ServerBug),
+                    "Internal error; the change was not made",
+                );
+            }
+        }
+    }
+
+    pub fn sync_rules(&self, allow_expunge: bool) -> SyncRules {
+        SyncRules {
+            allow_expunge,
+            vanished: false,
+            modseq: false,
+        }
+    }
+
+    /// Sends the selected mailbox's pending changes (new messages, flag
+    /// changes and, when allowed, expunges).
+    pub fn sync_selected(&mut self, allow_expunge: bool) {
+        let rules = self.sync_rules(allow_expunge);
+        let (Some(u), Some(sel)) = (self.user.as_ref(), self.selected.as_mut()) else {
+            return;
+        };
+        if let Err(e) = sel.view.sync(&u.sref.store, &mut self.conn.wbuf, rules) {
+            match e {
+                store::StoreError::NoSuchMailbox(_) => {
+                    // Deleted by another session: RFC 9051 lets us end the
+                    // selection; the client learns it from BYE-less NO later.
+                    tracing::info!("selected mailbox vanished");
+                    self.selected = None;
+                }
+                e => tracing::error!(error = %e, "sync of the selected mailbox failed"),
+            }
+        }
+    }
+
+    pub fn store(&self) -> Option<Rc<store::Store>> {
+        self.user.as_ref().map(|u| Rc::clone(&u.sref.store))
+    }
+
+    async fn execute(&mut self, cmd: Command<'_>) -> io::Result<Next> {
+        let tag = cmd.tag;
+        let name = cmd.body.name();
+        tracing::trace!(command = name, "executing");
+        let next = match cmd.body {
+            CommandBody::Capability => {
+                let caps = self.capabilities();
+                let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+                encode::capability(&mut self.conn.wbuf, &caps);
+                self.ok(tag, "CAPABILITY completed");
+                Next::Continue
+            }
+            CommandBody::Noop => {
+                self.sync_selected(true);
+                self.ok(tag, "NOOP completed");
+                Next::Continue
+            }
+            CommandBody::Logout => {
+                encode::bye(&mut self.conn.wbuf, None, "Logging out");
+                self.ok(tag, "LOGOUT completed");
+                Next::Close
+            }
+            CommandBody::Id { .. } => {
+                encode::id(
+                    &mut self.conn.wbuf,
+                    Some(&[
+                        ("name", Some("postcore")),
+                        ("version", Some(env!("CARGO_PKG_VERSION"))),
+                    ]),
+                );
+                self.ok(tag, "ID completed");
+                Next::Continue
+            }
+            CommandBody::StartTls => self.starttls(tag),
+            CommandBody::Login { user, password } => {
+                if self.user.is_some() {
+                    self.bad(tag, "Already authenticated");
+                    return Ok(Next::Continue);
+                }
+                if !self.tls_or_trusted() {
+                    self.no(
+                        tag,
+                        Some(&Code::PrivacyRequired),
+                        "Use STARTTLS or the TLS port first",
+                    );
+                    return Ok(Next::Continue);
+                }
+                let user = String::from_utf8_lossy(&user.to_bytes()).into_owned();
+                let pass = password.to_bytes().into_owned();
+                self.check_password(tag, &user, pass).await?
+            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => self.start_authenticate(tag, mechanism, initial_response),
+            _ if self.user.is_none() => {
+                self.bad(tag, "Log in first");
+                Next::Continue
+            }
+            CommandBody::Enable { capabilities } => {
+                let mut on = Vec::new();
+                for c in capabilities {
+                    if c.eq_ignore_ascii_case(b"IMAP4rev2") && !self.enabled.rev2 {
+                        self.enabled.rev2 = true;
+                        on.push("IMAP4rev2");
+                    } else if c.eq_ignore_ascii_case(b"UTF8=ACCEPT") && !self.enabled.utf8 {
+                        self.enabled.utf8 = true;
+                        on.push("UTF8=ACCEPT");
+                    }
+                }
+                encode::enabled(&mut self.conn.wbuf, &on);
+                self.ok(tag, "ENABLE completed");
+                Next::Continue
+            }
+            CommandBody::Namespace => {
+                let utf8 = self.utf8();
+                encode::namespace(&mut self.conn.wbuf, &[("", Some('/'))], &[], &[], utf8);
+                self.ok(tag, "NAMESPACE completed");
+                Next::Continue
+            }
+            body => {
+                let r = self.execute_authenticated(tag, body).await;
+                match r {
+                    Ok(next) => next,
+                    Err(e) => {
+                        self.answer_error(tag, e)?;
+                        Next::Continue
+                    }
+                }
+            }
+        };
+        Ok(next)
+    }
+
+    fn starttls(&mut self, tag: &[u8]) -> Next {
+        if self.conn.is_tls() {
+            self.bad(tag, "TLS is already active");
+            return Next::Continue;
+        }
+        if self.listener.tls != TlsMode::Starttls {
+            self.bad(tag, "STARTTLS is not offered on this port");
+            return Next::Continue;
+        }
+        if self.user.is_some() {
+            self.bad(tag, "STARTTLS only before login");
+            return Next::Continue;
+        }
+        self.ok(tag, "Begin TLS negotiation now");
+        Next::StartTls
+    }
+
+    fn start_authenticate(&mut self, tag: &[u8], mechanism: &[u8], initial: Option<&[u8]>) -> Next {
+        use auth::sasl::Mechanism;
+        if self.user.is_some() {
+            self.bad(tag, "Already authenticated");
+            return Next::Continue;
+        }
+        let Some(mech) = Mechanism::from_name(mechanism) else {
+            self.no(tag, None, "Unsupported authentication mechanism");
+            return Next::Continue;
+        };
+        if mech.sends_clear_password() && !self.tls_or_trusted() {
+            self.no(
+                tag,
+                Some(&Code::PrivacyRequired),
+                "Use STARTTLS or the TLS port first",
+            );
+            return Next::Continue;
+        }
+        let initial = match initial {
+            None => None,
+            Some(b64) => match base64_decode(b64) {
+                Some(v) => Some(v),
+                None => {
+                    self.bad(tag, "Invalid base64 in the initial response");
+                    return Next::Continue;
+                }
+            },
+        };
+        Next::Authenticate {
+            tag: tag.to_vec(),
+            mechanism: mech,
+            initial,
+        }
+    }
+
+    /// Throttle, verify (off the executor) and, on success, log in.
+    async fn check_password(&mut self, tag: &[u8], user: &str, pass: Vec<u8>) -> io::Result<Next> {
+        let ip = self.conn.peer().ip();
+        let now = Shard::now_ms();
+        let decision = self.shard.throttle.borrow().check(ip, user, now);
+        match decision {
+            auth::throttle::Decision::Locked { retry_after_ms } => {
+                tracing::warn!(user, %ip, retry_after_ms, "login refused: locked out after repeated failures");
+                self.no(
+                    tag,
+                    Some(&Code::Unavailable),
+                    "Too many failed logins; try again later",
+                );
+                return Ok(Next::Continue);
+            }
+            auth::throttle::Decision::Allow { delay_ms } if delay_ms > 0 => {
+                self.conn.flush().await?;
+                glommio::timer::sleep(Duration::from_millis(delay_ms)).await;
+            }
+            auth::throttle::Decision::Allow { .. } => {}
+        }
+        let policy = auth::scheme::VerifyPolicy {
+            allow_plain_scheme: self.shard.cfg.auth.allow_plain_scheme,
+        };
+        match crate::users::verify_login(&self.shard.users, user, pass, policy).await {
+            crate::users::LoginOutcome::Ok(name) => {
+                self.shard
+                    .throttle
+                    .borrow_mut()
+                    .record_success(ip, &name, Shard::now_ms());
+                self.login_succeeded(tag, name).await
+            }
+            crate::users::LoginOutcome::Failed => {
+                self.login_failed(tag, Some(user)).await;
+                Ok(Next::Continue)
+            }
+        }
+    }
+
+    async fn login_failed(&mut self, tag: &[u8], user: Option<&str>) {
+        let ip = self.conn.peer().ip();
+        let d = self.shard.throttle.borrow_mut().record_failure(
+            ip,
+            user.unwrap_or(""),
+            Shard::now_ms(),
+        );
+        tracing::info!(user = user.unwrap_or(""), %ip, "login failed");
+        let delay = Duration::from_millis(self.shard.cfg.auth.failure_delay_ms);
+        let _ = self.conn.flush().await;
+        glommio::timer::sleep(delay).await;
+        if let auth::throttle::Decision::Locked { .. } = d {
+            tracing::warn!(user = user.unwrap_or(""), %ip, "locked out after repeated failures");
+        }
+        self.no(
+            tag,
+            Some(&Code::AuthenticationFailed),
+            "Authentication failed",
+        );
+    }
+
+    async fn login_succeeded(&mut self, tag: &[u8], user: String) -> io::Result<Next> {
+        let home = self.shard.home_of(&user);
+        if home != self.shard.id {
+            return Ok(Next::Handoff {
+                user,
+                tag: tag.to_vec(),
+            });
+        }
+        self.enter_user(user, tag).await?;
+        Ok(Next::Continue)
+    }
+
+    /// On the home shard: open the user's store and answer the login.
+    pub async fn enter_user(&mut self, user: String, tag: &[u8]) -> io::Result<()> {
+        let sref = match self.shard.stores.acquire(&user).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(user, error = %e, "cannot open the user's store");
+                self.no(
+                    tag,
+                    Some(&Code::Unavailable),
+                    "Mailbox store unavailable, try later",
+                );
+                return Ok(());
+            }
+        };
+        if sref.sessions_of_user > self.shard.cfg.limits.max_connections_per_user {
+            tracing::warn!(user, "login refused: too many sessions for this user");
+            self.no(
+                tag,
+                Some(&Code::Limit),
+                "Too many connections for this user",
+            );
+            return Ok(());
+        }
+        tracing::Span::current().record("user", user.as_str());
+        tracing::info!(user, "logged in");
+        self.user = Some(UserCx { name: user, sref });
+        let caps = self.capabilities();
+        let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+        self.tagged(
+            tag,
+            RespStatus::Ok,
+            Some(&Code::Capability(&caps)),
+            "Logged in",
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,397 @@
+//! Starting and stopping the server: the data directory and certificate,
+//! one executor per shard with every listener bound on each (SO_REUSEPORT),
+//! the mesh of channels between shards, and a control thread that turns
+//! signals into actions (SIGHUP reloads the certificate, SIGTERM/SIGINT stop
+//! gracefully) and reloads the user database when its file changes.
+
+use crate::config::{Config, Protocol, TlsMode};
+use crate::conns::ConnTracker;
+use crate::shard::{Shard, ShardMsg};
+use crate::users::{OpenStores, UserDb};
+use arc_swap::ArcSwap;
+use auth::passwd_file::fs as pwfs;
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("user database: {0}")]
+    Users(#[from] pwfs::FsError),
+    #[error("signals: {0}")]
+    Signals(std::io::Error),
+    #[error("starting shards: {0}")]
+    Executors(String),
+    #[error("listener {address}: {reason}")]
+    Listen { address: String, reason: String },
+}
+
+/// How often shards look at the stop flag the signal thread sets. Stopping
+/// is the only thing that waits on it.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How often the control thread looks at the passwd-file's mtime.
+const PASSWD_POLL: Duration = Duration::from_secs(1);
+/// How long a user's store stays open after their last session.
+const STORE_LINGER: Duration = Duration::from_secs(30);
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|source| ServerError::DataDir {
+        path: cfg.data_dir.clone(),
+        source,
+    })?;
+    // glommio opens paths relative to no directory (openat with fd -1), so
+    // every path the shards use must be absolute.
+    let shown_data_dir = cfg.data_dir.clone();
+    cfg.data_dir = std::fs::canonicalize(&cfg.data_dir).map_err(|source| ServerError::DataDir {
+        path: cfg.data_dir.clone(),
+        source,
+    })?;
+    let (cert, key) = (cfg.cert_path(), cfg.key_path());
+    if cfg.tls_is_generated() && crate::tls::ensure_self_signed(&cert, &key)? {
+        println!(
+            "postcore: generated a self-signed certificate in {}",
+            cert.display()
+        );
+    }
+    let tls = Arc::new(ArcSwap::new(crate::tls::load_server_config(&cert, &key)?));
+    let passwd = cfg.passwd_path();
+    let users: UserDb = Arc::new(ArcSwap::from_pointee(pwfs::load(&passwd)?));
+    let stopping = Arc::new(AtomicBool::new(false));
+
+    spawn_signal_thread(Arc::clone(&stopping), Arc::clone(&tls), cert, key)?;
+    spawn_passwd_watcher(Arc::clone(&stopping), Arc::clone(&users), passwd.clone());
+
+    let shards = cfg.shard_count();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let placement = if shards <= cpus {
+        PoolPlacement::MaxSpread(shards, None)
+    } else {
+        PoolPlacement::Unbound(shards)
+    };
+    let cfg = Arc::new(cfg);
+    let conns = ConnTracker::new(
+        cfg.limits.max_connections,
+        cfg.limits.max_connections_per_ip,
+    );
+    let mesh = MeshBuilder::<ShardMsg, _>::full(shards, 1024);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, ServerError>>();
+
+    let handles = {
+        let cfg = Arc::clone(&cfg);
+        let stopping = Arc::clone(&stopping);
+        LocalExecutorPoolBuilder::new(placement)
+            .name("postcore-shard")
+            .on_all_shards(move || async move {
+                shard_main(cfg, tls, users, conns, stopping, mesh, ready_tx).await
+            })
+            .map_err(|e| ServerError::Executors(e.to_string()))?
+    };
+
+    let mut started = 0;
+    let mut failure = None;
+    while started < shards {
+        match ready_rx.recv() {
+            Ok(Ok(_)) => started += 1,
+            Ok(Err(e)) => {
+                failure = Some(e);
+                break;
+            }
+            Err(_) => {
+                failure = Some(ServerError::Executors("a shard exited at start".into()));
+                break;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        stopping.store(true, Ordering::Release);
+        let _ = handles.join_all();
+        return Err(e);
+    }
+    print_banner(
+        &cfg,
+        &shown_data_dir,
+        shards,
+        config_path.as_deref(),
+        &passwd,
+    );
+
+    for r in handles.join_all() {
+        if let Err(e) = r {
+            return Err(ServerError::Executors(e.to_string()));
+        }
+    }
+    tracing::info!("postcore stopped");
+    Ok(())
+}
+
+fn print_banner(
+    cfg: &Config,
+    data_dir: &std::path::Path,
+    shards: usize,
+    config: Option<&std::path::Path>,
+    passwd: &std::path::Path,
+) {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "postcore {} serving with {} shard(s), data in {}{}\n",
+        env!("CARGO_PKG_VERSION"),
+        shards,
+        data_dir.display(),
+        match config {
+            Some(p) => format!(", config {}", p.display()),
+            None => " (embedded default config)".to_string(),
+        }
+    ));
+    for l in &cfg.listeners {
+        let proto = match l.protocol {
+            Protocol::Imap => "IMAP",
+            Protocol::Pop3 => "POP3",
+            Protocol::Lmtp => "LMTP",
+            Protocol::Metrics => "metrics",
+        };
+        let tls = match (l.protocol, l.tls) {
+            (_, TlsMode::Implicit) => " (TLS)",
+            (Protocol::Imap | Protocol::Lmtp, TlsMode::Starttls) => " (STARTTLS)",
+            (Protocol::Pop3, TlsMode::Starttls) => " (STLS)",
+            _ => "",
+        };
+        let state = if supported(l.protocol) {
+            ""
+        } else {
+            " [not served by this version]"
+        };
+        s.push_str(&format!("  {proto:<7} {}{tls}{state}\n", l.address));
+    }
+    let cfg_arg = config
+        .map(|p| format!(" --config {}", p.display()))
+        .unwrap_or_default();
+    s.push_str(&format!(
+        "users: {} user(s) in {}; add one with: postcore{cfg_arg} user add NAME\n",
+        pwfs::load(passwd).map(|d| d.len()).unwrap_or(0),
+        passwd.display()
+    ));
+    s.push_str("connect: e.g. `openssl s_client -connect HOST:PORT` or any IMAP client; the certificate is self-signed unless configured\n");
+    print!("{s}");
+}
+
+/// Protocols this version serves; listeners for the others are not opened.
+fn supported(p: Protocol) -> bool {
+    matches!(p, Protocol::Imap)
+}
+
+fn spawn_signal_thread(
+    stopping: Arc<AtomicBool>,
+    tls: crate::tls::SharedTls,
+    cert: PathBuf,
+    key: PathBuf,
+) -> Result<(), ServerError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
+        .map_err(ServerError::Signals)?;
+    std::thread::Builder::new()
+        .name("postcore-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                match sig {
+                    SIGHUP => match crate::tls::load_server_config(&cert, &key) {
+                        Ok(new) => {
+                            tls.store(new);
+                            tracing::info!("SIGHUP: reloaded the TLS certificate");
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "SIGHUP: keeping the old certificate")
+                        }
+                    },
+                    _ => {
+                        tracing::info!(signal = sig, "stopping");
+                        stopping.store(true, Ordering::Release);
+                        break;
+                    }
+                }
+            }
+        })
+        .map_err(ServerError::Signals)?;
+    Ok(())
+}
+
+fn spawn_passwd_watcher(stopping: Arc<AtomicBool>, users: UserDb, path: PathBuf) {
+    let stamp = |p: &std::path::Path| -> Option<(SystemTime, u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.modified().ok()?, m.len(), m.ino()))
+    };
+    let mut last = stamp(&path);
+    let spawned = std::thread::Builder::new()
+        .name("postcore-passwd".into())
+        .spawn(move || {
+            while !stopping.load(Ordering::Acquire) {
+                std::thread::sleep(PASSWD_POLL);
+                let now = stamp(&path);
+                if now == last {
+                    continue;
+                }
+                match pwfs::load(&path) {
+                    Ok(db) => {
+                        tracing::info!(users = db.len(), "user database reloaded");
+                        users.store(Arc::new(db));
+                        last = now;
+                    }
+                    Err(e) => tracing::error!(error = %e, "user database not reloaded"),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot watch the user database for changes");
+    }
+}
+
+async fn shard_main(
+    cfg: Arc<Config>,
+    tls: crate::tls::SharedTls,
+    users: UserDb,
+    conns: Arc<ConnTracker>,
+    stopping: Arc<AtomicBool>,
+    mesh: MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>,
+    ready: std::sync::mpsc::Sender<Result<usize, ServerError>>,
+) {
+    let (senders, mut receivers) = match mesh.join().await {
+        Ok(pair) => pair,
+        Err(e) => {
+            let _ = ready.send(Err(ServerError::Executors(format!(
+                "joining the shard mesh: {e}"
+            ))));
+            return;
+        }
+    };
+    let id = senders.peer_id();
+    let count = senders.nr_consumers();
+    let stores = OpenStores::new(
+        cfg.data_dir.clone(),
+        crate::store_config(&cfg),
+        STORE_LINGER,
+    );
+    let shard = Rc::new(Shard::new(
+        id,
+        count,
+        Arc::clone(&cfg),
+        tls,
+        users,
+        conns,
+        stores,
+        senders,
+    ));
+
+    let mut listeners = Vec::new();
+    for l in cfg.listeners.iter().filter(|l| supported(l.protocol)) {
+        match TcpListener::bind(l.address) {
+            Ok(sock) => listeners.push((sock, l.clone())),
+            Err(e) => {
+                let _ = ready.send(Err(ServerError::Listen {
+                    address: l.address.to_string(),
+                    reason: e.to_string(),
+                }));
+                return;
+            }
+        }
+    }
+    if id == 0 {
+        for l in cfg.listeners.iter().filter(|l| !supported(l.protocol)) {
+            tracing::warn!(address = %l.address, protocol = ?l.protocol, "listener not opened: protocol not served by this version");
+        }
+    }
+
+    let gate = glommio::sync::Gate::new();
+    for (listener, lcfg) in listeners {
+        let shard = Rc::clone(&shard);
+        let g = gate.clone();
+        gate.spawn(async move { accept_loop(shard, listener, lcfg, g).await })
+            .map(|t| t.detach())
+            .ok();
+    }
+    for (_, rx) in receivers.streams() {
+        let shard = Rc::clone(&shard);
+        let g = gate.clone();
+        gate.spawn(async move {
+            loop {
+                let msg = futures_lite::future::or(async { rx.recv().await }, async {
+                    shard.stop.wait().await;
+                    None
+                })
+                .await;
+                let Some(msg) = msg else { break };
+                match msg {
+                    ShardMsg::Imap(h) => {
+                        let s = Rc::clone(&shard);
+                        if let Ok(t) = g.spawn(crate::imap::resume(s, *h)) {
+                            t.detach();
+                        }
+                    }
+                }
+            }
+        })
+        .map(|t| t.detach())
+        .ok();
+    }
+    let _ = ready.send(Ok(id));
+
+    while !stopping.load(Ordering::Acquire) {
+        glommio::timer::sleep(STOP_POLL).await;
+    }
+    shard.stop.trigger();
+    // Sessions see the stop, say BYE and finish their in-flight writes.
+    if let Err(e) = gate.close().await {
+        tracing::warn!(shard = id, error = %e, "waiting for sessions");
+    }
+    shard.close_channels();
+    shard.stores.close_all().await;
+    tracing::debug!(shard = id, "shard stopped");
+}
+
+async fn accept_loop(
+    shard: Rc<Shard>,
+    listener: TcpListener,
+    lcfg: crate::config::ListenerConfig,
+    gate: glommio::sync::Gate,
+) {
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            shard.stop.wait().await;
+            None
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        let sock = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(address = %lcfg.address, error = %e, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let s = Rc::clone(&shard);
+        let l = lcfg.clone();
+        let spawned = gate.spawn(async move {
+            match l.protocol {
+                Protocol::Imap => crate::imap::serve(s, sock, l).await,
+                Protocol::Pop3 | Protocol::Lmtp | Protocol::Metrics => {}
+            }
+        });
+        if let Ok(t) = spawned {
+            t.detach();
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! One shard: the state an executor owns (its open user stores, its login
+//! throttle, its sessions) and its channels to the other shards.
+
+use crate::config::Config;
+use crate::conns::ConnTracker;
+use crate::tls::SharedTls;
+use crate::users::{OpenStores, UserDb};
+use auth::throttle::Throttle;
+use glommio::channels::channel_mesh::Senders;
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+/// Messages between shards.
+pub enum ShardMsg {
+    /// An authenticated IMAP connection of a user homed on the receiver.
+    Imap(Box<crate::imap::HandedOff>),
+}
+
+/// A shard-local "stop now" signal that any number of tasks can wait on.
+#[derive(Default)]
+pub struct Stop {
+    stopped: Cell<bool>,
+    event: event_listener::Event,
+}
+
+impl Stop {
+    pub fn trigger(&self) {
+        self.stopped.set(true);
+        self.event.notify(usize::MAX);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Resolves once `trigger` has been called.
+    pub async fn wait(&self) {
+        loop {
+            if self.stopped.get() {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.stopped.get() {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+pub struct Shard {
+    pub id: usize,
+    pub count: usize,
+    pub cfg: Arc<Config>,
+    pub tls: SharedTls,
+    pub users: UserDb,
+    pub conns: Arc<ConnTracker>,
+    pub stores: std::rc::Rc<OpenStores>,
+    pub throttle: RefCell<Throttle>,
+    pub stop: Stop,
+    senders: Senders<ShardMsg>,
+    next_session: Cell<u64>,
+}
+
+impl Shard {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: usize,
+        count: usize,
+        cfg: Arc<Config>,
+        tls: SharedTls,
+        users: UserDb,
+        conns: Arc<ConnTracker>,
+        stores: std::rc::Rc<OpenStores>,
+        senders: Senders<ShardMsg>,
+    ) -> Self {
+        Shard {
+            id,
+            count,
+            cfg,
+            tls,
+            users,
+            conns,
+            stores,
+            throttle: RefCell::new(Throttle::new(Default::default())),
+            stop: Stop::default(),
+            senders,
+            next_session: Cell::new(0),
+        }
+    }
+
+    /// A session id unique in this process: shard id in the low bits.
+    pub fn new_session_id(&self) -> u64 {
+        let n = self.next_session.get() + 1;
+        self.next_session.set(n);
+        n * self.count as u64 + self.id as u64
+    }
+
+    pub fn home_of(&self, user: &str) -> usize {
+        crate::users::home_shard(user, self.count)
+    }
+
+    /// Sends a message to another shard. False if it could not be
+    /// delivered (that shard is stopping); the message is then dropped,
+    /// which for a connection means closing it.
+    pub async fn send_to(&self, shard: usize, msg: ShardMsg) -> bool {
+        match self.senders.send_to(shard, msg).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(shard, error = %e, "cross-shard send failed");
+                false
+            }
+        }
+    }
+
+    pub fn close_channels(&self) {
+        self.senders.close();
+    }
+
+    pub fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,285 @@
+//! Users: the passwd-file database every shard reads (swapped in whole when
+//! the file changes), where a user's store lives on disk, which shard is a
+//! user's home, and the home shard's table of open stores.
+
+use arc_swap::ArcSwap;
+use auth::passwd_file::PasswdFile;
+use auth::scheme::VerifyPolicy;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{SpecialUse, Store, StoreConfig, StoreError};
+
+/// The user database as last read from disk.
+pub type UserDb = Arc<ArcSwap<PasswdFile>>;
+
+/// A stable hash of a (case-folded) user name: it picks both the home shard
+/// and the directory prefix, so it must never change between versions.
+fn name_hash(user: &str) -> u32 {
+    crc32fast::hash(user.as_bytes())
+}
+
+pub fn home_shard(user: &str, shards: usize) -> usize {
+    (name_hash(user) as usize) % shards.max(1)
+}
+
+/// `<data>/users/<2 hex digits>/<name>`; bytes of the name that are not
+/// safe in a file name (and a leading dot) are percent-encoded, so no user
+/// name can reach outside its directory.
+pub fn user_dir(data_dir: &Path, user: &str) -> PathBuf {
+    let mut enc = String::with_capacity(user.len());
+    for (i, b) in user.bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || b"-_@+".contains(&b) || (b == b'.' && i > 0);
+        if safe {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    data_dir
+        .join("users")
+        .join(format!("{:02x}", name_hash(user) & 0xff))
+        .join(enc)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The canonical (case-folded) user name.
+    Ok(String),
+    Failed,
+}
+
+/// Checks a password. The hash comparison is blocking CPU work, so it runs on
+/// the executor's blocking thread pool. An unknown user costs the same as a
+/// wrong password, so response times do not reveal which names exist.
+pub async fn verify_login(
+    db: &UserDb,
+    name: &str,
+    password: Vec<u8>,
+    policy: VerifyPolicy,
+) -> LoginOutcome {
+    let folded = match auth::username::Username::new(name) {
+        Ok(u) => u.into_string(),
+        Err(_) => return LoginOutcome::Failed,
+    };
+    let stored = db
+        .load()
+        .get(&folded)
+        .and_then(|e| e.password().map(str::to_owned));
+    let ok = glommio::executor()
+        .spawn_blocking(move || match stored {
+            Some(s) => auth::scheme::verify(&s, &password, &policy).unwrap_or(false),
+            None => {
+                auth::scheme::verify_unknown_user(&password);
+                false
+            }
+        })
+        .await;
+    if ok {
+        LoginOutcome::Ok(folded)
+    } else {
+        LoginOutcome::Failed
+    }
+}
+
+/// Mailboxes a new user starts with (RFC 6154 special use).
+const DEFAULT_FOLDERS: [(&str, SpecialUse); 5] = [
+    ("Drafts", SpecialUse::Drafts),
+    ("Sent", SpecialUse::Sent),
+    ("Trash", SpecialUse::Trash),
+    ("Junk", SpecialUse::Junk),
+    ("Archive", SpecialUse::Archive),
+];
+
+struct Slot {
+    store: RefCell<Option<Rc<Store>>>,
+    opening: glommio::sync::Semaphore,
+    users: Cell<usize>,
+    /// Bumped on every acquire, so a delayed close knows whether the store
+    /// was used again meanwhile.
+    epoch: Cell<u64>,
+}
+
+/// The home shard's open stores, one per user with sessions (or a delivery)
+/// on it, kept open for `linger` after the last one ends.
+pub struct OpenStores {
+    data_dir: PathBuf,
+    cfg: StoreConfig,
+    linger: Duration,
+    slots: RefCell<HashMap<String, Rc<Slot>>>,
+}
+
+/// A session's use of a user's store; the store closes some time after the
+/// last of these is dropped.
+pub struct StoreRef {
+    pub store: Rc<Store>,
+    pub sessions_of_user: usize,
+    user: String,
+    owner: Rc<OpenStores>,
+}
+
+impl Drop for StoreRef {
+    fn drop(&mut self) {
+        self.owner.release(&self.user);
+    }
+}
+
+impl OpenStores {
+    pub fn new(data_dir: PathBuf, cfg: StoreConfig, linger: Duration) -> Rc<Self> {
+        Rc::new(OpenStores {
+            data_dir,
+            cfg,
+            linger,
+            slots: RefCell::new(HashMap::new()),
+        })
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
+    pub async fn acquire(self: &Rc<Self>, user: &str) -> Result<StoreRef, StoreError> {
+        let slot = {
+            let mut slots = self.slots.borrow_mut();
+            Rc::clone(slots.entry(user.to_string()).or_insert_with(|| {
+                Rc::new(Slot {
+                    store: RefCell::new(None),
+                    opening: glommio::sync::Semaphore::new(1),
+                    users: Cell::new(0),
+                    epoch: Cell::new(0),
+                })
+            }))
+        };
+        slot.users.set(slot.users.get() + 1);
+        slot.epoch.set(slot.epoch.get() + 1);
+        // From here on the count is ours; give it back on any failure.
+        let release = scopeguard::guard((), |_| self.release(user));
+        let existing = slot.store.borrow().clone();
+        let store = match existing {
+            Some(s) => s,
+            None => {
+                let _permit = slot
+                    .opening
+                    .acquire_permit(1)
+                    .await
+                    .map_err(|_| StoreError::Io(std::io::Error::other("store slot closed")))?;
+                let again = slot.store.borrow().clone();
+                match again {
+                    Some(s) => s,
+                    None => {
+                        let s = Rc::new(self.open_store(user).await?);
+                        *slot.store.borrow_mut() = Some(Rc::clone(&s));
+                        s
+                    }
+                }
+            }
+        };
+        scopeguard::ScopeGuard::into_inner(release);
+        Ok(StoreRef {
+            store,
+            sessions_of_user: slot.users.get(),
+            user: user.to_string(),
+            owner: Rc::clone(self),
+        })
+    }
+
+    async fn open_store(&self, user: &str) -> Result<Store, StoreError> {
+        let dir = user_dir(&self.data_dir, user);
+        let is_new = glommio::io::Directory::open(&dir).await.is_err();
+        let store = Store::open(&dir, self.cfg.clone()).await?;
+        if is_new {
+            for (name, special) in DEFAULT_FOLDERS {
+                if store.mailbox_id(name).is_none() {
+                    store.create_mailbox(name, special).await?;
+                    store.subscribe(name, true).await?;
+                }
+            }
+            store.subscribe(store::INBOX, true).await?;
+            tracing::info!(user, dir = %dir.display(), "created a new mail store");
+        }
+        Ok(store)
+    }
+
+    fn release(self: &Rc<Self>, user: &str) {
+        let Some(slot) = self.slots.borrow().get(user).cloned() else {
+            return;
+        };
+        let left = slot.users.get().saturating_sub(1);
+        slot.users.set(left);
+        if left > 0 {
+            return;
+        }
+        let epoch = slot.epoch.get();
+        let this = Rc::clone(self);
+        let user = user.to_string();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(this.linger).await;
+            let idle = slot.users.get() == 0 && slot.epoch.get() == epoch;
+            if !idle {
+                return;
+            }
+            this.slots.borrow_mut().remove(&user);
+            let store = slot.store.borrow_mut().take();
+            if let Some(store) = store
+                && let Err(e) = store.close().await
+            {
+                tracing::warn!(user, error = %e, "closing a store failed");
+            }
+        })
+        .detach();
+    }
+
+    /// Closes every open store (graceful shutdown).
+    pub async fn close_all(&self) {
+        let slots: Vec<(String, Rc<Slot>)> = self.slots.borrow_mut().drain().collect();
+        for (user, slot) in slots {
+            let store = slot.store.borrow_mut().take();
+            if let Some(store) = store
+                && let Err(e) = store.close().await
+            {
+                tracing::warn!(user, error = %e, "closing a store failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_dirs_stay_inside_the_data_dir() {
+        let d = Path::new("/data");
+        for name in [
+            "..",
+            ".",
+            "../../etc",
+            "a/b",
+            "ann",
+            "x\0y",
+            ".hidden",
+            "bob.smith@example.org",
+        ] {
+            let p = user_dir(d, name);
+            assert!(p.starts_with("/data/users/"), "{p:?}");
+            assert_eq!(p.components().count(), 5, "{name:?} -> {p:?}");
+            let last = p.file_name().unwrap().to_str().unwrap();
+            assert!(!last.starts_with('.') && !last.contains('/'), "{last}");
+        }
+        assert!(user_dir(d, "bob.smith@example.org").ends_with("bob.smith@example.org"));
+        assert_ne!(user_dir(d, "a/b"), user_dir(d, "a%2Fb"));
+    }
+
+    #[test]
+    fn home_shard_is_stable() {
+        // Pinned values: changing the hash would move every user's home.
+        assert_eq!(name_hash("alice"), crc32fast::hash(b"alice"));
+        assert_eq!(home_shard("alice", 1), 0);
+        let s = home_shard("alice", 7);
+        assert!(s < 7);
+        assert_eq!(s, home_shard("alice", 7));
+    }
+}
