@@ -13,7 +13,9 @@ use store::{MailboxId, MessageBytes, MessageInfo, Store, StoreError};
 
 use super::date::{day_of_unix, header_day};
 use super::plan::{AddrField, Level, Node, in_ranges, internal_day};
-use super::text::{address_text, body_text, decode_value, header_matches, header_text};
+use super::text::{
+    address_matches, body_text, decode_value, header_matches, header_text, part_headers_text,
+};
 use crate::ExecError;
 
 /// What has been loaded for the message being evaluated.
@@ -26,6 +28,8 @@ pub(crate) struct MsgData {
     header_text: Option<String>,
     /// Lowercased decoded text parts (BODY, TEXT), computed on first use.
     body_text: Option<String>,
+    /// Lowercased decoded MIME part and nested message headers (TEXT).
+    part_headers: Option<String>,
     /// Whole messages read from disk for this message (0 or 1).
     pub reads: u32,
     /// Facts records read from disk for this message (0 or 1).
@@ -50,6 +54,17 @@ impl MsgData {
             self.header_text = Some(header_text(self.header_bytes()));
         }
         self.header_text.as_deref().unwrap_or("")
+    }
+
+    fn part_headers(&mut self) -> &str {
+        if self.part_headers.is_none() {
+            let text = match (&self.raw, &self.facts) {
+                (Some(raw), Some(f)) => part_headers_text(raw, f),
+                _ => String::new(),
+            };
+            self.part_headers = Some(text);
+        }
+        self.part_headers.as_deref().unwrap_or("")
     }
 
     fn body_text(&mut self) -> &str {
@@ -172,7 +187,7 @@ pub(crate) fn eval(
                 AddrField::Cc => &env.cc,
                 AddrField::Bcc => &env.bcc,
             };
-            Some(!list.is_empty() && (needle.is_empty() || needle.in_text(&address_text(list))))
+            Some(address_matches(list, needle))
         }
         Node::Subject(needle) => {
             if level < Level::Facts {
@@ -192,15 +207,17 @@ pub(crate) fn eval(
             }
             let f = d.facts.as_ref()?;
             // The day as written in the Date header; if only the parsed
-            // instant survived, its UTC day. No Date: no sent date, so the
-            // key does not match (and NOT of it does).
+            // instant survived, its UTC day. A message without a usable
+            // Date counts as sent on 1970-01-01, as in Dovecot (SENTBEFORE
+            // finds it).
             let sent = f
                 .envelope
                 .date
                 .as_deref()
                 .and_then(header_day)
-                .or_else(|| f.sort.sent_date.map(day_of_unix));
-            Some(sent.is_some_and(|s| cmp.test(s, *day)))
+                .or_else(|| f.sort.sent_date.map(day_of_unix))
+                .unwrap_or(0);
+            Some(cmp.test(sent, *day))
         }
         Node::Header { name, needle } => {
             if level < Level::Header {
@@ -218,7 +235,9 @@ pub(crate) fn eval(
             if level < Level::Body {
                 return None;
             }
-            Some(needle.in_lowered(d.body_text()))
+            // Dovecot's TEXT also covers MIME part headers and the headers
+            // of attached messages; BODY covers neither.
+            Some(needle.in_lowered(d.part_headers()) || needle.in_lowered(d.body_text()))
         }
         Node::Body(needle) => {
             if level < Level::Body {

@@ -133,50 +133,63 @@ pub(crate) fn header_matches(header: &[u8], name: &[u8], needle: &Needle) -> boo
         .any(|f| needle.is_empty() || needle.in_text(&decode_value(f.value)))
 }
 
-/// An address list written out the way SEARCH compares it: display names
-/// decoded, each address as `Name <local@domain>` or `local@domain`, groups
-/// as `group: ...;`, separated by `, `.
-pub(crate) fn address_text(list: &[Address]) -> String {
-    let mut out = String::new();
-    let mut first = true;
-    for a in list {
-        let lossy = |v: &Option<Vec<u8>>| {
-            v.as_deref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default()
-        };
-        match (&a.mailbox, &a.host) {
-            (None, None) => {
-                out.push(';');
-                continue;
-            }
+/// Whether one address of the list contains the needle. Each address is
+/// written and compared on its own, as Dovecot does: `"Name" <l@d>` (the
+/// name decoded, quoted when it was more than one atom), `<l@d>` without a
+/// name, and a group as `name:` (an empty group as `name:;`). An empty
+/// needle matches any non-empty list.
+pub(crate) fn address_matches(list: &[Address], needle: &Needle) -> bool {
+    if list.is_empty() {
+        return false;
+    }
+    if needle.is_empty() {
+        return true;
+    }
+    let lossy = |v: &Option<Vec<u8>>| {
+        v.as_deref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    };
+    let mut items = list.iter().peekable();
+    while let Some(a) = items.next() {
+        let text = match (&a.mailbox, &a.host) {
+            (None, None) => continue,
             (Some(_), None) => {
-                if !first {
-                    out.push_str(", ");
+                let mut t = lossy(&a.mailbox);
+                t.push(':');
+                if items
+                    .peek()
+                    .is_some_and(|n| n.mailbox.is_none() && n.host.is_none())
+                {
+                    t.push(';');
                 }
-                out.push_str(&lossy(&a.mailbox));
-                out.push(':');
-                first = true;
-                continue;
+                t
             }
-            _ => {}
-        }
-        if !first {
-            out.push_str(", ");
-        }
-        first = false;
-        let addr = format!("{}@{}", lossy(&a.mailbox), lossy(&a.host));
-        match a.name.as_deref() {
-            Some(name) if !name.is_empty() => {
-                out.push_str(&decode_value(name));
-                out.push_str(" <");
-                out.push_str(&addr);
-                out.push('>');
+            _ => {
+                let addr = format!("<{}@{}>", lossy(&a.mailbox), lossy(&a.host));
+                match a.name.as_deref() {
+                    Some(name) if !name.is_empty() => {
+                        let decoded = decode_value(name);
+                        if name.iter().all(|&b| is_atext(b)) {
+                            format!("{decoded} {addr}")
+                        } else {
+                            format!("\"{decoded}\" {addr}")
+                        }
+                    }
+                    _ => addr,
+                }
             }
-            _ => out.push_str(&addr),
+        };
+        if needle.in_text(&text) {
+            return true;
         }
     }
-    out
+    false
+}
+
+/// RFC 5322 atext (encoded-words are made of it, so they stay unquoted).
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
 }
 
 /// The charset parameter of a part, if any.
@@ -205,6 +218,24 @@ pub(crate) fn to_utf8(bytes: &[u8], cs: Option<&[u8]>) -> String {
         return dec(bytes);
     }
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The headers of every MIME part and nested message (not the top-level
+/// header), decoded and lowercased: TEXT searches them, BODY does not.
+pub(crate) fn part_headers_text(raw: &[u8], facts: &Facts) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<(u32, u32)> = Vec::new();
+    for part in facts.parts.iter().skip(1) {
+        let range = (part.header_start, part.body_start);
+        if range.0 == range.1 || seen.contains(&range) {
+            continue;
+        }
+        seen.push(range);
+        if let Some(h) = raw.get(range.0 as usize..range.1 as usize) {
+            out.push_str(&header_text(h));
+        }
+    }
+    out
 }
 
 /// The text of every text/* leaf of the message (nested messages' bodies
