@@ -376,7 +376,7 @@ async fn message<S: Sink>(
     // covering all of them.
     let mut hull: Option<Range<usize>> = None;
     scratch.resolved.clear();
-    if plan.reads {
+    if plan.locates {
         for item in &plan.items {
             let r = resolve(item, facts.as_ref(), info.size as usize)?;
             if let Some(range) = r.range() {

@@ -57,9 +57,13 @@ pub enum Item<'a> {
 }
 
 impl Item<'_> {
-    /// Needs bytes of the message.
-    pub fn reads(&self) -> bool {
-        matches!(self, Item::Section { .. } | Item::Binary { .. })
+    /// Must be located in the message's parts before writing (sections
+    /// and BINARY read bytes, BINARY.SIZE can be refused).
+    pub fn locates(&self) -> bool {
+        matches!(
+            self,
+            Item::Section { .. } | Item::Binary { .. } | Item::BinarySize { .. }
+        )
     }
 
     fn needs_facts(&self) -> bool {
@@ -83,8 +87,8 @@ pub struct Plan<'a> {
     pub flags_asked: bool,
     pub modseq_asked: bool,
     pub needs_facts: bool,
-    /// Some item reads message bytes.
-    pub reads: bool,
+    /// Some item must be located (see [`Item::locates`]).
+    pub locates: bool,
     /// Some item sets \Seen (non-PEEK body, BINARY, RFC822, RFC822.TEXT).
     pub sets_seen: bool,
 }
@@ -136,7 +140,7 @@ impl<'a> Plan<'a> {
             flags_asked: false,
             modseq_asked: false,
             needs_facts: false,
-            reads: false,
+            locates: false,
             sets_seen: false,
         };
         let mut uid_listed = uid_command;
@@ -216,7 +220,7 @@ impl<'a> Plan<'a> {
                 }
             };
             plan.needs_facts |= item.needs_facts();
-            plan.reads |= item.reads();
+            plan.locates |= item.locates();
             plan.items.push(item);
         }
         Ok(plan)
@@ -246,7 +250,7 @@ mod tests {
         plan_of("(UID FLAGS RFC822.SIZE INTERNALDATE MODSEQ)", |p| {
             assert!(!p.uid_first && p.flags_asked && p.modseq_asked);
             assert!(matches!(p.items[0], Item::Uid));
-            assert!(!p.needs_facts && !p.reads && !p.sets_seen);
+            assert!(!p.needs_facts && !p.locates && !p.sets_seen);
             assert_eq!(p.items.len(), 5);
         });
     }
@@ -254,10 +258,10 @@ mod tests {
     #[test]
     fn whole_message_needs_bytes_not_facts() {
         plan_of("(BODY.PEEK[] RFC822.SIZE)", |p| {
-            assert!(!p.needs_facts && p.reads && !p.sets_seen);
+            assert!(!p.needs_facts && p.locates && !p.sets_seen);
         });
         plan_of("RFC822", |p| {
-            assert!(!p.needs_facts && p.reads && p.sets_seen)
+            assert!(!p.needs_facts && p.locates && p.sets_seen)
         });
         plan_of("BODY.PEEK[]<10.20>", |p| assert!(!p.needs_facts));
     }
@@ -265,7 +269,7 @@ mod tests {
     #[test]
     fn sections_need_facts_and_set_seen_unless_peek() {
         plan_of("BODY.PEEK[HEADER.FIELDS (From \"To\")]", |p| {
-            assert!(p.needs_facts && p.reads && !p.sets_seen);
+            assert!(p.needs_facts && p.locates && !p.sets_seen);
             match &p.items[0] {
                 Item::Section {
                     spec: SectionSpec::Fields { names, not: false },
@@ -289,7 +293,7 @@ mod tests {
         });
         plan_of("BINARY[1]", |p| assert!(p.sets_seen));
         plan_of("RFC822.HEADER", |p| assert!(!p.sets_seen && p.needs_facts));
-        plan_of("ENVELOPE", |p| assert!(p.needs_facts && !p.reads));
+        plan_of("ENVELOPE", |p| assert!(p.needs_facts && !p.locates));
     }
 
     #[test]
