@@ -65,6 +65,9 @@ struct Scan {
     literals: usize,
     /// Data offset of the literal whose continuation was already asked for.
     continued: Option<usize>,
+    /// Bytes from `line_start` already searched for a line end, so a long
+    /// line arriving in small reads is not rescanned from its start.
+    searched: usize,
     head: Option<Head>,
 }
 
@@ -140,7 +143,10 @@ impl CommandReader {
         loop {
             let start = self.scan.line_start;
             let rest = buf.get(start..).unwrap_or(&[]);
-            let Some(nl) = memchr::memchr(b'\n', rest) else {
+            let from = self.scan.searched.min(rest.len());
+            let found = memchr::memchr(b'\n', rest.get(from..).unwrap_or(&[])).map(|i| i + from);
+            let Some(nl) = found else {
+                self.scan.searched = rest.len();
                 if rest.len() >= lim.max_line {
                     let tag = first_line_tag(buf);
                     return Err(self.fail(tag, ErrorKind::LineTooLong, Recovery::Close));
@@ -235,6 +241,7 @@ impl CommandReader {
             }
             self.scan.line_start = data_end;
             self.scan.literals = literals;
+            self.scan.searched = 0;
         }
     }
 }

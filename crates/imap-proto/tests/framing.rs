@@ -708,3 +708,23 @@ fn authenticate_lines() {
         ErrorKind::BadBase64
     );
 }
+
+#[test]
+fn long_line_arriving_in_small_reads() {
+    let mut line = b"a LOGIN ".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 5000));
+    line.extend_from_slice(b" {3}\r\nabc\r\n");
+    let mut r = reader();
+    let mut got = None;
+    for end in (1..=line.len()).step_by(7).chain([line.len()]) {
+        match r.parse(&line[..end]).unwrap() {
+            Parsed::Command { command, consumed } => {
+                got = Some((command.body.name(), consumed));
+                break;
+            }
+            Parsed::Continue { len } => assert_eq!(len, 3),
+            Parsed::Incomplete { .. } => {}
+        }
+    }
+    assert_eq!(got, Some(("LOGIN", line.len())));
+}
