@@ -277,3 +277,316 @@ fn every_key_gives_dovecots_answer_on_the_fixture() {
         failures.join("\n")
     );
 }
+
+/// Runs one command with a context and returns (answer, saved).
+async fn with(fx: &Fixture, cmd: &str, ctx: SearchContext<'_>) -> (String, Option<Vec<u32>>) {
+    answer(fx, cmd, &ctx).await
+}
+
+#[test]
+fn save_and_dollar_follow_rfc_5182() {
+    run(|fx| async move {
+        // SAVE alone: no ESEARCH response, the whole result is kept.
+        let (out, saved) = with(&fx, "UID SEARCH RETURN (SAVE) FLAGGED", ctx()).await;
+        assert_eq!(out, "");
+        let saved = saved.unwrap();
+        assert_eq!(saved, vec![2, 8, 12]);
+        let c = SearchContext {
+            saved: Some(&saved),
+            ..ctx()
+        };
+        assert_eq!(with(&fx, "UID SEARCH $", c).await.0, "* SEARCH 2 8 12");
+        assert_eq!(with(&fx, "SEARCH $ SEEN", c).await.0, "* SEARCH 12");
+        assert_eq!(with(&fx, "UID SEARCH UID $", c).await.0, "* SEARCH 2 8 12");
+        assert_eq!(
+            with(&fx, "UID SEARCH NOT $ UNSEEN", c).await.0,
+            "* SEARCH 3 5 9 11"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH OR $ DRAFT", c).await.0,
+            "* SEARCH 2 5 8 12"
+        );
+        // Nothing saved yet: `$` is the empty set.
+        assert_eq!(with(&fx, "UID SEARCH $", ctx()).await.0, "* SEARCH");
+        assert_eq!(
+            with(&fx, "UID SEARCH NOT $", ctx()).await.0,
+            "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12"
+        );
+        // SAVE with MIN/MAX keeps just those; with COUNT the whole result.
+        let (out, saved) = with(&fx, "UID SEARCH RETURN (SAVE MIN MAX) SEEN", ctx()).await;
+        assert_eq!(out, "* ESEARCH (TAG \"t\") UID MIN 1 MAX 12");
+        assert_eq!(saved.unwrap(), vec![1, 12]);
+        let (out, saved) = with(&fx, "UID SEARCH RETURN (SAVE MIN) SEEN", ctx()).await;
+        assert_eq!(out, "* ESEARCH (TAG \"t\") UID MIN 1");
+        assert_eq!(saved.unwrap(), vec![1]);
+        let (out, saved) = with(&fx, "SEARCH RETURN (SAVE COUNT MIN) SEEN", ctx()).await;
+        assert_eq!(out, "* ESEARCH (TAG \"t\") MIN 1 COUNT 6");
+        assert_eq!(saved.unwrap(), vec![1, 4, 6, 7, 10, 12]);
+        // An empty result saved is an empty set, not "nothing saved".
+        let (out, saved) = with(
+            &fx,
+            "UID SEARCH RETURN (SAVE) BODY nothingmatchesthis",
+            ctx(),
+        )
+        .await;
+        assert_eq!(out, "");
+        assert_eq!(saved, Some(vec![]));
+        // Without SAVE nothing is kept.
+        assert_eq!(
+            with(&fx, "UID SEARCH RETURN (ALL) SEEN", ctx()).await.1,
+            None
+        );
+        assert_eq!(with(&fx, "UID SEARCH SEEN", ctx()).await.1, None);
+    });
+}
+
+#[test]
+fn modseq_key_reports_the_highest_modseq_of_the_matches() {
+    run(|mut fx| async move {
+        use store::{FlagOp, Flags};
+        let before = fx.msgs.iter().map(|m| m.modseq).max().unwrap();
+        fx.store
+            .store_flags(
+                fx.mailbox,
+                &[(3, 3), (9, 9)],
+                FlagOp::Add,
+                Flags::SEEN,
+                &[],
+                None,
+            )
+            .await
+            .unwrap();
+        fx.store
+            .store_flags(
+                fx.mailbox,
+                &[(5, 5)],
+                FlagOp::Add,
+                Flags::FLAGGED,
+                &[],
+                None,
+            )
+            .await
+            .unwrap();
+        fx.refresh();
+        let m = |uid: u32| fx.msgs[uid as usize - 1].modseq;
+        assert!(m(3) > before && m(9) == m(3) && m(5) > m(3));
+        let cmd = format!("UID SEARCH MODSEQ {}", before + 1);
+        assert_eq!(
+            with(&fx, &cmd, ctx()).await.0,
+            format!("* SEARCH 3 5 9 (MODSEQ {})", m(5))
+        );
+        // The per-flag entry form is accepted and compared with the message MODSEQ.
+        let cmd = format!("SEARCH MODSEQ \"/flags/\\\\seen\" all {} SEEN", before + 1);
+        assert_eq!(
+            with(&fx, &cmd, ctx()).await.0,
+            format!("* SEARCH 3 9 (MODSEQ {})", m(3))
+        );
+        // No match: no MODSEQ.
+        let cmd = format!("UID SEARCH MODSEQ {}", m(5) + 1);
+        assert_eq!(with(&fx, &cmd, ctx()).await.0, "* SEARCH");
+        // No MODSEQ key: no MODSEQ.
+        assert_eq!(with(&fx, "UID SEARCH UID 5", ctx()).await.0, "* SEARCH 5");
+        // ESEARCH: of all matches for COUNT/ALL, of the named ones for MIN/MAX.
+        let cmd = format!("UID SEARCH RETURN (COUNT) MODSEQ {}", before + 1);
+        assert_eq!(
+            with(&fx, &cmd, ctx()).await.0,
+            format!("* ESEARCH (TAG \"t\") UID COUNT 3 MODSEQ {}", m(5))
+        );
+        let cmd = format!("UID SEARCH RETURN (MAX) MODSEQ {} NOT FLAGGED", before + 1);
+        assert_eq!(
+            with(&fx, &cmd, ctx()).await.0,
+            format!("* ESEARCH (TAG \"t\") UID MAX 9 MODSEQ {}", m(9))
+        );
+        let cmd = "UID SEARCH RETURN (MIN) MODSEQ 1";
+        assert_eq!(
+            with(&fx, cmd, ctx()).await.0,
+            format!("* ESEARCH (TAG \"t\") UID MIN 1 MODSEQ {}", m(1))
+        );
+    });
+}
+
+#[test]
+fn recent_new_old_use_the_sessions_recent_set() {
+    run(|fx| async move {
+        // IMAP4rev2 (no \Recent): nothing is recent.
+        assert_eq!(with(&fx, "UID SEARCH RECENT", ctx()).await.0, "* SEARCH");
+        assert_eq!(with(&fx, "UID SEARCH NEW", ctx()).await.0, "* SEARCH");
+        assert_eq!(
+            with(&fx, "UID SEARCH OLD", ctx()).await.0,
+            "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12"
+        );
+        let recent = [12, 1, 3];
+        let c = SearchContext {
+            recent: &recent,
+            ..ctx()
+        };
+        assert_eq!(with(&fx, "UID SEARCH RECENT", c).await.0, "* SEARCH 1 3 12");
+        // NEW = RECENT UNSEEN: 1 and 12 are seen.
+        assert_eq!(with(&fx, "UID SEARCH NEW", c).await.0, "* SEARCH 3");
+        assert_eq!(
+            with(&fx, "UID SEARCH OLD", c).await.0,
+            "* SEARCH 2 4 5 6 7 8 9 10 11"
+        );
+        assert_eq!(with(&fx, "SEARCH NOT OLD", c).await.0, "* SEARCH 1 3 12");
+    });
+}
+
+#[test]
+fn older_and_younger_split_at_now() {
+    run(|fx| async move {
+        let t = fx.msgs[11].internal_date;
+        let c = SearchContext {
+            now: t + 100,
+            ..ctx()
+        };
+        // YOUNGER n: at most n seconds old; OLDER n: more than n (RFC 5032).
+        assert_eq!(
+            with(&fx, "UID SEARCH YOUNGER 100", c).await.0,
+            "* SEARCH 12"
+        );
+        assert_eq!(with(&fx, "UID SEARCH YOUNGER 99", c).await.0, "* SEARCH");
+        assert_eq!(
+            with(&fx, "UID SEARCH OLDER 100 UID 11:*", c).await.0,
+            "* SEARCH 11"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH OLDER 99 UID 11:*", c).await.0,
+            "* SEARCH 11 12"
+        );
+        // 10-Jan 10:01 UTC (uid 11) is 1 day, 23 h after 12's 11-Jan 09:01.
+        let day = 86_400 - 3600 + 100;
+        let cmd = format!("UID SEARCH YOUNGER {day}");
+        assert_eq!(with(&fx, &cmd, c).await.0, "* SEARCH 11 12");
+    });
+}
+
+#[test]
+fn cheap_keys_decide_before_any_message_is_read() {
+    run(|fx| async move {
+        let count = |cmd: &'static str| {
+            let fx = &fx;
+            async move {
+                let buf = wire(&format!("t {cmd}"));
+                let mut reader = CommandReader::new(Limits::default());
+                let Ok(Parsed::Command { command, .. }) = reader.parse(&buf) else {
+                    panic!()
+                };
+                let CommandBody::Search { keys, .. } = command.body else {
+                    panic!()
+                };
+                let o =
+                    search::search(&fx.store, fx.mailbox, &fx.keywords, &fx.msgs, &keys, &ctx())
+                        .await
+                        .unwrap();
+                (o.matches.len(), o.facts_read, o.messages_read)
+            }
+        };
+        // Index-only keys: no facts, no message.
+        assert_eq!(
+            count("SEARCH OR FLAGGED (SEEN NOT KEYWORD Work) LARGER 10 SINCE 1-Jan-2023").await,
+            (5, 0, 0)
+        );
+        // Envelope keys read facts only.
+        assert_eq!(count("SEARCH SUBJECT meeting").await, (2, 12, 0));
+        // A cheap key in front spares the rest: only the 3 flagged are looked at.
+        assert_eq!(count("SEARCH FLAGGED SUBJECT meeting").await, (0, 3, 0));
+        assert_eq!(count("SEARCH BODY noon FLAGGED").await, (0, 3, 3));
+        // OR decided by its cheap side never reads: 6 seen decided, 6 read.
+        assert_eq!(count("SEARCH OR SEEN BODY pineapple").await, (7, 6, 6));
+        // HEADER reads the header block, not the message.
+        assert_eq!(count("SEARCH HEADER X-Priority highest").await, (1, 12, 0));
+        // Several body keys still read each message once.
+        assert_eq!(
+            count("SEARCH BODY e TEXT a NOT BODY zzz HEADER From a")
+                .await
+                .2,
+            12
+        );
+        // TEXT found in the header needs no body read.
+        assert_eq!(count("SEARCH TEXT example").await, (12, 12, 0));
+        // ... and when the header does not have it, the body is read once.
+        assert_eq!(count("SEARCH TEXT noon").await, (2, 12, 12));
+    });
+}
+
+#[test]
+fn charset_and_unsupported_keys_are_refused_cleanly() {
+    run(|fx| async move {
+        let buf = wire("t SEARCH SUBJECT x");
+        let mut reader = CommandReader::new(Limits::default());
+        let Ok(Parsed::Command { command, .. }) = reader.parse(&buf) else {
+            panic!()
+        };
+        let CommandBody::Search { keys, .. } = command.body else {
+            panic!()
+        };
+        let c = SearchContext {
+            charset: Some(b"KOI8-R"),
+            ..ctx()
+        };
+        match search::search(&fx.store, fx.mailbox, &fx.keywords, &fx.msgs, &keys, &c).await {
+            Err(ExecError::Refused { status, code, .. }) => {
+                assert_eq!(status, imap_proto::encode::RespStatus::No);
+                assert_eq!(code, Some("BADCHARSET (UTF-8 US-ASCII)"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = SearchContext {
+            charset: Some(b"us-ascii"),
+            ..ctx()
+        };
+        assert!(
+            search::search(&fx.store, fx.mailbox, &fx.keywords, &fx.msgs, &keys, &c)
+                .await
+                .is_ok()
+        );
+        let (out, _) = with(&fx, "SEARCH EMAILID M123", ctx()).await;
+        assert!(out.starts_with("Bad []"), "{out}");
+        // No save dates in this store: the SAVED* keys match nothing.
+        assert_eq!(
+            with(&fx, "SEARCH SAVEDSINCE 1-Jan-1990", ctx()).await.0,
+            "* SEARCH"
+        );
+        assert_eq!(
+            with(&fx, "SEARCH SAVEDATESUPPORTED", ctx()).await.0,
+            "* SEARCH"
+        );
+        assert_eq!(
+            with(&fx, "SEARCH NOT SAVEDBEFORE 1-Jan-1990", ctx())
+                .await
+                .0,
+            "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12"
+        );
+    });
+}
+
+#[test]
+fn a_message_expunged_under_the_search_matches_nothing() {
+    run(|fx| async move {
+        use store::ExpungeMode;
+        // The caller's view still lists uid 4 (\Deleted) while another
+        // session expunges it.
+        let gone = fx
+            .store
+            .expunge(fx.mailbox, None, ExpungeMode::DeletedOnly)
+            .await
+            .unwrap();
+        assert_eq!(gone, vec![4]);
+        assert_eq!(
+            with(&fx, "UID SEARCH CHARSET UTF-8 BODY [[crème]]", ctx())
+                .await
+                .0,
+            "* SEARCH"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH NOT BODY zzz", ctx()).await.0,
+            "* SEARCH 1 2 3 5 6 7 8 9 10 11 12"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH NOT FROM zzz", ctx()).await.0,
+            "* SEARCH 1 2 3 5 6 7 8 9 10 11 12"
+        );
+        // Index keys answer from the caller's view.
+        assert_eq!(with(&fx, "UID SEARCH DELETED", ctx()).await.0, "* SEARCH 4");
+    });
+}

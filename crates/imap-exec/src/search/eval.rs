@@ -173,8 +173,8 @@ pub(crate) fn eval(
         Node::Larger(n) => Some(u64::from(m.size) > *n),
         Node::Smaller(n) => Some(u64::from(m.size) < *n),
         Node::ModSeq(n) => Some(m.modseq >= *n),
-        Node::DateAtMost(t) => Some(m.internal_date <= *t),
-        Node::DateAfter(t) => Some(m.internal_date > *t),
+        Node::DateBefore(t) => Some(m.internal_date < *t),
+        Node::DateAtLeast(t) => Some(m.internal_date >= *t),
         Node::Address { field, needle } => {
             if level < Level::Facts {
                 return None;

@@ -82,10 +82,11 @@ pub(crate) enum Node {
     Larger(u64),
     Smaller(u64),
     ModSeq(u64),
-    /// INTERNALDATE at or before this instant (OLDER).
-    DateAtMost(i64),
-    /// INTERNALDATE after this instant (YOUNGER).
-    DateAfter(i64),
+    /// INTERNALDATE before this instant (OLDER: more than n seconds old).
+    DateBefore(i64),
+    /// INTERNALDATE at or after this instant (YOUNGER: at most n seconds
+    /// old, RFC 5032 "younger than or equal to").
+    DateAtLeast(i64),
     Address {
         field: AddrField,
         needle: Needle,
@@ -248,10 +249,10 @@ impl Compiler<'_> {
                 Node::ModSeq(modseq)
             }
             SearchKey::Older(secs) => {
-                Node::DateAtMost(self.ctx.now.saturating_sub(i64::from(secs)))
+                Node::DateBefore(self.ctx.now.saturating_sub(i64::from(secs)))
             }
             SearchKey::Younger(secs) => {
-                Node::DateAfter(self.ctx.now.saturating_sub(i64::from(secs)))
+                Node::DateAtLeast(self.ctx.now.saturating_sub(i64::from(secs)))
             }
             SearchKey::From(s) => self.addr(AddrField::From, &s.to_bytes()),
             SearchKey::To(s) => self.addr(AddrField::To, &s.to_bytes()),

@@ -86,7 +86,7 @@ pub fn wire(cmd: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = cmd;
     while let Some(i) = rest.find("[[") {
-        out.extend_from_slice(rest[..i].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..i]);
         let end = rest[i..].find("]]").unwrap() + i;
         let lit = &rest[i + 2..end];
         out.extend_from_slice(format!("{{{}+}}\r\n", lit.len()).as_bytes());
