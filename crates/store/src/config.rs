@@ -44,6 +44,9 @@ pub struct StoreConfig {
     pub max_mailboxes: usize,
     /// Longest mailbox name in bytes. Default 512.
     pub max_mailbox_name: usize,
+    /// Segment files kept open for reading (the newest is always open).
+    /// Bounds file descriptors per store; default 16, at least 2.
+    pub max_open_segments: usize,
 }
 
 impl Default for StoreConfig {
@@ -60,6 +63,7 @@ impl Default for StoreConfig {
             max_batch_messages: 10_000,
             max_mailboxes: 10_000,
             max_mailbox_name: 512,
+            max_open_segments: 16,
         }
     }
 }

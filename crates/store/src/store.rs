@@ -54,6 +54,9 @@ struct State {
     since_records: u64,
     since_bytes: u64,
     expunged_bytes: u64,
+    /// Segment being compacted: its pre-rename handle must stay cached
+    /// until the index switches to the new offsets.
+    compacting: Option<u32>,
     poisoned: bool,
     closed: bool,
 }
@@ -270,8 +273,13 @@ impl Store {
         }
         ix.make_all_visible();
 
-        let mut files: HashMap<u32, Rc<BufferedFile>> =
-            found.iter().map(|f| (f.0, f.1.clone())).collect();
+        // Only the newest segment stays open; older ones are opened on
+        // demand for reads, at most `max_open_segments` at a time.
+        let mut files: HashMap<u32, Rc<BufferedFile>> = found
+            .iter()
+            .filter(|f| Some(f.0) == last_id)
+            .map(|f| (f.0, f.1.clone()))
+            .collect();
         let cur_seg = match last_id {
             Some(id) => id,
             None => {
@@ -317,6 +325,7 @@ impl Store {
                     since_records: 0,
                     since_bytes: 0,
                     expunged_bytes: 0,
+                    compacting: None,
                     poisoned: false,
                     closed: false,
                 }),
@@ -914,14 +923,29 @@ impl Store {
             return Ok(f.clone());
         }
         let f = Rc::new(BufferedFile::open(seg_path(&self.inner.dir, seg)).await?);
-        Ok(self
-            .inner
-            .st
-            .borrow_mut()
-            .files
-            .entry(seg)
-            .or_insert(f)
-            .clone())
+        let mut st = self.inner.st.borrow_mut();
+        let f = st.files.entry(seg).or_insert(f).clone();
+        let cap = self.inner.cfg.max_open_segments.max(2);
+        if st.files.len() > cap {
+            // Evict a sealed, synced segment that is not being compacted.
+            // Dropping the handle closes it asynchronously; readers holding
+            // a clone keep it open until they finish.
+            let victim = st
+                .files
+                .keys()
+                .copied()
+                .filter(|s| {
+                    *s != seg
+                        && *s < st.wal.cur_seg
+                        && !st.wal.unsynced.contains(s)
+                        && st.compacting != Some(*s)
+                })
+                .min();
+            if let Some(v) = victim {
+                st.files.remove(&v);
+            }
+        }
+        Ok(f)
     }
 
     /// Location of a visible message: (file, raw offset, size, facts length),
@@ -1647,6 +1671,11 @@ impl Store {
         if self.stop_at(2) {
             return Ok(true);
         }
+        {
+            let mut st = self.inner.st.borrow_mut();
+            st.compacting = Some(seg);
+            st.files.entry(seg).or_insert_with(|| f.clone());
+        }
         glommio::io::rename(&tmp, seg_path(dir, seg)).await?;
         if self.stop_at(3) {
             return Ok(true);
@@ -1672,6 +1701,7 @@ impl Store {
             }
             st.segs.insert(seg, generation + 1);
             st.files.insert(seg, newf);
+            st.compacting = None;
         }
         if self.stop_at(5) {
             return Ok(true);
@@ -1785,6 +1815,11 @@ impl Store {
     /// Log fdatasyncs issued since open.
     pub fn sync_count(&self) -> u64 {
         self.inner.syncs.get()
+    }
+
+    /// Segment files currently held open.
+    pub fn open_segment_files(&self) -> usize {
+        self.inner.st.borrow().files.len()
     }
 
     /// Number of segment files.

@@ -544,3 +544,36 @@ fn background_checkpoint_and_compaction_run_on_their_own() {
         assert!(s.verify().await.unwrap().index_matches);
     });
 }
+
+#[test]
+fn open_segment_files_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let c = StoreConfig {
+            segment_size: 4096,
+            max_open_segments: 4,
+            ..cfg()
+        };
+        let s = Store::open(&path, c.clone()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let bodies: Vec<Vec<u8>> = (0..40).map(raw).collect();
+        for b in &bodies {
+            s.append(ib, &[new_msg(b)]).await.unwrap();
+        }
+        assert!(s.segment_count() > 5, "{} segments", s.segment_count());
+        drop(s);
+        let s = Store::open(&path, c).await.unwrap();
+        assert_eq!(
+            s.open_segment_files(),
+            1,
+            "only the newest segment is open after open"
+        );
+        for _ in 0..2 {
+            for (i, b) in bodies.iter().enumerate() {
+                assert_eq!(&*s.read_message(ib, i as u32 + 1).await.unwrap(), &b[..]);
+                assert!(s.open_segment_files() <= 4);
+            }
+        }
+    });
+}

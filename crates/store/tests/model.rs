@@ -113,6 +113,7 @@ fn cfg_small() -> StoreConfig {
     // Tiny segments so rotation and compaction of sealed segments happen.
     StoreConfig {
         segment_size: 2048,
+        max_open_segments: 2,
         ..cfg()
     }
 }

@@ -258,6 +258,7 @@ fn bit_flip_is_reported_by_verify_and_refused_by_replay() {
 fn compaction_cfg() -> StoreConfig {
     StoreConfig {
         segment_size: 4096,
+        max_open_segments: 3,
         ..cfg()
     }
 }
