@@ -151,9 +151,6 @@ pub struct Limits {
     /// Seconds an authenticated connection may stay silent (RFC 9051 asks at
     /// least 30 minutes).
     pub idle_timeout_secs: u64,
-    /// Bytes of responses buffered for a client that does not read before the
-    /// server stops reading its commands.
-    pub max_output_buffer: usize,
 }
 
 impl Default for Config {
@@ -201,7 +198,6 @@ impl Default for Limits {
             max_literal_size: 64 * 1024 * 1024,
             login_timeout_secs: 60,
             idle_timeout_secs: 30 * 60,
-            max_output_buffer: 4 * 1024 * 1024,
         }
     }
 }
@@ -361,6 +357,18 @@ mod tests {
         assert_eq!(cfg.auth.plaintext_auth, PlaintextAuth::Loopback);
         assert_eq!(cfg.cert_path(), PathBuf::from("postcore-data/tls/cert.pem"));
         assert_eq!(cfg.passwd_path(), PathBuf::from("postcore-data/passwd"));
+    }
+
+    #[test]
+    fn documented_default_is_the_real_default() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let len = doc[start..].find("```").expect("end of the block");
+        let documented = Config::parse(&doc[start..start + len]).unwrap();
+        assert_eq!(
+            format!("{documented:?}"),
+            format!("{:?}", Config::default())
+        );
     }
 
     #[test]
