@@ -40,7 +40,7 @@ use crate::envelope::envelope;
 use crate::facts::{
     Envelope, Facts, MAX_DEPTH_CEILING, Param, Part, PartKind, SortKeys, TransferEncoding,
 };
-use crate::headers::{nonempty_value_of, value_of};
+use crate::headers::{last_value_of, nonempty_value_of, value_of};
 use crate::params;
 use crate::preview::preview;
 use crate::sort_keys::sort_keys;
@@ -136,7 +136,7 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
         size: u64::from(size),
         envelope: envelope(raw, top_headers, limits.max_addresses),
         parts: walk.parts,
-        sort: sort_keys(&top),
+        sort: sort_keys(top_headers),
         preview: walk.preview,
         has_attachment,
         truncated: walk.truncated,
@@ -518,7 +518,10 @@ fn leaf_part(
     body_start: u32,
     body_end: u32,
 ) -> Part {
-    let parsed = value_of(bytes, headers, "Content-Type").and_then(|v| params::content_type(&v));
+    // The last Content-Type, as mail-parser's structure uses the last one
+    // (Dovecot takes the first; a message with two is broken either way).
+    let parsed =
+        last_value_of(bytes, headers, "Content-Type").and_then(|v| params::content_type(&v));
     let (media_type, media_subtype, mut params) = match parsed {
         Some(t) => t,
         None if in_digest => (b"message".to_vec(), b"rfc822".to_vec(), Vec::new()),

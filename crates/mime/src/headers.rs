@@ -21,12 +21,15 @@ pub(crate) fn find<'h, 'x>(
     headers: &'h [Header<'x>],
     name: &str,
 ) -> Option<&'h Header<'x>> {
-    headers.iter().find(|h| {
-        let start = h.offset_field as usize;
-        let end = (h.offset_start as usize).saturating_sub(1);
-        raw.get(start..end)
-            .is_some_and(|written| name_matches(written, name.as_bytes()))
-    })
+    headers.iter().find(|h| is_named(raw, h, name))
+}
+
+/// Whether `header`, as written in `raw`, is named `name`.
+fn is_named(raw: &[u8], header: &Header<'_>, name: &str) -> bool {
+    let start = header.offset_field as usize;
+    let end = (header.offset_start as usize).saturating_sub(1);
+    raw.get(start..end)
+        .is_some_and(|written| name_matches(written, name.as_bytes()))
 }
 
 fn name_matches(written: &[u8], name: &[u8]) -> bool {
@@ -65,6 +68,15 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
 /// The unfolded, trimmed value of the first `name` header, if present.
 pub(crate) fn value_of(raw: &[u8], headers: &[Header<'_>], name: &str) -> Option<Vec<u8>> {
     find(raw, headers, name).map(|h| unfold(raw_value(raw, h)))
+}
+
+/// The unfolded, trimmed value of the last `name` header, if present.
+pub(crate) fn last_value_of(raw: &[u8], headers: &[Header<'_>], name: &str) -> Option<Vec<u8>> {
+    headers
+        .iter()
+        .rev()
+        .find(|h| is_named(raw, h, name))
+        .map(|h| unfold(raw_value(raw, h)))
 }
 
 /// Like [`value_of`], but an empty value counts as absent (IMAP NIL).

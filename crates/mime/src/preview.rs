@@ -47,6 +47,7 @@ pub(crate) fn preview(raw: &[u8], msg: &Message<'_>, max_chars: usize) -> String
     let charset = part
         .headers
         .iter()
+        .rev()
         .find_map(|h| h.value.as_content_type())
         .and_then(|ct| ct.attribute("charset"))
         .and_then(|cs| charset_decoder(cs.as_bytes()));

@@ -928,3 +928,19 @@ fn nested_messages_cost_is_capped_by_the_parse_budget() {
     assert!(!all.truncated);
     assert_eq!(max_depth(&all), 20);
 }
+
+#[test]
+fn repeated_headers_first_wins_except_content_type() {
+    let raw = crlf(
+        "Subject: first\nSubject: Re: second\nFrom: a@one.example\nFrom: b@two.example\nContent-Type: text/plain\nContent-Type: multipart/mixed; boundary=z\n\n--z\n\npart\n--z--\n",
+    );
+    let f = compute(&raw);
+    assert_eq!(f.envelope.subject, b("first"));
+    assert_eq!(f.sort.base_subject, "first");
+    assert_eq!(f.envelope.from[0].mailbox, b("a"));
+    assert_eq!(f.sort.from.as_ref().unwrap().mailbox, "a");
+    // The structure follows the last Content-Type, and so does the type.
+    assert_eq!(f.parts[0].kind, PartKind::Multipart);
+    assert_eq!(f.parts[0].media_subtype, b"mixed");
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("part"));
+}
