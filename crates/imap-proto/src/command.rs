@@ -458,7 +458,15 @@ pub(crate) fn parse_command<'a>(
     lim: &Limits,
 ) -> Result<Command<'a>, (Option<&'a [u8]>, ErrorKind)> {
     let mut c = Cursor::new(buf);
-    let tag = parse_tag(&mut c).map_err(|e| (None, e))?;
+    let tag = parse_tag(&mut c).map_err(|e| {
+        // A tag alone on the line is still a readable tag.
+        let tag = if e == ErrorKind::MissingCommand {
+            buf.get(..c.pos)
+        } else {
+            None
+        };
+        (tag, e)
+    })?;
     let body = body(&mut c, lim).map_err(|e| (Some(tag), e))?;
     Ok(Command { tag, body })
 }

@@ -167,7 +167,10 @@ impl CommandReader {
                     Recovery::Resync { skip }
                 }
             };
-            if start == 0 {
+            // The head decides the literal limit and whether a continuation
+            // may be sent; without a literal the full parse below reports
+            // the same errors, so skip the extra pass.
+            if start == 0 && lit.is_some() {
                 let (tag, head) = check_head(line, true);
                 match head {
                     Ok(h) => self.scan.head = h,
