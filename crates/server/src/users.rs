@@ -94,8 +94,14 @@ const DEFAULT_FOLDERS: [(&str, SpecialUse); 5] = [
     ("Archive", SpecialUse::Archive),
 ];
 
+/// Per mailbox, the highest UID already announced as \Recent to some
+/// session (IMAP4rev1). Kept on the home shard while the user's store is
+/// open; when it is reopened, messages already there are not \Recent.
+pub type RecentBoundaries = Rc<RefCell<HashMap<store::MailboxId, u32>>>;
+
 struct Slot {
     store: RefCell<Option<Rc<Store>>>,
+    recent: RecentBoundaries,
     opening: glommio::sync::Semaphore,
     users: Cell<usize>,
     /// Bumped on every acquire, so a delayed close knows whether the store
@@ -116,6 +122,7 @@ pub struct OpenStores {
 /// last of these is dropped.
 pub struct StoreRef {
     pub store: Rc<Store>,
+    pub recent: RecentBoundaries,
     pub sessions_of_user: usize,
     user: String,
     owner: Rc<OpenStores>,
@@ -147,6 +154,7 @@ impl OpenStores {
             Rc::clone(slots.entry(user.to_string()).or_insert_with(|| {
                 Rc::new(Slot {
                     store: RefCell::new(None),
+                    recent: Rc::new(RefCell::new(HashMap::new())),
                     opening: glommio::sync::Semaphore::new(1),
                     users: Cell::new(0),
                     epoch: Cell::new(0),
@@ -180,6 +188,7 @@ impl OpenStores {
         scopeguard::ScopeGuard::into_inner(release);
         Ok(StoreRef {
             store,
+            recent: Rc::clone(&slot.recent),
             sessions_of_user: slot.users.get(),
             user: user.to_string(),
             owner: Rc::clone(self),
@@ -222,6 +231,7 @@ impl OpenStores {
                 return;
             }
             this.slots.borrow_mut().remove(&user);
+            slot.recent.borrow_mut().clear();
             let store = slot.store.borrow_mut().take();
             if let Some(store) = store
                 && let Err(e) = store.close().await

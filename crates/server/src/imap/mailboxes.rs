@@ -301,6 +301,19 @@ impl Cx {
         Ok(())
     }
 
+    /// Messages no session has been told of as \Recent yet.
+    fn recent_count(&self, store: &Store, id: store::MailboxId) -> Result<u64, ExecError> {
+        let boundary = self
+            .user
+            .as_ref()
+            .and_then(|u| u.sref.recent.borrow().get(&id).copied());
+        let Some(b) = boundary else {
+            return Ok(0);
+        };
+        let snap = store.snapshot(id)?;
+        Ok(snap.messages.iter().filter(|m| m.uid > b).count() as u64)
+    }
+
     fn write_status(
         &mut self,
         store: &Store,
@@ -318,8 +331,7 @@ impl Cx {
                 StatusItem::Unseen => u64::from(st.unseen),
                 StatusItem::Deleted => u64::from(st.deleted),
                 StatusItem::Size => st.size,
-                // \Recent is not kept (IMAP4rev2 dropped it).
-                StatusItem::Recent => 0,
+                StatusItem::Recent => self.recent_count(store, id)?,
                 StatusItem::AppendLimit => self.shard.cfg.limits.max_literal_size,
                 StatusItem::HighestModSeq | StatusItem::MailboxId | StatusItem::DeletedStorage => {
                     continue;

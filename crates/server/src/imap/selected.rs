@@ -8,7 +8,7 @@
 //! completion, in that order.
 
 use super::names;
-use super::session::{Cx, Next, Selected};
+use super::session::{Cx, Next, Selected, claim_recent};
 use imap_exec::ExecError;
 use imap_exec::view::{MailboxView, compress, flag_names};
 use imap_proto::encode::{self, Code, RespStatus};
@@ -279,6 +279,19 @@ impl Cx {
             .ok_or_else(|| ExecError::no(Some("NONEXISTENT"), "No such mailbox"))?;
         let view = MailboxView::open(&store, id)?;
         let status = store.status(id)?;
+        let mut sel = Selected {
+            view,
+            name,
+            read_only,
+            recent: Vec::new(),
+        };
+        if let Some(u) = self.user.as_ref() {
+            // Unknown boundary (first SELECT since the store opened): what
+            // is there now is not recent.
+            let start = sel.view.max_uid();
+            claim_recent(&mut sel, &u.sref.recent, start);
+        }
+        let Selected { view, name, .. } = &sel;
         let wbuf = &mut self.conn.wbuf;
         let mut flags: Vec<&[u8]> = SYSTEM_FLAGS.iter().map(|s| s.as_bytes()).collect();
         flags.extend(view.keywords.iter().map(|k| k.as_bytes()));
@@ -300,7 +313,7 @@ impl Cx {
         );
         encode::exists(wbuf, view.len());
         if !self.enabled.rev2 {
-            encode::recent(wbuf, 0);
+            encode::recent(wbuf, sel.recent.len() as u32);
             if let Some(n) = view.first_unseen() {
                 encode::untagged_status(
                     wbuf,
@@ -328,16 +341,12 @@ impl Cx {
                 encode::ListKind::List,
                 &[],
                 Some(names::SEP),
-                &name,
+                name,
                 self.enabled.utf8,
                 &encode::ListExtended::default(),
             );
         }
-        self.selected = Some(Selected {
-            view,
-            name,
-            read_only,
-        });
+        self.selected = Some(sel);
         Ok(Done {
             code: if read_only {
                 DoneCode::ReadOnly
@@ -423,7 +432,7 @@ impl Cx {
             .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
         let ctx = SearchContext {
             saved: self.saved.as_deref(),
-            recent: &[],
+            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
             now: now_unix(),
             utf8: self.enabled.utf8,
             charset: charset.as_deref(),

@@ -37,6 +37,8 @@ pub(super) struct Selected {
     pub view: MailboxView,
     pub name: String,
     pub read_only: bool,
+    /// UIDs that are \Recent in this session (ascending).
+    pub recent: Vec<u32>,
 }
 
 /// What the loop does after a command.
@@ -530,6 +532,28 @@ impl Session {
     }
 }
 
+/// Makes the view's messages above `after` \Recent in this session when no
+/// other session has claimed them (a read-only session sees them as recent
+/// but leaves them for the next read-write one).
+pub(super) fn claim_recent(
+    sel: &mut Selected,
+    boundaries: &crate::users::RecentBoundaries,
+    after: u32,
+) {
+    let mut b = boundaries.borrow_mut();
+    let boundary = b.entry(sel.view.id).or_insert(after);
+    let max = sel.view.max_uid();
+    if max <= *boundary {
+        return;
+    }
+    let msgs = sel.view.messages();
+    let from = msgs.partition_point(|m| m.uid <= *boundary);
+    sel.recent.extend(msgs[from..].iter().map(|m| m.uid));
+    if !sel.read_only {
+        *boundary = max;
+    }
+}
+
 pub(super) fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
@@ -688,10 +712,21 @@ impl Cx {
     /// changes and, when allowed, expunges).
     pub fn sync_selected(&mut self, allow_expunge: bool) {
         let rules = self.sync_rules(allow_expunge);
+        let rev1 = !self.enabled.rev2;
         let (Some(u), Some(sel)) = (self.user.as_ref(), self.selected.as_mut()) else {
             return;
         };
-        if let Err(e) = sel.view.sync(&u.sref.store, &mut self.conn.wbuf, rules) {
+        let known_max = sel.view.max_uid();
+        let before_recent = sel.recent.len();
+        let synced = sel.view.sync(&u.sref.store, &mut self.conn.wbuf, rules);
+        if synced.is_ok() {
+            claim_recent(sel, &u.sref.recent, known_max);
+            sel.recent.retain(|&uid| sel.view.seq_of(uid).is_some());
+            if rev1 && (sel.recent.len() != before_recent || sel.view.max_uid() != known_max) {
+                encode::recent(&mut self.conn.wbuf, sel.recent.len() as u32);
+            }
+        }
+        if let Err(e) = synced {
             match e {
                 store::StoreError::NoSuchMailbox(_) => {
                     // Deleted by another session: RFC 9051 lets us end the
