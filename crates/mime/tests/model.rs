@@ -164,8 +164,17 @@ fn run(root: &Node, nl: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Case count: `PROPTEST_CASES` when set (for long local runs), else a
+/// count that keeps debug-build CI fast.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn sections_match_the_model_crlf(root in node()) {

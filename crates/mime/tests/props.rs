@@ -128,8 +128,17 @@ fn apply(raw: &mut Vec<u8>, m: &Mutation) {
     }
 }
 
+/// Case count: `PROPTEST_CASES` when set (for long local runs), else a
+/// count that keeps debug-build CI fast.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes(raw in prop::collection::vec(any::<u8>(), 0..2048)) {
