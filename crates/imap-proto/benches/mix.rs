@@ -3,6 +3,9 @@
 
 use imap_proto::{CommandBody, CommandReader, Parsed};
 
+/// The UID FETCH of the mix, timed alone too.
+pub const FETCH: &[u8] = b"f1 UID FETCH 1000:1009 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Subject Date Message-ID Content-Type)])\r\n";
+
 /// 100 commands: 40 fetch, 20 store, 15 search, 15 noop, 10 append.
 pub fn mix() -> (Vec<u8>, u64) {
     let message = {

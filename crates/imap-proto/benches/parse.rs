@@ -29,7 +29,7 @@ fn bench_parse(c: &mut Criterion) {
     g.finish();
 
     // The hot command alone (no APPEND payload inflating the byte rate).
-    let fetch = b"f1 UID FETCH 1000:1009 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Subject Date Message-ID Content-Type)])\r\n";
+    let fetch = mix::FETCH;
     let mut g = c.benchmark_group("parse_uid_fetch");
     g.throughput(Throughput::Elements(1));
     g.bench_function("commands", |b| {

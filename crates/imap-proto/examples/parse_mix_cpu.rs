@@ -4,6 +4,9 @@
 //!
 //! `cargo build --release -p postcore-imap-proto --example parse_mix_cpu &&
 //!  perf stat -e task-clock target/release/examples/parse_mix_cpu 20000`
+//!
+//! A second argument `fetch`, `store` or `noop` parses one such command
+//! `N` times instead of the mix.
 
 use imap_proto::{CommandReader, Limits};
 
@@ -15,7 +18,12 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
-    let (stream, commands) = mix::mix();
+    let (stream, commands) = match std::env::args().nth(2).as_deref() {
+        Some("fetch") => (mix::FETCH.to_vec(), 1),
+        Some("store") => (b"s1 UID STORE 1007 +FLAGS.SILENT (\\Seen)\r\n".to_vec(), 1),
+        Some("noop") => (b"n1 NOOP\r\n".to_vec(), 1),
+        _ => mix::mix(),
+    };
     let mut reader = CommandReader::new(Limits::default());
     let mut items = 0usize;
     for _ in 0..rounds {
