@@ -32,12 +32,69 @@ pub struct Config {
     pub shards: usize,
     /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` overrides it.
     pub log: String,
+    /// Name the server gives itself in greetings (LMTP, POP3). Empty: the
+    /// system's host name.
+    pub hostname: String,
     pub tls: TlsConfig,
     #[serde(rename = "listener")]
     pub listeners: Vec<ListenerConfig>,
     pub auth: AuthConfig,
     pub limits: Limits,
     pub store: StoreSettings,
+    pub pop3: Pop3Settings,
+    pub lmtp: LmtpSettings,
+}
+
+/// POP3 policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pop3Settings {
+    /// Mailboxes that make up the POP3 maildrop, in order.
+    pub maildrop: Vec<String>,
+    /// Whether DELE (applied at QUIT) really deletes. `false` keeps every
+    /// message on the server ("leave on server") while clients see DELE
+    /// succeed.
+    pub delete: bool,
+    /// Delete messages this many days after their arrival when a POP3
+    /// session ends (announced as EXPIRE). 0 = never.
+    pub delete_after_days: u32,
+    /// Set \Seen on messages fetched with RETR.
+    pub mark_seen_on_retr: bool,
+}
+
+impl Default for Pop3Settings {
+    fn default() -> Self {
+        Pop3Settings {
+            maildrop: vec!["INBOX".into()],
+            delete: true,
+            delete_after_days: 0,
+            mark_seen_on_retr: false,
+        }
+    }
+}
+
+/// LMTP delivery settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LmtpSettings {
+    /// Characters that separate a user from a detail in a local part
+    /// (`alice+lists`). Empty: no details.
+    pub detail_delimiters: String,
+    /// Deliver `user+detail` to the mailbox named by the detail (created if
+    /// missing) instead of INBOX.
+    pub detail_to_mailbox: bool,
+    /// Recipients per transaction.
+    pub max_recipients: usize,
+}
+
+impl Default for LmtpSettings {
+    fn default() -> Self {
+        LmtpSettings {
+            detail_delimiters: "+".into(),
+            detail_to_mailbox: false,
+            max_recipients: 1000,
+        }
+    }
 }
 
 /// Message store settings (per user store; see docs/configuration.md).
@@ -159,11 +216,14 @@ impl Default for Config {
             data_dir: PathBuf::from("postcore-data"),
             shards: 0,
             log: "info".into(),
+            hostname: String::new(),
             tls: TlsConfig::default(),
             listeners: default_listeners(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
             store: StoreSettings::default(),
+            pop3: Pop3Settings::default(),
+            lmtp: LmtpSettings::default(),
         }
     }
 }
@@ -330,6 +390,18 @@ impl Config {
         } else {
             self.auth.passwd_file.clone()
         }
+    }
+
+    /// The configured host name, or the system's.
+    pub fn host_name(&self) -> String {
+        if !self.hostname.is_empty() {
+            return self.hostname.clone();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into())
     }
 
     pub fn shard_count(&self) -> usize {

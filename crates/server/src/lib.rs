@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod conns;
+pub mod deliver;
 pub mod imap;
 pub mod runtime;
 pub mod shard;

@@ -339,6 +339,12 @@ async fn shard_main(
                             t.detach();
                         }
                     }
+                    ShardMsg::Deliver(d) => {
+                        let s = Rc::clone(&shard);
+                        if let Ok(t) = g.spawn(crate::deliver::handle(s, *d)) {
+                            t.detach();
+                        }
+                    }
                 }
             }
         })

@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub enum ShardMsg {
     /// An authenticated IMAP connection of a user homed on the receiver.
     Imap(Box<crate::imap::HandedOff>),
+    /// A message for a user homed on the receiver.
+    Deliver(Box<crate::deliver::Delivery>),
 }
 
 /// A shard-local "stop now" signal that any number of tasks can wait on.
