@@ -440,3 +440,69 @@ fn unsupported_items_are_bad() {
         }
     });
 }
+
+#[test]
+fn top_level_sections_agree_with_and_without_facts() {
+    in_store(|s, mb| async move {
+        // A header longer than the 16 KiB first read, with and without a
+        // body, a bare-LF message, and the Dovecot comparison messages.
+        let mut long = Vec::new();
+        for i in 0..400 {
+            long.extend_from_slice(
+                format!("X-Trace-{i}: hop {i} via relay.example.net\r\n").as_bytes(),
+            );
+        }
+        long.extend_from_slice(b"Subject: long\r\n");
+        let long_header_only = long.clone();
+        let mut long_with_body = long;
+        long_with_body.extend_from_slice(b"\r\nthe body\r\n");
+        let lf: &[u8] = b"Subject: lf\nFrom: a@b\n\nbody\n";
+        let mut raws: Vec<&[u8]> = vec![&long_header_only, &long_with_body, lf, PLAIN, MIXED];
+        raws.push(include_bytes!("fetch_support/m2_rfc822.eml"));
+        raws.push(include_bytes!("fetch_support/m4_headeronly.eml"));
+        append_plain(&s, mb, &raws).await;
+        for seq in 1..=raws.len() as u32 {
+            for items in [
+                "BODY.PEEK[HEADER]",
+                "BODY.PEEK[TEXT]",
+                "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]",
+                "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)]<10.50>",
+                "(RFC822.HEADER RFC822.TEXT)",
+            ] {
+                let scanned = fetch_ok(&s, mb, &[seq], items, read_only()).await;
+                let inner = items.trim_start_matches('(').trim_end_matches(')');
+                let with_facts =
+                    fetch_ok(&s, mb, &[seq], &format!("({inner} BODY)"), read_only()).await;
+                let body_at = with_facts.rfind(" BODY (").unwrap();
+                assert_eq!(
+                    format!("{})\r\n", &with_facts[..body_at]),
+                    scanned,
+                    "message {seq} {items}"
+                );
+            }
+        }
+        // And the scan found the right places.
+        assert_eq!(
+            fetch_ok(
+                &s,
+                mb,
+                &[2],
+                "(BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+                read_only()
+            )
+            .await,
+            "* 2 FETCH (BODY[TEXT] {10}\r\nthe body\r\n BODY[HEADER.FIELDS (SUBJECT)] {17}\r\nSubject: long\r\n\r\n)\r\n"
+        );
+        assert_eq!(
+            fetch_ok(
+                &s,
+                mb,
+                &[1],
+                "(BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+                read_only()
+            )
+            .await,
+            "* 1 FETCH (BODY[TEXT] {0}\r\n BODY[HEADER.FIELDS (SUBJECT)] {17}\r\nSubject: long\r\n\r\n)\r\n"
+        );
+    });
+}

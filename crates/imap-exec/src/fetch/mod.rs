@@ -29,7 +29,7 @@ use bytes::{BufMut, BytesMut};
 use imap_proto::encode::{FetchResponse, literal_header};
 use imap_proto::{FetchAttrs, Part, Partial};
 use mime_facts::{Facts, TransferEncoding, decode_binary};
-use store::{FlagOp, Flags, KeywordSet, MailboxId, MessageInfo, Store, StoreError};
+use store::{FlagOp, Flags, KeywordSet, MailboxId, MessageBytes, MessageInfo, Store, StoreError};
 
 use crate::{ExecError, Sink};
 use header_fields::FieldNames;
@@ -246,7 +246,82 @@ async fn load_facts(ctx: &Ctx<'_, '_>, uid: u32) -> Result<Facts, Skip> {
     }
 }
 
-fn resolve(item: &Item<'_>, facts: Option<&Facts>, size: usize) -> Result<Resolved, Skip> {
+/// Where the message's own parts are, as far as this message's items
+/// need to know.
+#[derive(Clone, Copy)]
+struct Layout<'f> {
+    facts: Option<&'f Facts>,
+    /// End of the top-level header, from a scan when no facts were read.
+    header_end: Option<usize>,
+    size: usize,
+}
+
+impl Layout<'_> {
+    fn section(&self, path: &[u32], slice: Slice) -> Option<Range<usize>> {
+        if path.is_empty() {
+            let he = match (self.facts, self.header_end) {
+                (_, _) if slice == Slice::Full => return Some(0..self.size),
+                (Some(f), _) => return section_range(f, path, slice),
+                (None, Some(he)) => he.min(self.size),
+                (None, None) => return None,
+            };
+            return match slice {
+                Slice::Header => Some(0..he),
+                Slice::Text => Some(he..self.size),
+                _ => None,
+            };
+        }
+        self.facts.and_then(|f| section_range(f, path, slice))
+    }
+}
+
+/// Where the header ends: just after the first empty line (CRLF or bare
+/// LF), or None when the bytes hold no empty line. The same place the
+/// stored facts record, except for a message that starts with an empty
+/// line, whose header is that line here and the whole message there.
+fn find_header_end(raw: &[u8]) -> Option<usize> {
+    match raw {
+        [b'\r', b'\n', ..] => return Some(2),
+        [b'\n', ..] => return Some(1),
+        _ => {}
+    }
+    memchr::memchr_iter(b'\n', raw).find_map(|i| match raw.get(i + 1..i + 3) {
+        Some([b'\n', _]) => Some(i + 2),
+        Some([b'\r', b'\n']) => Some(i + 3),
+        _ if raw.get(i + 1) == Some(&b'\n') => Some(i + 2),
+        _ => None,
+    })
+}
+
+/// Bytes read to find the header end without the facts: most headers fit,
+/// and reading 16 KiB costs about what reading 4 KiB does.
+const HEADER_PREFIX: u32 = 16 << 10;
+
+/// Reads the start of the message and finds the header end (the whole
+/// message is read when the header is longer than [`HEADER_PREFIX`]).
+async fn scan_header(ctx: &Ctx<'_, '_>, info: &MessageInfo) -> Result<(MessageBytes, usize), Skip> {
+    let prefix = ctx
+        .store
+        .read_range(ctx.mailbox, info.uid, 0, info.size.min(HEADER_PREFIX))
+        .await?;
+    if let Some(he) = find_header_end(&prefix) {
+        return Ok((prefix, he));
+    }
+    if info.size <= HEADER_PREFIX {
+        // No empty line at all: the message is all header.
+        let len = prefix.len();
+        return Ok((prefix, len));
+    }
+    let all = ctx
+        .store
+        .read_range(ctx.mailbox, info.uid, 0, info.size)
+        .await?;
+    let he = find_header_end(&all).unwrap_or(all.len());
+    Ok((all, he))
+}
+
+fn resolve(item: &Item<'_>, layout: Layout<'_>) -> Result<Resolved, Skip> {
+    let facts = layout.facts;
     Ok(match item {
         Item::Section {
             path,
@@ -258,12 +333,7 @@ fn resolve(item: &Item<'_>, facts: Option<&Facts>, size: usize) -> Result<Resolv
                 SectionSpec::Slice(s) => *s,
                 SectionSpec::Fields { .. } => Slice::Header,
             };
-            let range = if path.is_empty() && slice == Slice::Full {
-                Some(0..size)
-            } else {
-                facts.and_then(|f| section_range(f, path, slice))
-            };
-            match (range, spec) {
+            match (layout.section(path, slice), spec) {
                 (None, _) => Resolved::Bytes(0..0),
                 (Some(r), SectionSpec::Fields { .. }) => Resolved::Fields(r),
                 (Some(r), SectionSpec::Slice(_)) => Resolved::Bytes(apply_partial(r, *partial)),
@@ -372,13 +442,25 @@ async fn message<S: Sink>(
         true => Some(load_facts(ctx, info.uid).await?),
         false => None,
     };
+    let mut prefix = None;
+    let mut header_end = None;
+    if plan.needs_header_end && facts.is_none() {
+        let (bytes, he) = scan_header(ctx, info).await?;
+        prefix = Some(bytes);
+        header_end = Some(he);
+    }
+    let layout = Layout {
+        facts: facts.as_ref(),
+        header_end,
+        size: info.size as usize,
+    };
     // Locate every section first, then read once: the smallest range
-    // covering all of them.
+    // covering all of them (none when the header scan already read it).
     let mut hull: Option<Range<usize>> = None;
     scratch.resolved.clear();
     if plan.locates {
         for item in &plan.items {
-            let r = resolve(item, facts.as_ref(), info.size as usize)?;
+            let r = resolve(item, layout)?;
             if let Some(range) = r.range() {
                 hull = Some(match hull {
                     Some(h) => h.start.min(range.start)..h.end.max(range.end),
@@ -389,6 +471,10 @@ async fn message<S: Sink>(
         }
     }
     let data = match &hull {
+        Some(h) if prefix.as_ref().is_some_and(|p| h.end <= p.len()) => {
+            hull = Some(0..h.end);
+            prefix
+        }
         Some(h) => {
             let start = u32::try_from(h.start).unwrap_or(u32::MAX);
             let len = u32::try_from(h.len()).unwrap_or(u32::MAX);
@@ -649,6 +735,20 @@ mod tests {
         b.clear();
         internal_date(&mut b, -1);
         assert_eq!(&b[..], b"\"31-Dec-1969 23:59:59 +0000\"");
+    }
+
+    #[test]
+    fn header_end_is_after_the_first_empty_line() {
+        assert_eq!(find_header_end(b"A: 1\r\nB: 2\r\n\r\nbody"), Some(14));
+        assert_eq!(find_header_end(b"A: 1\nB: 2\n\nbody"), Some(11));
+        assert_eq!(find_header_end(b"A: 1\r\nB: 2\n\r\nbody"), Some(13));
+        assert_eq!(find_header_end(b"A: 1\r\n \r\nB: 2\r\n\r\n"), Some(17));
+        assert_eq!(find_header_end(b"A: 1\r\nB: 2\r\n"), None);
+        assert_eq!(find_header_end(b"A: 1\n"), None);
+        assert_eq!(find_header_end(b"\r\nbody"), Some(2));
+        assert_eq!(find_header_end(b"\nbody"), Some(1));
+        assert_eq!(find_header_end(b""), None);
+        assert_eq!(find_header_end(b"A: 1\r\n\r"), None);
     }
 
     #[test]

@@ -69,10 +69,22 @@ impl Item<'_> {
     fn needs_facts(&self) -> bool {
         match self {
             Item::Uid | Item::Flags | Item::InternalDate | Item::Rfc822Size | Item::ModSeq => false,
-            Item::Section { path, spec, .. } => {
-                !(path.is_empty() && matches!(spec, SectionSpec::Slice(Slice::Full)))
-            }
+            // Top-level sections need at most where the header ends, which
+            // a scan of the message finds (see `needs_header_end`).
+            Item::Section { path, .. } => !path.is_empty(),
             _ => true,
+        }
+    }
+
+    /// A top-level HEADER, TEXT or HEADER.FIELDS: needs the end of the
+    /// message header (from the facts when they are read anyway, else by
+    /// scanning the bytes for the blank line).
+    fn needs_header_end(&self) -> bool {
+        match self {
+            Item::Section { path, spec, .. } => {
+                path.is_empty() && !matches!(spec, SectionSpec::Slice(Slice::Full))
+            }
+            _ => false,
         }
     }
 }
@@ -87,6 +99,8 @@ pub struct Plan<'a> {
     pub flags_asked: bool,
     pub modseq_asked: bool,
     pub needs_facts: bool,
+    /// Some item needs the end of the top-level header.
+    pub needs_header_end: bool,
     /// Some item must be located (see [`Item::locates`]).
     pub locates: bool,
     /// Some item sets \Seen (non-PEEK body, BINARY, RFC822, RFC822.TEXT).
@@ -140,6 +154,7 @@ impl<'a> Plan<'a> {
             flags_asked: false,
             modseq_asked: false,
             needs_facts: false,
+            needs_header_end: false,
             locates: false,
             sets_seen: false,
         };
@@ -220,6 +235,7 @@ impl<'a> Plan<'a> {
                 }
             };
             plan.needs_facts |= item.needs_facts();
+            plan.needs_header_end |= item.needs_header_end();
             plan.locates |= item.locates();
             plan.items.push(item);
         }
@@ -269,7 +285,7 @@ mod tests {
     #[test]
     fn sections_need_facts_and_set_seen_unless_peek() {
         plan_of("BODY.PEEK[HEADER.FIELDS (From \"To\")]", |p| {
-            assert!(p.needs_facts && p.locates && !p.sets_seen);
+            assert!(!p.needs_facts && p.needs_header_end && p.locates && !p.sets_seen);
             match &p.items[0] {
                 Item::Section {
                     spec: SectionSpec::Fields { names, not: false },
@@ -292,7 +308,12 @@ mod tests {
             assert!(!p.sets_seen && p.needs_facts)
         });
         plan_of("BINARY[1]", |p| assert!(p.sets_seen));
-        plan_of("RFC822.HEADER", |p| assert!(!p.sets_seen && p.needs_facts));
+        plan_of("RFC822.HEADER", |p| {
+            assert!(!p.sets_seen && !p.needs_facts && p.needs_header_end)
+        });
+        plan_of("BODY.PEEK[2.HEADER]", |p| {
+            assert!(p.needs_facts && !p.needs_header_end)
+        });
         plan_of("ENVELOPE", |p| assert!(p.needs_facts && !p.locates));
     }
 
