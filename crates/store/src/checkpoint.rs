@@ -3,6 +3,7 @@
 //! read into an aligned buffer and validated in place.
 
 use std::collections::{BTreeMap, HashMap};
+use std::mem::take;
 use std::path::{Path, PathBuf};
 
 use glommio::io::{Directory, DmaFile, OpenOptions};
@@ -62,7 +63,10 @@ pub struct MailboxImage {
     pub total_size: u64,
 }
 
-pub fn image_of(ix: &Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> Image {
+/// Build the image by *moving* the message arrays out of the index (no
+/// copy of the big arrays); [`restore`] must put them back before the
+/// index is used again. Both run inside one borrow, with no await between.
+pub fn take_image(ix: &mut Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> Image {
     Image {
         log_segment: pos.0,
         log_offset: pos.1,
@@ -72,7 +76,7 @@ pub fn image_of(ix: &Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> I
         subscriptions: ix.subscriptions.iter().cloned().collect(),
         mailboxes: ix
             .mailboxes
-            .values()
+            .values_mut()
             .map(|m| MailboxImage {
                 id: m.id,
                 name: m.name.clone(),
@@ -81,21 +85,21 @@ pub fn image_of(ix: &Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> I
                 uidnext: m.uidnext,
                 highest_modseq: m.highest_modseq,
                 keywords: m.keywords.clone(),
-                uid: m.msgs.uid.clone(),
-                flags: m.msgs.flags.clone(),
-                kw_low: m.msgs.kw_low.clone(),
-                date: m.msgs.date.clone(),
-                size: m.msgs.size.clone(),
-                modseq: m.msgs.modseq.clone(),
-                loc: m.msgs.loc.clone(),
-                facts_len: m.msgs.facts_len.clone(),
+                uid: take(&mut m.msgs.uid),
+                flags: take(&mut m.msgs.flags),
+                kw_low: take(&mut m.msgs.kw_low),
+                date: take(&mut m.msgs.date),
+                size: take(&mut m.msgs.size),
+                modseq: take(&mut m.msgs.modseq),
+                loc: take(&mut m.msgs.loc),
+                facts_len: take(&mut m.msgs.facts_len),
                 kw_high: m
                     .msgs
                     .kw_high
                     .iter()
                     .map(|(k, v)| (*k, v.clone()))
                     .collect(),
-                expunged: m.expunged.clone(),
+                expunged: take(&mut m.expunged),
                 unseen: m.unseen,
                 deleted: m.deleted,
                 total_size: m.total_size,
@@ -104,18 +108,50 @@ pub fn image_of(ix: &Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>) -> I
     }
 }
 
-/// Serialize an image into the checkpoint file format.
-pub fn encode(img: &Image) -> Result<Vec<u8>> {
-    let body = rkyv::to_bytes::<rkyv::rancor::Error>(img)
-        .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
-    let mut out = Vec::with_capacity(CKPT_BODY + body.len());
-    out.extend_from_slice(&CKPT_MAGIC);
-    out.extend_from_slice(&CKPT_VERSION.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+/// Move the arrays taken by [`take_image`] back into the index.
+pub fn restore(ix: &mut Index, img: Image) {
+    for mi in img.mailboxes {
+        if let Some(m) = ix.mailboxes.get_mut(&mi.id) {
+            m.msgs.uid = mi.uid;
+            m.msgs.flags = mi.flags;
+            m.msgs.kw_low = mi.kw_low;
+            m.msgs.date = mi.date;
+            m.msgs.size = mi.size;
+            m.msgs.modseq = mi.modseq;
+            m.msgs.loc = mi.loc;
+            m.msgs.facts_len = mi.facts_len;
+            m.expunged = mi.expunged;
+        }
+    }
+}
+
+/// Serialize an image: a zeroed header, then the archive written straight
+/// after it (no second copy). [`seal`] fills in the header.
+pub fn serialize(img: &Image) -> Result<Vec<u8>> {
+    let msgs: usize = img.mailboxes.iter().map(|m| m.uid.len()).sum();
+    let mut out = Vec::with_capacity(CKPT_BODY + 4096 + msgs * 48);
     out.resize(CKPT_BODY, 0);
-    out.extend_from_slice(&body);
-    Ok(out)
+    // Archive positions are relative; alignment padding is computed from
+    // the buffer start, and CKPT_BODY is a multiple of every alignment.
+    rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(img, out)
+        .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))
+}
+
+/// Fill the header (magic, version, crc, length) of a serialized image.
+/// Pure CPU over the whole buffer, so callers run it off the executor.
+pub fn seal(mut out: Vec<u8>) -> Vec<u8> {
+    let body_len = out.len().saturating_sub(CKPT_BODY);
+    let crc = crc32fast::hash(out.get(CKPT_BODY..).unwrap_or(&[]));
+    let mut head = Vec::with_capacity(CKPT_BODY);
+    head.extend_from_slice(&CKPT_MAGIC);
+    head.extend_from_slice(&CKPT_VERSION.to_le_bytes());
+    head.extend_from_slice(&crc.to_le_bytes());
+    head.extend_from_slice(&(body_len as u64).to_le_bytes());
+    head.resize(CKPT_BODY, 0);
+    if let Some(h) = out.get_mut(..CKPT_BODY) {
+        h.copy_from_slice(&head);
+    }
+    out
 }
 
 /// Write the checkpoint atomically: temp file, fdatasync, rename, dir sync.

@@ -41,6 +41,7 @@ struct Inner {
     bg_done: Event,
     /// Test hook: compaction stops (as if the process died) after this step.
     compact_stop_after: Cell<Option<u8>>,
+    open_info: OpenInfo,
     /// fdatasync calls on segments (group commit makes this < appends).
     syncs: Cell<u64>,
 }
@@ -243,6 +244,10 @@ impl Store {
                     .get(&l.log_segment)
                     .is_some_and(|s| l.log_offset <= *s && l.log_offset >= SEG_HEADER)
         });
+        let mut info = OpenInfo {
+            from_checkpoint: loaded.is_some(),
+            ..OpenInfo::default()
+        };
         let (mut ix, start_seg, start_off) = match loaded {
             Some(l) => (l.index, l.log_segment, l.log_offset),
             None => (Index::new(), 1, SEG_HEADER),
@@ -260,12 +265,14 @@ impl Store {
             };
             let buf = read_exact_at(f, from, size.saturating_sub(from) as usize).await?;
             let scan = replay_bytes(&mut ix, *id, &buf, from)?;
+            info.replayed_records += scan.records.len() as u64;
             end = scan.good_end;
             if let Some(bad) = scan.bad {
                 if Some(*id) == last_id && bad.torn_tail {
                     tracing::warn!(segment = id, offset = bad.offset, reason = %bad.reason, "torn log tail: truncating to the last good record");
                     f.truncate(scan.good_end).await?;
                     f.fdatasync().await?;
+                    info.truncated_tail = Some((*id, scan.good_end));
                 } else {
                     return Err(corrupt(bad.segment, bad.offset, bad.reason));
                 }
@@ -334,6 +341,7 @@ impl Store {
                 bg_busy: Cell::new(false),
                 bg_done: Event::default(),
                 compact_stop_after: Cell::new(None),
+                open_info: info,
                 syncs: Cell::new(0),
             }),
         };
@@ -1431,14 +1439,20 @@ impl Store {
         let (bytes, ticket) = {
             let mut st = self.state()?;
             let pos = (st.wal.cur_seg, st.wal.end);
-            let img = checkpoint::image_of(&st.ix, pos, &st.segs);
-            let bytes = checkpoint::encode(&img)?;
+            let st = &mut *st;
+            let img = checkpoint::take_image(&mut st.ix, pos, &st.segs);
+            let bytes = checkpoint::serialize(&img);
+            checkpoint::restore(&mut st.ix, img);
+            let bytes = bytes?;
             st.since_records = 0;
             st.since_bytes = 0;
             (bytes, st.wal.next_ticket)
         };
         // The image may contain records still queued: make them durable first.
         self.wait(ticket, true).await?;
+        let bytes = glommio::executor()
+            .spawn_blocking(move || checkpoint::seal(bytes))
+            .await;
         checkpoint::write(&self.inner.dir, bytes).await
     }
 
@@ -1810,6 +1824,11 @@ impl Store {
             .values()
             .map(|m| m.msgs.len())
             .sum()
+    }
+
+    /// How the last open went (checkpoint used, records replayed, tail cut).
+    pub fn open_info(&self) -> OpenInfo {
+        self.inner.open_info
     }
 
     /// Log fdatasyncs issued since open.

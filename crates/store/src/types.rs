@@ -139,3 +139,14 @@ pub struct VerifyReport {
     /// Replaying the log from scratch gives the same index as the live one.
     pub index_matches: bool,
 }
+
+/// What [`crate::Store::open`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenInfo {
+    /// The checkpoint was valid and used.
+    pub from_checkpoint: bool,
+    /// Log records replayed after the checkpoint (or all, without one).
+    pub replayed_records: u64,
+    /// A torn tail was cut: (segment, new length).
+    pub truncated_tail: Option<(u32, u64)>,
+}

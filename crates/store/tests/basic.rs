@@ -30,6 +30,25 @@ fn fresh_dir_append_then_read_back_in_same_process() {
         // Reopen reads the checkpoint through a DmaFile.
         let s = Store::open(&path, cfg()).await.unwrap();
         assert_eq!(&*s.read_message(inbox, 1).await.unwrap(), &body[..]);
+        let info = s.open_info();
+        assert!(
+            info.from_checkpoint && info.replayed_records == 0,
+            "{info:?}"
+        );
+        // Records after the checkpoint are replayed on top of it.
+        s.append(inbox, &[new_msg(&body)]).await.unwrap();
+        s.store_flags(inbox, &[(1, 2)], FlagOp::Add, Flags::SEEN, &[], None)
+            .await
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path, cfg()).await.unwrap();
+        let info = s.open_info();
+        assert!(
+            info.from_checkpoint && info.replayed_records == 2,
+            "{info:?}"
+        );
+        assert_eq!(s.status(inbox).unwrap().unseen, 0);
+        assert_eq!(&*s.read_message(inbox, 2).await.unwrap(), &body[..]);
     });
 }
 

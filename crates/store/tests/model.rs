@@ -387,6 +387,8 @@ proptest! {
                     Op::Reopen => {
                         s.close().await.unwrap();
                         s = Store::open(&path, cfg_small()).await.unwrap();
+                        let info = s.open_info();
+                        assert!(info.from_checkpoint && info.replayed_records == 0, "{step}: {info:?}");
                     }
                     Op::Crash => {
                         drop(s);

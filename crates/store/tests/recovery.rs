@@ -316,16 +316,24 @@ fn compaction_interrupted_at_every_step_reopens_to_the_same_state() {
         });
         assert!(rewritten >= 1, "step {step}: something to compact");
         let d3 = d.clone();
-        let (vi, vo, report, next) = run(move || async move {
+        let (vi, vo, report, next, info) = run(move || async move {
             let s = Store::open(&d3, compaction_cfg()).await.unwrap();
+            let info = s.open_info();
             let vi = view(&s, INBOX).await;
             let vo = view(&s, "Other").await;
             let report = s.verify().await.unwrap();
             let ib = s.mailbox_id(INBOX).unwrap();
             let b = raw(99);
             let next = s.append(ib, &[new_msg(&b)]).await.unwrap();
-            (vi, vo, report, next)
+            (vi, vo, report, next, info)
         });
+        // After the rename and before the new checkpoint, the generation
+        // check must reject the old checkpoint (its offsets are stale).
+        assert_eq!(
+            info.from_checkpoint,
+            !(3..=5).contains(&step),
+            "step {step}: {info:?}"
+        );
         assert_eq!(vi, inbox, "step {step}: INBOX");
         assert_eq!(vo, other, "step {step}: Other");
         assert!(
