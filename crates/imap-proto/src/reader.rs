@@ -232,11 +232,14 @@ impl CommandReader {
             let Ok(data_end) = usize::try_from(total) else {
                 return Err(self.fail(tag, ErrorKind::CommandTooLong, on_error(line_end)));
             };
+            // `<=`: a client sending `{0}` still waits for the `+` before
+            // the rest of its line, so nothing after the literal yet means
+            // it is waiting.
+            if !lit.non_sync && self.scan.continued != Some(line_end) && buf.len() <= data_end {
+                self.scan.continued = Some(line_end);
+                return Ok(Parsed::Continue { len });
+            }
             if buf.len() < data_end {
-                if !lit.non_sync && self.scan.continued != Some(line_end) {
-                    self.scan.continued = Some(line_end);
-                    return Ok(Parsed::Continue { len });
-                }
                 let missing = data_end - buf.len() + 1;
                 return Ok(Parsed::Incomplete {
                     needed: NonZeroUsize::new(missing),

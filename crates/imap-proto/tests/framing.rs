@@ -728,3 +728,26 @@ fn long_line_arriving_in_small_reads() {
     }
     assert_eq!(got, Some(("LOGIN", line.len())));
 }
+
+#[test]
+fn zero_length_synchronizing_literal_gets_its_continuation() {
+    let mut r = reader();
+    assert_eq!(
+        r.parse(b"a LOGIN {0}\r\n").unwrap(),
+        Parsed::Continue { len: 0 }
+    );
+    assert_eq!(
+        r.parse(b"a LOGIN {0}\r\n").unwrap(),
+        Parsed::Incomplete { needed: None }
+    );
+    let Parsed::Command { command, .. } = r.parse(b"a LOGIN {0}\r\n pw\r\n").unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        command.body,
+        CommandBody::Login {
+            user: AString::Literal(b""),
+            password: AString::Atom(b"pw")
+        }
+    );
+}
