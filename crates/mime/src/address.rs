@@ -155,8 +155,12 @@ fn phrase(words: &[Word]) -> Vec<u8> {
     out
 }
 
-/// Local part: words concatenated (dots kept, no spaces).
+/// Local part: words concatenated (dots kept, no spaces). An empty quoted
+/// string is an empty local part; no words at all is `MISSING_MAILBOX`.
 fn local_part(words: &[Word]) -> Vec<u8> {
+    if words.is_empty() {
+        return MISSING_MAILBOX.to_vec();
+    }
     let mut out = Vec::new();
     for w in words {
         match w {
@@ -164,11 +168,7 @@ fn local_part(words: &[Word]) -> Vec<u8> {
             Word::Dot => out.push(b'.'),
         }
     }
-    if out.is_empty() {
-        MISSING_MAILBOX.to_vec()
-    } else {
-        out
-    }
+    out
 }
 
 /// Domain after '@': dot-atoms or a domain literal, comments dropped.
@@ -224,7 +224,7 @@ fn angle_addr(lx: &mut Lexer<'_>) -> Address {
         lx.bump();
         (local_part(&words), domain(lx))
     } else if words.is_empty() {
-        // `<>`: the null return path.
+        // `<>`: nothing to show, filled in as Dovecot does.
         lx.skip_cfws();
         if lx.peek() == Some(b'>') {
             lx.bump();
@@ -232,8 +232,8 @@ fn angle_addr(lx: &mut Lexer<'_>) -> Address {
         return Address {
             name: None,
             adl,
-            mailbox: Some(Vec::new()),
-            host: Some(Vec::new()),
+            mailbox: Some(MISSING_MAILBOX.to_vec()),
+            host: Some(MISSING_DOMAIN.to_vec()),
         };
     } else {
         (local_part(&words), MISSING_DOMAIN.to_vec())
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn comments_routes_and_missing_parts() {
         let list = parse_list(
-            b"a@b.c (Alice Example), <@r1,@r2:x@y.z>, bare, \"q u\"@h, <>",
+            b"a@b.c (Alice Example), <@r1,@r2:x@y.z>, bare, \"q u\"@h, <>, \"\"@e",
             100,
         );
         assert_eq!(
@@ -346,7 +346,8 @@ mod tests {
                 a(None, Some("@r1,@r2"), Some("x"), Some("y.z")),
                 a(None, None, Some("bare"), Some("MISSING_DOMAIN")),
                 a(None, None, Some("q u"), Some("h")),
-                a(None, None, Some(""), Some("")),
+                a(None, None, Some("MISSING_MAILBOX"), Some("MISSING_DOMAIN")),
+                a(None, None, Some(""), Some("e")),
             ]
         );
     }

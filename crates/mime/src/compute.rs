@@ -328,6 +328,7 @@ impl Walk<'_, '_> {
             let child_depth = item.depth + 1;
             let pending = self.parts.len() + 1 + stack.len() + self.jobs.len();
             let mut stand_in = None;
+            let mut empty_child = false;
             if let PartType::Multipart(ids) = &mp.body {
                 if child_depth > self.max_depth || pending + ids.len() > self.max_parts {
                     self.truncated = true;
@@ -335,9 +336,12 @@ impl Walk<'_, '_> {
                     part.kind = PartKind::Multipart;
                     if !part.media_type.eq_ignore_ascii_case(b"multipart") {
                         part.media_type = b"multipart".to_vec();
-                        part.media_subtype = b"x-unknown".to_vec();
+                        part.media_subtype = Vec::new();
                         part.params
                             .retain(|p| !p.attr.eq_ignore_ascii_case(b"charset"));
+                    }
+                    if part.media_subtype.is_empty() {
+                        part.media_subtype = b"x-unknown".to_vec();
                     }
                     let in_digest = part.media_subtype.eq_ignore_ascii_case(b"digest");
                     for &id in ids.iter().rev() {
@@ -352,10 +356,22 @@ impl Walk<'_, '_> {
                         });
                     }
                 }
+            } else if part.media_type.eq_ignore_ascii_case(b"multipart") {
+                // No boundary (or none found): Dovecot shows a multipart
+                // with one empty text/plain part, which keeps IMAP's
+                // grammar (a multipart needs a part); so do we.
+                part.kind = PartKind::Multipart;
+                if part.media_subtype.is_empty() {
+                    part.media_subtype = b"x-unknown".to_vec();
+                }
+                empty_child = true;
             } else if is_message_type(&part) {
                 // IMAP's grammar wants an envelope and a body for every
                 // message/rfc822 part; the envelope is filled in when the
-                // job for its body runs.
+                // job for its body runs. Dovecot spells the type in lower
+                // case whatever the header said.
+                part.media_type = b"message".to_vec();
+                part.media_subtype = b"rfc822".to_vec();
                 part.kind = PartKind::Message {
                     envelope: Box::default(),
                 };
@@ -392,6 +408,9 @@ impl Walk<'_, '_> {
             self.attach(part, item.parent);
             if let Some(header_end) = stand_in {
                 let child = stand_in_body(raw, body_start, header_end, body_end);
+                self.attach(child, Some(index));
+            } else if empty_child {
+                let child = stand_in_body(raw, body_start, body_start, body_start);
                 self.attach(child, Some(index));
             }
         }
@@ -460,10 +479,10 @@ fn count_lines(body: &[u8]) -> u32 {
     u32::try_from(memchr::memchr_iter(b'\n', body).count()).unwrap_or(u32::MAX)
 }
 
+/// message/rfc822 only: like Dovecot, message/global is a basic body.
 fn is_message_type(part: &Part) -> bool {
     part.media_type.eq_ignore_ascii_case(b"message")
-        && (part.media_subtype.eq_ignore_ascii_case(b"rfc822")
-            || part.media_subtype.eq_ignore_ascii_case(b"global"))
+        && part.media_subtype.eq_ignore_ascii_case(b"rfc822")
 }
 
 /// BINARY.SIZE of a body: identity encodings need no decoding, base64 is

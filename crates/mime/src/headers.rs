@@ -65,6 +65,35 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Unfolding as Dovecot's ENVELOPE shows it: a line break and the
+/// whitespace after it become one space; then trimmed.
+pub(crate) fn unfold_collapsed(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut bytes = value.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if b == b'\r' || b == b'\n' {
+            while bytes.next_if(|&n| is_wsp(n)).is_some() {}
+            out.push(b' ');
+        } else {
+            out.push(b);
+        }
+    }
+    let end = out.iter().rposition(|b| !is_wsp(*b)).map_or(0, |p| p + 1);
+    out.truncate(end);
+    let start = out.iter().position(|b| !is_wsp(*b)).unwrap_or(out.len());
+    out.drain(..start);
+    out
+}
+
+/// Every `name` header, in order.
+pub(crate) fn all<'h, 'x>(
+    raw: &'h [u8],
+    headers: &'h [Header<'x>],
+    name: &'h str,
+) -> impl Iterator<Item = &'h Header<'x>> {
+    headers.iter().filter(move |h| is_named(raw, h, name))
+}
+
 /// The unfolded, trimmed value of the first `name` header, if present.
 pub(crate) fn value_of(raw: &[u8], headers: &[Header<'_>], name: &str) -> Option<Vec<u8>> {
     find(raw, headers, name).map(|h| unfold(raw_value(raw, h)))
@@ -206,6 +235,15 @@ mod tests {
         assert!(!name_matches(b"Subjects", b"Subject"));
         assert!(!name_matches(b"Subjec", b"Subject"));
         assert!(!name_matches(b"", b"Subject"));
+    }
+
+    #[test]
+    fn collapsed_unfolding_turns_each_fold_into_one_space() {
+        assert_eq!(
+            unfold_collapsed(b" fold\r\n\tagain\r\n   and again\r\n"),
+            b"fold again and again".to_vec()
+        );
+        assert_eq!(unfold_collapsed(b"a\r\n"), b"a".to_vec());
     }
 
     #[test]

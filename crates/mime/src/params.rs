@@ -17,21 +17,22 @@ fn is_token_byte(b: u8) -> bool {
     !is_wsp(b) && !matches!(b, b';' | b'=' | b'(' | b')' | b'"' | b'/' | b',')
 }
 
-/// `type/subtype; params` from an unfolded Content-Type value. None when the
-/// value has no `type/subtype` pair.
+/// `type/subtype; params` from an unfolded Content-Type value. None when
+/// the value has no type token; a missing subtype is empty (Dovecot shows
+/// `"text" ""` for `Content-Type: text`).
 pub(crate) fn content_type(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Param>)> {
     let mut lx = Lexer::new(value);
     lx.skip_cfws();
     let main = lx.take_while(is_token_byte).to_vec();
-    lx.skip_cfws();
-    if main.is_empty() || lx.peek() != Some(b'/') {
+    if main.is_empty() {
         return None;
     }
-    lx.bump();
     lx.skip_cfws();
-    let sub = lx.take_while(is_token_byte).to_vec();
-    if sub.is_empty() {
-        return None;
+    let mut sub = Vec::new();
+    if lx.peek() == Some(b'/') {
+        lx.bump();
+        lx.skip_cfws();
+        sub = lx.take_while(is_token_byte).to_vec();
     }
     Some((main, sub, params(&mut lx)))
 }
@@ -146,8 +147,11 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
     if !raw.iter().any(|p| split_continuation(&p.attr).is_some()) {
         return raw;
     }
+    // Plain parameters first, then the joined ones in order of first
+    // appearance, as Dovecot lists them.
     let mut groups: Vec<Continued> = Vec::new();
     let mut out: Vec<Param> = Vec::new();
+    let mut joined: Vec<Param> = Vec::new();
     for p in raw {
         match split_continuation(&p.attr) {
             Some((name, n, extended)) => {
@@ -156,13 +160,13 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
                 if let Some(g) = groups.iter_mut().find(|g| g.key == key) {
                     g.segments.push(segment);
                 } else {
-                    out.push(Param {
+                    joined.push(Param {
                         attr: name.to_vec(),
                         value: Vec::new(),
                     });
                     groups.push(Continued {
                         key,
-                        slot: out.len() - 1,
+                        slot: joined.len() - 1,
                         segments: vec![segment],
                     });
                 }
@@ -176,7 +180,7 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
     {
         segments.sort_by_key(|s| s.0);
         let extended = segments.first().is_some_and(|s| s.1);
-        if let Some(param) = out.get_mut(slot) {
+        if let Some(param) = joined.get_mut(slot) {
             if extended {
                 param.attr.push(b'*');
             }
@@ -185,6 +189,7 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
             }
         }
     }
+    out.extend(joined);
     out
 }
 
@@ -208,10 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn content_type_without_subtype_is_rejected() {
-        assert!(content_type(b"text").is_none());
-        assert!(content_type(b"text/").is_none());
+    fn content_type_without_subtype_has_an_empty_one() {
+        let (t, s, ps) = content_type(b"text; charset=x").unwrap();
+        assert_eq!((t.as_slice(), s.as_slice()), (&b"text"[..], &b""[..]));
+        assert_eq!(ps, vec![p("charset", "x")]);
+        assert_eq!(content_type(b"text/").unwrap().1, b"".to_vec());
         assert!(content_type(b"").is_none());
+        assert!(content_type(b";;x").is_none());
     }
 
     #[test]
@@ -231,8 +239,8 @@ mod tests {
         assert_eq!(
             d.params,
             vec![
-                p("filename*", "utf-8''a%20b.txt"),
                 p("size", "3"),
+                p("filename*", "utf-8''a%20b.txt"),
                 p("title", "x y")
             ]
         );

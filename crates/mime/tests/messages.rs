@@ -354,10 +354,7 @@ fn encoded_word_subject_stays_raw_in_envelope() {
         "From: =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>\nSubject: Re: =?utf-8?B?w6l0w6k=?=\n  [list] fwd\n\nx\n",
     );
     let f = compute(&raw);
-    assert_eq!(
-        f.envelope.subject,
-        b("Re: =?utf-8?B?w6l0w6k=?=  [list] fwd")
-    );
+    assert_eq!(f.envelope.subject, b("Re: =?utf-8?B?w6l0w6k=?= [list] fwd"));
     assert_eq!(
         f.envelope.from,
         vec![addr(
@@ -538,14 +535,19 @@ fn malformed_headers_do_not_break_the_message() {
 }
 
 #[test]
-fn multipart_without_boundary_is_a_leaf() {
+fn multipart_without_boundary_has_one_empty_part() {
+    // As Dovecot shows it: ("text" "plain" ... 0 0 ...) "mixed".
     let raw = crlf("Content-Type: multipart/mixed\n\n--x\n\nnot parsed\n--x--\n");
     let f = compute(&raw);
-    assert_eq!(f.parts.len(), 1);
-    assert_eq!(f.parts[0].kind, PartKind::Leaf);
+    assert_eq!(f.parts.len(), 2);
+    assert_eq!(f.parts[0].kind, PartKind::Multipart);
+    assert_eq!(f.parts[0].media_subtype, b"mixed");
+    let child = f.part_at(&[1]).unwrap();
+    assert_eq!((child.body_size(), child.lines), (0, 0));
+    assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some(""));
     assert_eq!(
-        slice(&raw, &f, &[1], SectionKind::Full).unwrap(),
-        "--x\r\n\r\nnot parsed\r\n--x--\r\n"
+        slice(&raw, &f, &[], SectionKind::Text),
+        Some("--x\r\n\r\nnot parsed\r\n--x--\r\n")
     );
 }
 
@@ -930,14 +932,17 @@ fn nested_messages_cost_is_capped_by_the_parse_budget() {
 }
 
 #[test]
-fn repeated_headers_first_wins_except_content_type() {
+fn repeated_headers() {
     let raw = crlf(
         "Subject: first\nSubject: Re: second\nFrom: a@one.example\nFrom: b@two.example\nContent-Type: text/plain\nContent-Type: multipart/mixed; boundary=z\n\n--z\n\npart\n--z--\n",
     );
     let f = compute(&raw);
-    assert_eq!(f.envelope.subject, b("first"));
+    // ENVELOPE as Dovecot builds it: last Subject, From lists added up.
+    assert_eq!(f.envelope.subject, b("Re: second"));
+    let from: Vec<_> = f.envelope.from.iter().map(|a| a.mailbox.clone()).collect();
+    assert_eq!(from, vec![b("a"), b("b")]);
+    // Sort keys take the first occurrence.
     assert_eq!(f.sort.base_subject, "first");
-    assert_eq!(f.envelope.from[0].mailbox, b("a"));
     assert_eq!(f.sort.from.as_ref().unwrap().mailbox, "a");
     // The structure follows the last Content-Type, and so does the type.
     assert_eq!(f.parts[0].kind, PartKind::Multipart);
