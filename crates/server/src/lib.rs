@@ -7,6 +7,8 @@ pub mod config;
 pub mod conns;
 pub mod deliver;
 pub mod imap;
+pub mod login;
+pub mod pop3;
 pub mod runtime;
 pub mod shard;
 pub mod tls;

@@ -189,7 +189,7 @@ fn print_banner(
 
 /// Protocols this version serves; listeners for the others are not opened.
 fn supported(p: Protocol) -> bool {
-    matches!(p, Protocol::Imap)
+    matches!(p, Protocol::Imap | Protocol::Pop3)
 }
 
 fn spawn_signal_thread(
@@ -339,6 +339,12 @@ async fn shard_main(
                             t.detach();
                         }
                     }
+                    ShardMsg::Pop3(h) => {
+                        let s = Rc::clone(&shard);
+                        if let Ok(t) = g.spawn(crate::pop3::resume(s, *h)) {
+                            t.detach();
+                        }
+                    }
                     ShardMsg::Deliver(d) => {
                         let s = Rc::clone(&shard);
                         if let Ok(t) = g.spawn(crate::deliver::handle(s, *d)) {
@@ -393,7 +399,8 @@ async fn accept_loop(
         let spawned = gate.spawn(async move {
             match l.protocol {
                 Protocol::Imap => crate::imap::serve(s, sock, l).await,
-                Protocol::Pop3 | Protocol::Lmtp | Protocol::Metrics => {}
+                Protocol::Pop3 => crate::pop3::serve(s, sock, l).await,
+                Protocol::Lmtp | Protocol::Metrics => {}
             }
         });
         if let Ok(t) = spawned {

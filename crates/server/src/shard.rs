@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub enum ShardMsg {
     /// An authenticated IMAP connection of a user homed on the receiver.
     Imap(Box<crate::imap::HandedOff>),
+    /// An authenticated POP3 connection of a user homed on the receiver.
+    Pop3(Box<crate::pop3::HandedOff>),
     /// A message for a user homed on the receiver.
     Deliver(Box<crate::deliver::Delivery>),
 }

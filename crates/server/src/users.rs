@@ -102,6 +102,7 @@ pub type RecentBoundaries = Rc<RefCell<HashMap<store::MailboxId, u32>>>;
 struct Slot {
     store: RefCell<Option<Rc<Store>>>,
     recent: RecentBoundaries,
+    pop3_busy: Cell<bool>,
     opening: glommio::sync::Semaphore,
     users: Cell<usize>,
     /// Bumped on every acquire, so a delayed close knows whether the store
@@ -123,9 +124,30 @@ pub struct OpenStores {
 pub struct StoreRef {
     pub store: Rc<Store>,
     pub recent: RecentBoundaries,
+    slot: Rc<Slot>,
     pub sessions_of_user: usize,
     user: String,
     owner: Rc<OpenStores>,
+}
+
+/// The POP3 maildrop lock of a user (RFC 1939 §8: one POP3 session at a
+/// time); released when dropped.
+pub struct Pop3Lock(Rc<Slot>);
+
+impl Drop for Pop3Lock {
+    fn drop(&mut self) {
+        self.0.pop3_busy.set(false);
+    }
+}
+
+impl StoreRef {
+    /// The maildrop lock, unless another POP3 session holds it.
+    pub fn try_lock_pop3(&self) -> Option<Pop3Lock> {
+        if self.slot.pop3_busy.replace(true) {
+            return None;
+        }
+        Some(Pop3Lock(Rc::clone(&self.slot)))
+    }
 }
 
 impl Drop for StoreRef {
@@ -155,6 +177,7 @@ impl OpenStores {
                 Rc::new(Slot {
                     store: RefCell::new(None),
                     recent: Rc::new(RefCell::new(HashMap::new())),
+                    pop3_busy: Cell::new(false),
                     opening: glommio::sync::Semaphore::new(1),
                     users: Cell::new(0),
                     epoch: Cell::new(0),
@@ -189,6 +212,7 @@ impl OpenStores {
         Ok(StoreRef {
             store,
             recent: Rc::clone(&slot.recent),
+            slot: Rc::clone(&slot),
             sessions_of_user: slot.users.get(),
             user: user.to_string(),
             owner: Rc::clone(self),

@@ -3,7 +3,7 @@
 //! between commands tell the client what other sessions changed.
 
 use super::HandedOff;
-use crate::config::{ListenerConfig, PlaintextAuth, TlsMode};
+use crate::config::{ListenerConfig, TlsMode};
 use crate::conns::ConnGuard;
 use crate::shard::{Shard, ShardMsg};
 use crate::transport::Conn;
@@ -455,7 +455,7 @@ impl Session {
             };
             match p {
                 Progress::Challenge(c) => {
-                    let b64 = base64_encode(&c);
+                    let b64 = crate::login::base64_encode(&c);
                     encode::continuation_base64(&mut self.cx.conn.wbuf, b64.as_bytes());
                     self.cx.conn.flush().await?;
                     let line = loop {
@@ -463,7 +463,9 @@ impl Session {
                             Ok(imap_proto::Line::Done { value, consumed }) => {
                                 let v = match value {
                                     imap_proto::AuthLine::Cancel => None,
-                                    imap_proto::AuthLine::Response(r) => Some(base64_decode(r)),
+                                    imap_proto::AuthLine::Response(r) => {
+                                        Some(crate::login::base64_decode(r))
+                                    }
                                 };
                                 self.rbuf.advance(consumed);
                                 break v;
@@ -554,34 +556,13 @@ pub(super) fn claim_recent(
     }
 }
 
-pub(super) fn base64_encode(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-/// None when the text is not valid base64.
-pub(super) fn base64_decode(b: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine;
-    if b == b"=" {
-        return Some(Vec::new());
-    }
-    base64::engine::general_purpose::STANDARD.decode(b).ok()
-}
-
 impl Cx {
     pub fn utf8(&self) -> bool {
         self.enabled.utf8
     }
 
     fn tls_or_trusted(&self) -> bool {
-        if self.conn.is_tls() {
-            return true;
-        }
-        match self.shard.cfg.auth.plaintext_auth {
-            PlaintextAuth::Always => true,
-            PlaintextAuth::Never => false,
-            PlaintextAuth::Loopback => self.conn.peer().ip().is_loopback(),
-        }
+        crate::login::plaintext_allowed(&self.shard, self.conn.is_tls(), self.conn.peer().ip())
     }
 
     /// The CAPABILITY list for the session's current state.
@@ -874,7 +855,7 @@ impl Cx {
         }
         let initial = match initial {
             None => None,
-            Some(b64) => match base64_decode(b64) {
+            Some(b64) => match crate::login::base64_decode(b64) {
                 Some(v) => Some(v),
                 None => {
                     self.bad(tag, "Invalid base64 in the initial response");
@@ -891,57 +872,32 @@ impl Cx {
 
     /// Throttle, verify (off the executor) and, on success, log in.
     async fn check_password(&mut self, tag: &[u8], user: &str, pass: Vec<u8>) -> io::Result<Next> {
+        self.conn.flush().await?;
         let ip = self.conn.peer().ip();
-        let now = Shard::now_ms();
-        let decision = self.shard.throttle.borrow().check(ip, user, now);
-        match decision {
-            auth::throttle::Decision::Locked { retry_after_ms } => {
-                tracing::warn!(user, %ip, retry_after_ms, "login refused: locked out after repeated failures");
+        match crate::login::password_login(&self.shard, ip, user, pass).await {
+            crate::login::Login::Ok(name) => self.login_succeeded(tag, name).await,
+            crate::login::Login::Failed => {
+                self.no(
+                    tag,
+                    Some(&Code::AuthenticationFailed),
+                    "Authentication failed",
+                );
+                Ok(Next::Continue)
+            }
+            crate::login::Login::Locked => {
                 self.no(
                     tag,
                     Some(&Code::Unavailable),
                     "Too many failed logins; try again later",
                 );
-                return Ok(Next::Continue);
-            }
-            auth::throttle::Decision::Allow { delay_ms } if delay_ms > 0 => {
-                self.conn.flush().await?;
-                glommio::timer::sleep(Duration::from_millis(delay_ms)).await;
-            }
-            auth::throttle::Decision::Allow { .. } => {}
-        }
-        let policy = auth::scheme::VerifyPolicy {
-            allow_plain_scheme: self.shard.cfg.auth.allow_plain_scheme,
-        };
-        match crate::users::verify_login(&self.shard.users, user, pass, policy).await {
-            crate::users::LoginOutcome::Ok(name) => {
-                self.shard
-                    .throttle
-                    .borrow_mut()
-                    .record_success(ip, &name, Shard::now_ms());
-                self.login_succeeded(tag, name).await
-            }
-            crate::users::LoginOutcome::Failed => {
-                self.login_failed(tag, Some(user)).await;
                 Ok(Next::Continue)
             }
         }
     }
 
     async fn login_failed(&mut self, tag: &[u8], user: Option<&str>) {
-        let ip = self.conn.peer().ip();
-        let d = self.shard.throttle.borrow_mut().record_failure(
-            ip,
-            user.unwrap_or(""),
-            Shard::now_ms(),
-        );
-        tracing::info!(user = user.unwrap_or(""), %ip, "login failed");
-        let delay = Duration::from_millis(self.shard.cfg.auth.failure_delay_ms);
         let _ = self.conn.flush().await;
-        glommio::timer::sleep(delay).await;
-        if let auth::throttle::Decision::Locked { .. } = d {
-            tracing::warn!(user = user.unwrap_or(""), %ip, "locked out after repeated failures");
-        }
+        crate::login::failed(&self.shard, self.conn.peer().ip(), user).await;
         self.no(
             tag,
             Some(&Code::AuthenticationFailed),
