@@ -5,161 +5,163 @@
 //!
 //! `cargo run -p postcore-mime --example render -- a.eml b.eml`
 
+use std::io::Write;
+
 use mime_facts::{Address, Envelope, Facts, Param, Part, PartKind, compute};
 
-fn string(out: &mut String, s: &[u8]) {
-    out.push('"');
+fn string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
     for &b in s {
         if b == b'"' || b == b'\\' {
-            out.push('\\');
+            out.push(b'\\');
         }
-        out.push(char::from(b));
+        out.push(b);
     }
-    out.push('"');
+    out.push(b'"');
 }
 
-fn nstring(out: &mut String, s: Option<&[u8]>) {
+fn nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
     match s {
         Some(s) => string(out, s),
-        None => out.push_str("NIL"),
+        None => out.extend_from_slice(b"NIL"),
     }
 }
 
-fn params(out: &mut String, ps: &[Param]) {
+fn params(out: &mut Vec<u8>, ps: &[Param]) {
     if ps.is_empty() {
-        out.push_str("NIL");
+        out.extend_from_slice(b"NIL");
         return;
     }
-    out.push('(');
+    out.push(b'(');
     for (i, p) in ps.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
         string(out, &p.attr);
-        out.push(' ');
+        out.push(b' ');
         string(out, &p.value);
     }
-    out.push(')');
+    out.push(b')');
 }
 
-fn addresses(out: &mut String, list: &[Address]) {
+fn addresses(out: &mut Vec<u8>, list: &[Address]) {
     if list.is_empty() {
-        out.push_str("NIL");
+        out.extend_from_slice(b"NIL");
         return;
     }
-    out.push('(');
+    out.push(b'(');
     for a in list {
-        out.push('(');
+        out.push(b'(');
         nstring(out, a.name.as_deref());
-        out.push(' ');
+        out.push(b' ');
         nstring(out, a.adl.as_deref());
-        out.push(' ');
+        out.push(b' ');
         nstring(out, a.mailbox.as_deref());
-        out.push(' ');
+        out.push(b' ');
         nstring(out, a.host.as_deref());
-        out.push(')');
+        out.push(b')');
     }
-    out.push(')');
+    out.push(b')');
 }
 
-fn envelope(out: &mut String, e: &Envelope) {
-    out.push('(');
+pub fn envelope(out: &mut Vec<u8>, e: &Envelope) {
+    out.push(b'(');
     nstring(out, e.date.as_deref());
-    out.push(' ');
+    out.push(b' ');
     nstring(out, e.subject.as_deref());
     for list in [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc] {
-        out.push(' ');
+        out.push(b' ');
         addresses(out, list);
     }
-    out.push(' ');
+    out.push(b' ');
     nstring(out, e.in_reply_to.as_deref());
-    out.push(' ');
+    out.push(b' ');
     nstring(out, e.message_id.as_deref());
-    out.push(')');
+    out.push(b')');
 }
 
-fn extension(out: &mut String, p: &Part) {
-    out.push(' ');
+fn extension(out: &mut Vec<u8>, p: &Part) {
+    out.push(b' ');
     match &p.disposition {
         Some(d) => {
-            out.push('(');
+            out.push(b'(');
             string(out, &d.kind);
-            out.push(' ');
+            out.push(b' ');
             params(out, &d.params);
-            out.push(')');
+            out.push(b')');
         }
-        None => out.push_str("NIL"),
+        None => out.extend_from_slice(b"NIL"),
     }
-    out.push(' ');
+    out.push(b' ');
+    // Dovecot always writes a list, also for one language.
     match p.language.as_slice() {
-        [] => out.push_str("NIL"),
-        [one] => string(out, one),
+        [] => out.extend_from_slice(b"NIL"),
         many => {
-            out.push('(');
+            out.push(b'(');
             for (i, l) in many.iter().enumerate() {
                 if i > 0 {
-                    out.push(' ');
+                    out.push(b' ');
                 }
                 string(out, l);
             }
-            out.push(')');
+            out.push(b')');
         }
     }
-    out.push(' ');
+    out.push(b' ');
     nstring(out, p.location.as_deref());
 }
 
 /// One part, unparenthesised at the top level as IMAP FETCH shows it.
-fn body(out: &mut String, f: &Facts, index: usize, nested: bool) {
+pub fn body(out: &mut Vec<u8>, f: &Facts, index: usize, nested: bool) {
     let Some(p) = f.parts.get(index) else {
         return;
     };
     if nested {
-        out.push('(');
+        out.push(b'(');
     }
     match &p.kind {
         PartKind::Multipart => {
             for &c in &p.children {
                 body(out, f, c as usize, true);
             }
-            out.push(' ');
+            out.push(b' ');
             string(out, &p.media_subtype);
-            out.push(' ');
+            out.push(b' ');
             params(out, &p.params);
             extension(out, p);
         }
         kind => {
             string(out, &p.media_type);
-            out.push(' ');
+            out.push(b' ');
             string(out, &p.media_subtype);
-            out.push(' ');
+            out.push(b' ');
             params(out, &p.params);
-            out.push(' ');
+            out.push(b' ');
             nstring(out, p.id.as_deref());
-            out.push(' ');
+            out.push(b' ');
             nstring(out, p.description.as_deref());
-            out.push(' ');
+            out.push(b' ');
             string(out, &p.encoding);
-            out.push_str(&format!(" {}", p.body_size()));
+            out.extend_from_slice(format!(" {}", p.body_size()).as_bytes());
             if let PartKind::Message { envelope: e } = kind {
-                out.push(' ');
+                out.push(b' ');
                 envelope(out, e);
-                out.push(' ');
+                out.push(b' ');
                 let child = p.children.first().map_or(usize::MAX, |&c| c as usize);
-                out.push('(');
+                out.push(b'(');
                 body(out, f, child, false);
-                out.push(')');
+                out.push(b')');
             }
             if p.has_lines() {
-                out.push_str(&format!(" {}", p.lines));
+                out.extend_from_slice(format!(" {}", p.lines).as_bytes());
             }
-            out.push(' ');
+            out.push(b' ');
             nstring(out, p.md5.as_deref());
             extension(out, p);
         }
     }
     if nested {
-        out.push(')');
+        out.push(b')');
     }
 }
 
@@ -173,10 +175,13 @@ fn main() {
             }
         };
         let f = compute(&raw);
-        let mut bs = String::new();
-        body(&mut bs, &f, 0, false);
-        let mut env = String::new();
-        envelope(&mut env, &f.envelope);
-        println!("{path}\nBODYSTRUCTURE {bs}\nENVELOPE {env}");
+        let mut text = format!("{path}\nBODYSTRUCTURE ").into_bytes();
+        body(&mut text, &f, 0, false);
+        text.extend_from_slice(b"\nENVELOPE ");
+        envelope(&mut text, &f.envelope);
+        text.push(b'\n');
+        if std::io::stdout().write_all(&text).is_err() {
+            return;
+        }
     }
 }

@@ -380,7 +380,13 @@ impl Walk<'_, '_> {
                     TransferEncoding::Base64 | TransferEncoding::QuotedPrintable
                 );
                 if encoded {
-                    stand_in = Some(body_start);
+                    // Like Dovecot, which reads the encoded text as the
+                    // encapsulated header: up to an empty line, if any.
+                    let body = raw
+                        .get(body_start as usize..body_end as usize)
+                        .unwrap_or_default();
+                    let header_len = u32::try_from(header_end_guess(body)).unwrap_or(0);
+                    stand_in = Some(body_start.saturating_add(header_len).min(body_end));
                 } else if child_depth > self.max_depth
                     || pending + 1 > self.max_parts
                     || self.reserved_budget() + u64::from(body_end - body_start) > self.parse_budget

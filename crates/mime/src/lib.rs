@@ -49,8 +49,8 @@
 //! Body fields of a non-multipart part, in IMAP order: `media_type`,
 //! `media_subtype`, `params` (NIL when empty), `id`, `description`,
 //! `encoding`, [`Part::body_size`]; extension data: `md5`, `disposition`
-//! (`kind` and its `params`), `language` (NIL when empty, a string when one,
-//! else a list), `location`. Defaults are already applied the way Dovecot
+//! (`kind` and its `params`), `language` (NIL when empty, else a list, as
+//! Dovecot writes it), `location`. Defaults are already applied the way Dovecot
 //! applies them: no Content-Type is `text/plain` (`message/rfc822` inside
 //! multipart/digest), a text part without a charset parameter gets
 //! `charset=us-ascii` appended, no Content-Transfer-Encoding is `7bit`.
