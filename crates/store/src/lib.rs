@@ -21,19 +21,24 @@
 //!   [`Store::close`]
 
 mod checkpoint;
+mod compact;
 mod config;
 mod error;
 mod event;
 mod flags;
 mod index;
+mod mailboxes;
+mod messages;
 mod record;
 mod segment;
 mod store;
 mod types;
+mod verify;
 
 pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
 pub use error::{Result, StoreError};
 pub use flags::{Flags, KeywordSet};
+pub use messages::MessageBytes;
 pub use segment::BadRecord;
-pub use store::{INBOX, MessageBytes, Store};
+pub use store::{INBOX, Store};
 pub use types::*;
