@@ -40,7 +40,7 @@ use crate::envelope::envelope;
 use crate::facts::{
     Envelope, Facts, MAX_DEPTH_CEILING, Param, Part, PartKind, SortKeys, TransferEncoding,
 };
-use crate::headers::{last_value_of, nonempty_value_of, value_of};
+use crate::headers::{find, last_value_of, nonempty_value_of, value_of};
 use crate::params;
 use crate::preview::preview;
 use crate::sort_keys::sort_keys;
@@ -316,9 +316,16 @@ impl Walk<'_, '_> {
                 let body_start = clamp(mp.offset_body, header_start);
                 (header_start, body_start, clamp(mp.offset_end, body_start))
             };
+            // Dovecot ignores the Content-* fields of a message header that
+            // has neither MIME-Version nor Content-Type (not a MIME
+            // message); parts of a multipart are always MIME.
+            let is_mime = !item.message_body
+                || find(bytes, &mp.headers, "MIME-Version").is_some()
+                || find(bytes, &mp.headers, "Content-Type").is_some();
+            let headers: &[Header<'_>] = if is_mime { &mp.headers } else { &[] };
             let mut part = leaf_part(
                 bytes,
-                &mp.headers,
+                headers,
                 item.in_digest,
                 header_start,
                 body_start,

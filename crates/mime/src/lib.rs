@@ -75,12 +75,23 @@
 //! `compute` module docs). Raw values are re-read from header offsets by
 //! small readers (`headers`, `address`, `params` modules).
 //!
-//! Known deviations from Dovecot: mail-parser ends a part at `--boundary`
-//! wherever it appears, even mid-line or as the prefix of a longer
-//! boundary (which RFC 2046 §5.1.2 forbids composers to produce); a base64
-//! message/rfc822 part gets NIL envelope fields instead of Dovecot's parse
-//! of the encoded text; sizes count octets as stored (see above).
-//!
+//! Dovecot is the reference: `tests/dovecot.rs` renders 76 messages
+//! (hand-written and generated) with `examples/render.rs` and compares them
+//! with Dovecot 2.3.19.1's `imap.bodystructure` and `imap.envelope`; 69 are
+//! byte-identical. Dovecot's rules followed here include: a message header
+//! with neither MIME-Version nor Content-Type has its Content-* fields
+//! ignored; `Content-Type: text` has an empty subtype; a multipart without
+//! a usable boundary has one empty text/plain part; message/global is a
+//! basic body; RFC 2231 continuations are joined into `name*` after the
+//! plain parameters. Known deviations: mail-parser ends a part at
+//! `--boundary` wherever it appears, even mid-line or as the prefix of a
+//! longer boundary (RFC 2046 §5.1.2 forbids composers to produce that);
+//! when an encapsulated header has no empty line before the boundary
+//! (always so for a base64 message/rfc822), Dovecot counts the boundary's
+//! CRLF into the part and we do not; with two Content-Type fields Dovecot
+//! uses the first, we the last; an unparsable Content-Type is text/plain
+//! here, `"" ""` there; sizes count octets as stored (see above).
+
 //! # Cost
 //!
 //! Work per message is linear in its size: one mail-parser pass, one pass

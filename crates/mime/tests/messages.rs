@@ -949,3 +949,18 @@ fn repeated_headers() {
     assert_eq!(f.parts[0].media_subtype, b"mixed");
     assert_eq!(slice(&raw, &f, &[1], SectionKind::Full), Some("part"));
 }
+
+#[test]
+fn content_fields_of_a_non_mime_message_are_ignored() {
+    // Neither MIME-Version nor Content-Type: Dovecot ignores Content-*.
+    let raw = crlf(
+        "Subject: old\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment\n\naGk=\n",
+    );
+    let f = compute(&raw);
+    let p = &f.parts[0];
+    assert_eq!(p.encoding, b"7bit");
+    assert_eq!(p.disposition, None);
+    assert_eq!(p.decoded_size, Some(6));
+    let raw = crlf("MIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\naGk=\n");
+    assert_eq!(compute(&raw).parts[0].encoding, b"base64");
+}
