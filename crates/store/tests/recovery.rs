@@ -507,3 +507,42 @@ fn compaction_runs_alongside_appends_and_reads() {
         }
     });
 }
+
+#[test]
+fn torn_new_segment_header_and_stray_temp_files_are_cleaned_up() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("s");
+    let d = dir.clone();
+    let before = run(move || async move {
+        let s = Store::open(&d, cfg()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let b = raw(1);
+        s.append(ib, &[new_msg(&b)]).await.unwrap();
+        view(&s, INBOX).await
+    });
+    // A crash while creating the next segment, and during a checkpoint and
+    // a compaction.
+    std::fs::write(dir.join("seg-00000002.log"), b"PCSTS").unwrap();
+    std::fs::write(dir.join("index.rkyv.tmp"), b"half a checkpoint").unwrap();
+    std::fs::write(dir.join("compact.tmp"), b"half a segment").unwrap();
+    let d = dir.clone();
+    let (got, after_append) = run(move || async move {
+        let s = Store::open(&d, cfg()).await.unwrap();
+        let got = view(&s, INBOX).await;
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let b = raw(2);
+        s.append(ib, &[new_msg(&b)]).await.unwrap();
+        (got, view(&s, INBOX).await)
+    });
+    assert_eq!(got, before);
+    assert!(!dir.join("index.rkyv.tmp").exists() && !dir.join("compact.tmp").exists());
+    assert_eq!(
+        &std::fs::read(dir.join("seg-00000002.log")).unwrap()[..8],
+        b"PCSTSEG1"
+    );
+    let d = dir.clone();
+    let reopened =
+        run(move || async move { view(&Store::open(&d, cfg()).await.unwrap(), INBOX).await });
+    assert_eq!(reopened, after_append);
+    assert_eq!(reopened.msgs.len(), 2);
+}
