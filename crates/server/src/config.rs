@@ -191,6 +191,11 @@ pub struct AuthConfig {
     pub allow_plain_scheme: bool,
     /// Delay before answering a failed login, in milliseconds.
     pub failure_delay_ms: u64,
+    /// Unix socket speaking Dovecot's auth protocol (for Postfix
+    /// `smtpd_sasl_type = dovecot`). Empty: not offered.
+    pub socket: PathBuf,
+    /// Permission bits of that socket, in octal.
+    pub socket_mode: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -244,6 +249,8 @@ impl Default for AuthConfig {
             plaintext_auth: PlaintextAuth::Loopback,
             allow_plain_scheme: false,
             failure_delay_ms: 2000,
+            socket: PathBuf::new(),
+            socket_mode: "0660".into(),
         }
     }
 }
@@ -348,6 +355,12 @@ impl Config {
                     l.address
                 )));
             }
+        }
+        if u32::from_str_radix(&self.auth.socket_mode, 8).map_or(true, |m| m > 0o777) {
+            return Err(ConfigError::Invalid(format!(
+                "auth.socket_mode {:?} is not an octal permission like \"0660\"",
+                self.auth.socket_mode
+            )));
         }
         let lim = &self.limits;
         if lim.max_line_length < 1024 {

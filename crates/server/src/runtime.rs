@@ -71,6 +71,19 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
     let users: UserDb = Arc::new(ArcSwap::from_pointee(pwfs::load(&passwd)?));
     let stopping = Arc::new(AtomicBool::new(false));
 
+    if !cfg.auth.socket.as_os_str().is_empty() {
+        // A socket left by an earlier run would make bind fail.
+        match std::fs::remove_file(&cfg.auth.socket) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ServerError::Listen {
+                    address: cfg.auth.socket.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
     spawn_signal_thread(Arc::clone(&stopping), Arc::clone(&tls), cert, key)?;
     spawn_passwd_watcher(Arc::clone(&stopping), Arc::clone(&users), passwd.clone());
 
@@ -115,6 +128,12 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
             }
         }
     }
+    if failure.is_none()
+        && !cfg.auth.socket.as_os_str().is_empty()
+        && let Err(e) = set_socket_mode(&cfg.auth.socket, &cfg.auth.socket_mode)
+    {
+        failure = Some(e);
+    }
     if let Some(e) = failure {
         stopping.store(true, Ordering::Release);
         let _ = handles.join_all();
@@ -135,6 +154,20 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
     }
     tracing::info!("postcore stopped");
     Ok(())
+}
+
+/// The auth socket's permissions, set from this (non-executor) thread once
+/// shard 0 has bound it. Until then it has the process umask's, which is
+/// at least as strict for connecting (that needs write permission).
+fn set_socket_mode(path: &std::path::Path, mode: &str) -> Result<(), ServerError> {
+    use std::os::unix::fs::PermissionsExt;
+    let bits = u32::from_str_radix(mode, 8).unwrap_or(0o660);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(bits)).map_err(|e| {
+        ServerError::Listen {
+            address: path.display().to_string(),
+            reason: format!("setting permissions: {e}"),
+        }
+    })
 }
 
 fn print_banner(
@@ -307,6 +340,20 @@ async fn shard_main(
             }
         }
     }
+    let auth_socket = if id == 0 && !cfg.auth.socket.as_os_str().is_empty() {
+        match glommio::net::UnixListener::bind(&cfg.auth.socket) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let _ = ready.send(Err(ServerError::Listen {
+                    address: cfg.auth.socket.display().to_string(),
+                    reason: e.to_string(),
+                }));
+                return;
+            }
+        }
+    } else {
+        None
+    };
     if id == 0 {
         for l in cfg.listeners.iter().filter(|l| !supported(l.protocol)) {
             tracing::warn!(address = %l.address, protocol = ?l.protocol, "listener not opened: protocol not served by this version");
@@ -314,6 +361,13 @@ async fn shard_main(
     }
 
     let gate = glommio::sync::Gate::new();
+    if let Some(l) = auth_socket {
+        let s = Rc::clone(&shard);
+        let g = gate.clone();
+        gate.spawn(async move { crate::authsock::serve(s, l, g).await })
+            .map(|t| t.detach())
+            .ok();
+    }
     for (listener, lcfg) in listeners {
         let shard = Rc::clone(&shard);
         let g = gate.clone();
