@@ -1,0 +1,485 @@
+"""Concurrency, shards and durability: several sessions of one user, home
+shards, restarts (clean and kill -9), SIGTERM with open sessions, and the
+connection/line/time limits of [limits]."""
+
+import re
+import select
+import socket
+import time
+
+from conftest import USERS, Raw
+
+WAIT = 10  # seconds a notification may take before the test fails
+
+
+def msg(n, size=0):
+    body = f"Message number {n}\r\n" + ("x" * 70 + "\r\n") * size
+    return (
+        f"From: Bob <bob@example.org>\r\nTo: alice@example.org\r\n"
+        f"Subject: test {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\n{body}"
+    ).encode()
+
+
+def login_raw(server, user="alice", port=None):
+    r = Raw(port or server.imap_port, timeout=WAIT)
+    _, tagged = r.cmd("l", f'LOGIN {user} "{USERS[user]}"')
+    assert tagged.startswith(b"l OK"), tagged
+    return r
+
+
+def wait_for(r, pred, what):
+    """Reads lines from `r` until one satisfies `pred`; returns all read."""
+    seen = []
+    deadline = time.time() + WAIT
+    while time.time() < deadline:
+        try:
+            line = r.line()
+        except socket.timeout:
+            break
+        seen.append(line)
+        if pred(line):
+            return seen
+    raise AssertionError(f"no {what} within {WAIT} s; got {seen!r}")
+
+
+def append_raw(r, tag, mailbox, data, flags=""):
+    """APPEND with a LITERAL+ literal; returns the tagged line."""
+    fl = f"({flags}) " if flags else ""
+    r.send(f"{tag} APPEND {mailbox} {fl}{{{len(data)}+}}\r\n".encode() + data + b"\r\n")
+    return r.until(tag)[1]
+
+
+def fetch_all(c, mailbox):
+    """{uid: (flags set, body bytes)} of every message in `mailbox` (imaplib)."""
+    typ, _ = c.select(mailbox, readonly=True)
+    assert typ == "OK"
+    typ, data = c.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK[])")
+    assert typ == "OK", data
+    out = {}
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        head = item[0].decode()
+        uid = int(re.search(r"UID (\d+)", head).group(1))
+        flags = set(re.search(r"FLAGS \(([^)]*)\)", head).group(1).split())
+        out[uid] = (flags, item[1])
+    return out
+
+
+def status(c, mailbox):
+    typ, data = c.status(f'"{mailbox}"', "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK", data
+    line = data[0].decode()
+    return {
+        k: int(v) for k, v in re.findall(r"(MESSAGES|UIDNEXT|UIDVALIDITY) (\d+)", line)
+    }
+
+
+# --- two sessions of one user ------------------------------------------------
+
+
+def test_idle_sees_append_flags_and_expunge(server):
+    a = login_raw(server)
+    untagged, tagged = a.cmd("s", "SELECT INBOX")
+    assert tagged.startswith(b"s OK [READ-WRITE]"), tagged
+    assert b"* 0 EXISTS\r\n" in untagged
+    a.send("i IDLE\r\n")
+    assert a.line() == b"+ idling\r\n"
+
+    b = server.login("alice")
+    typ, data = b.append("INBOX", None, None, msg(1))
+    assert typ == "OK"
+    wait_for(a, lambda l: l == b"* 1 EXISTS\r\n", "* 1 EXISTS in IDLE")
+
+    b.select("INBOX")
+    typ, _ = b.store("1", "+FLAGS", r"(\Flagged)")
+    assert typ == "OK"
+    seen = wait_for(a, lambda l: l.startswith(b"* 1 FETCH"), "FETCH in IDLE")
+    assert re.match(rb"\* 1 FETCH \(.*FLAGS \(\\Flagged\).*\)\r\n$", seen[-1]), seen
+
+    typ, _ = b.store("1", "+FLAGS", r"(\Deleted)")
+    assert typ == "OK"
+    typ, data = b.expunge()
+    assert (typ, data) == ("OK", [b"1"])
+    seen = wait_for(a, lambda l: l.endswith(b" EXPUNGE\r\n"), "EXPUNGE in IDLE")
+    assert seen[-1] == b"* 1 EXPUNGE\r\n"
+
+    a.send("DONE\r\n")
+    rest = wait_for(a, lambda l: l.startswith(b"i "), "tagged IDLE reply")
+    assert rest[-1].startswith(b"i OK"), rest
+    # The session goes on normally after IDLE.
+    untagged, tagged = a.cmd("n", "NOOP")
+    assert tagged.startswith(b"n OK"), tagged
+    b.logout()
+
+
+def test_noop_reports_changes_without_idle(server):
+    a = login_raw(server)
+    a.cmd("s", "SELECT INBOX")
+    b = server.login("alice")
+    b.append("INBOX", None, None, msg(1))
+    b.append("INBOX", None, None, msg(2))
+    untagged, tagged = a.cmd("n1", "NOOP")
+    assert tagged.startswith(b"n1 OK"), tagged
+    assert b"* 2 EXISTS\r\n" in untagged, untagged
+
+    b.select("INBOX")
+    b.store("2", "+FLAGS", r"(\Answered)")
+    untagged, tagged = a.cmd("n2", "NOOP")
+    assert tagged.startswith(b"n2 OK")
+    fetches = [l for l in untagged if l.startswith(b"* 2 FETCH")]
+    assert len(fetches) == 1 and b"FLAGS (\\Answered)" in fetches[0], untagged
+
+    b.store("1", "+FLAGS", r"(\Deleted)")
+    b.expunge()
+    untagged, tagged = a.cmd("n3", "NOOP")
+    assert tagged.startswith(b"n3 OK")
+    assert b"* 1 EXPUNGE\r\n" in untagged, untagged
+    # Nothing new: NOOP says nothing but OK.
+    untagged, tagged = a.cmd("n4", "NOOP")
+    assert untagged == [] and tagged.startswith(b"n4 OK"), (untagged, tagged)
+    b.logout()
+
+
+def test_expunge_held_back_during_fetch_store_search(server):
+    """RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH
+    (sequence numbers must not shift under the client); NOOP and UID
+    commands may and do report it."""
+    a = login_raw(server)
+    b = server.login("alice")
+    for n in (1, 2, 3):
+        b.append("INBOX", None, None, msg(n))
+    a.cmd("s", "SELECT INBOX")
+    b.select("INBOX")
+    b.store("1", "+FLAGS", r"(\Deleted)")
+    assert b.expunge()[0] == "OK"
+
+    untagged, tagged = a.cmd("f", "FETCH 2 (UID)")
+    assert tagged.startswith(b"f OK"), tagged
+    assert not any(l.endswith(b"EXPUNGE\r\n") for l in untagged), untagged
+    assert b"* 2 FETCH (UID 2)\r\n" in untagged, untagged
+
+    untagged, tagged = a.cmd("st", r"STORE 3 +FLAGS (\Seen)")
+    assert tagged.startswith(b"st OK"), tagged
+    assert not any(l.endswith(b"EXPUNGE\r\n") for l in untagged), untagged
+    assert any(l.startswith(b"* 3 FETCH") and b"\\Seen" in l for l in untagged), untagged
+
+    untagged, tagged = a.cmd("se", "SEARCH UID 3")
+    assert tagged.startswith(b"se OK"), tagged
+    assert not any(l.endswith(b"EXPUNGE\r\n") for l in untagged), untagged
+    assert b"* SEARCH 3\r\n" in untagged, untagged
+
+    untagged, tagged = a.cmd("n", "NOOP")
+    assert tagged.startswith(b"n OK")
+    assert b"* 1 EXPUNGE\r\n" in untagged, untagged
+
+    # A UID command may announce it.
+    b.store("1", "+FLAGS", r"(\Deleted)")  # UID 2 is now sequence 1
+    assert b.expunge()[0] == "OK"
+    untagged, tagged = a.cmd("u", "UID FETCH 3 (FLAGS)")
+    assert tagged.startswith(b"u OK"), tagged
+    assert b"* 1 EXPUNGE\r\n" in untagged, untagged
+    # UID 3 is sequence 2 before the EXPUNGE and 1 after it: the FETCH must
+    # use the number that is right where it stands in the response.
+    at = untagged.index(b"* 1 EXPUNGE\r\n")
+    fetches = [(i, l) for i, l in enumerate(untagged) if b" FETCH " in l]
+    assert len(fetches) == 1 and b"UID 3" in fetches[0][1], untagged
+    i, line = fetches[0]
+    assert line.startswith(b"* 1 FETCH" if i > at else b"* 2 FETCH"), untagged
+    b.logout()
+
+
+# --- home shards --------------------------------------------------------------
+
+LOGIN_RE = re.compile(r"session=(\d+).*?shard=(\d+).*?logged in")
+
+
+def logins(server, user):
+    """(session id, shard) of every 'logged in' line of `user`, in order."""
+    out = []
+    for line in server.log().splitlines():
+        if "logged in" in line and re.search(rf"user=\"?{re.escape(user)}\"?(\s|}}|$)", line):
+            m = LOGIN_RE.search(line)
+            assert m, f"unparsable login line: {line}"
+            out.append((int(m.group(1)), int(m.group(2))))
+    return out
+
+
+def test_sessions_of_one_user_share_the_home_shard(server):
+    conns = {}
+    for _ in range(40):
+        before = len(logins(server, "alice"))
+        r = login_raw(server)
+        after = logins(server, "alice")
+        assert len(after) == before + 1, server.log()
+        sid, shard = after[-1]
+        accepted_on = sid % 2
+        if accepted_on not in conns:
+            conns[accepted_on] = (r, shard)
+        else:
+            r.close()
+        if len(conns) == 2:
+            break
+    assert len(conns) == 2, "40 connections were all accepted on one shard"
+    (r0, home0), (r1, home1) = conns[0], conns[1]
+    assert home0 == home1, f"alice served on shards {home0} and {home1}"
+
+    # A change made through one is seen by the other's IDLE.
+    r0.cmd("s", "SELECT INBOX")
+    r1.cmd("s", "SELECT INBOX")
+    r0.send("i IDLE\r\n")
+    assert r0.line() == b"+ idling\r\n"
+    tagged = append_raw(r1, "a", "INBOX", msg(1))
+    assert tagged.startswith(b"a OK"), tagged
+    wait_for(r0, lambda l: l == b"* 1 EXISTS\r\n", "EXISTS on the other session")
+    r0.send("DONE\r\n")
+    assert wait_for(r0, lambda l: l.startswith(b"i "), "IDLE end")[-1].startswith(b"i OK")
+
+
+def test_users_are_spread_over_home_shards(server):
+    homes = {}
+    for i in range(12):
+        name = f"user{i}"
+        USERS[name] = f"pw-{i}"
+        server.add_user(name, USERS[name])
+    try:
+        for i in range(12):
+            name = f"user{i}"
+            r = login_raw(server, name)
+            r.cmd("x", "LOGOUT")
+            r.close()
+            got = logins(server, name)
+            assert len(got) == 1, got
+            homes[name] = got[0][1]
+            # Every session of this user lands on the same shard.
+            r = login_raw(server, name)
+            r.close()
+            assert {s for _, s in logins(server, name)} == {homes[name]}
+    finally:
+        for i in range(12):
+            USERS.pop(f"user{i}", None)
+    assert set(homes.values()) == {0, 1}, homes
+
+
+# --- restarts -------------------------------------------------------------------
+
+
+def test_restart_keeps_everything(server):
+    c = server.login("alice")
+    assert c.create("Work")[0] == "OK"
+    assert c.create("Work/2026")[0] == "OK"
+    assert c.create("Projects")[0] == "OK"
+    for n in range(1, 6):
+        assert c.append("INBOX", None, None, msg(n, size=n * 3))[0] == "OK"
+    for n in range(6, 9):
+        assert c.append("Work/2026", r"(\Seen $Important)", None, msg(n))[0] == "OK"
+    assert c.append("Projects", None, None, msg(9, size=2000))[0] == "OK"
+    c.select("INBOX")
+    c.store("2", "+FLAGS", r"(\Flagged \Answered)")
+    c.store("4", "+FLAGS", r"(\Deleted)")
+    assert c.expunge()[0] == "OK"
+    c.store("3", "+FLAGS", "(custom-keyword)")
+
+    boxes = ["INBOX", "Work", "Work/2026", "Projects", "Archive", "Trash"]
+    before = {b: (status(c, b), fetch_all(c, b)) for b in boxes}
+    typ, listed_before = c.list()
+    c.logout()
+    assert set(before["INBOX"][1]) == {1, 2, 3, 5}
+
+    server.restart()
+
+    c = server.login("alice")
+    typ, listed_after = c.list()
+    assert sorted(listed_after) == sorted(listed_before)
+    for b in boxes:
+        st, msgs = status(c, b), fetch_all(c, b)
+        assert st == before[b][0], (b, st, before[b][0])
+        assert msgs.keys() == before[b][1].keys(), b
+        for uid, (flags, body) in msgs.items():
+            bflags, bbody = before[b][1][uid]
+            assert body == bbody, (b, uid)
+            assert flags == bflags, (b, uid, flags, bflags)
+    # A new message gets the next UID, not one that was used before.
+    typ, data = c.append("INBOX", None, None, msg(10))
+    uidvalidity = before["INBOX"][0]["UIDVALIDITY"]
+    uidnext = before["INBOX"][0]["UIDNEXT"]
+    assert data[0].startswith(f"[APPENDUID {uidvalidity} {uidnext}]".encode()), data
+    c.logout()
+
+
+def test_kill_9_keeps_every_acknowledged_append(server):
+    """Pipelined APPENDs; the server is killed mid-stream. Every APPEND that
+    was answered OK must be there, byte for byte, after the restart."""
+    r = login_raw(server)
+    total = 300
+    out = b"".join(
+        f"a{i} APPEND INBOX {{{len(msg(i, 20))}+}}\r\n".encode() + msg(i, 20) + b"\r\n"
+        for i in range(total)
+    )
+    r.sock.settimeout(30)
+    r.send(out[: len(out) // 2])  # half now, to be sure some are in flight
+    acked = {}
+    killed = False
+    sent_rest = False
+    while len(acked) < total:
+        try:
+            line = r.line()
+        except (EOFError, ConnectionError, OSError):
+            break
+        m = re.match(rb"a(\d+) OK \[APPENDUID \d+ (\d+)\]", line)
+        if m:
+            acked[int(m.group(1))] = int(m.group(2))
+        elif line.startswith(b"a"):
+            raise AssertionError(f"APPEND refused: {line!r}")
+        if len(acked) == 40 and not sent_rest:
+            try:
+                r.send(out[len(out) // 2 :])
+            except OSError:
+                pass
+            sent_rest = True
+        if len(acked) >= 60 and not killed:
+            server.proc.kill()
+            killed = True
+    assert killed, f"only {len(acked)} APPENDs were answered"
+    server.proc.wait()
+    server.proc.stdout.close()
+    server.log_file.close()
+    server.proc = None
+    r.close()
+    server.start()
+
+    c = server.login("alice")
+    got = fetch_all(c, "INBOX")
+    for i, uid in acked.items():
+        assert uid in got, f"APPEND a{i} was acknowledged as UID {uid} but is lost"
+        assert got[uid][1] == msg(i, 20), f"UID {uid} differs from APPEND a{i}"
+    # What survived is whole messages only, with UIDs in order, and the next
+    # APPEND gets a fresh UID.
+    for uid, (_, body) in got.items():
+        assert re.search(rb"Subject: test \d+", body), uid
+    typ, data = c.append("INBOX", None, None, msg(999))
+    new_uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+    assert new_uid > max(got), (new_uid, max(got))
+    c.logout()
+
+
+def test_sigterm_says_bye_and_exits_0(server):
+    idle = login_raw(server)
+    idle.cmd("s", "SELECT INBOX")
+    idle.send("i IDLE\r\n")
+    assert idle.line() == b"+ idling\r\n"
+    busy = login_raw(server)
+    busy.cmd("s", "SELECT INBOX")
+    fresh = Raw(server.imap_port, timeout=WAIT)  # not logged in
+    assert fresh.greeting.startswith(b"* OK")
+
+    server.stop()  # asserts exit code 0 and no panic
+
+    for r in (idle, busy, fresh):
+        lines = []
+        try:
+            while True:
+                lines.append(r.line())
+        except (EOFError, ConnectionError):
+            pass
+        assert any(l.startswith(b"* BYE") for l in lines), lines
+
+
+# --- limits ---------------------------------------------------------------------
+
+
+def test_connections_per_ip_limit(make_server):
+    server = make_server(extra="[limits]\nmax_connections_per_ip = 3\n")
+    held = [Raw(server.imap_port, timeout=WAIT) for _ in range(3)]
+    for h in held:
+        assert h.greeting.startswith(b"* OK"), h.greeting
+    fourth = Raw(server.imap_port, timeout=WAIT)
+    assert fourth.greeting.startswith(b"* BYE [UNAVAILABLE]"), fourth.greeting
+    try:
+        extra = fourth.f.readline()
+    except ConnectionError:
+        extra = b""
+    assert extra == b"", "the refused connection was not closed"
+    fourth.close()
+    # Freeing a slot lets the next connection in (the release is asynchronous).
+    held.pop().cmd("x", "LOGOUT")
+    deadline = time.time() + WAIT
+    while True:
+        r = Raw(server.imap_port, timeout=WAIT)
+        if r.greeting.startswith(b"* OK"):
+            break
+        r.close()
+        assert time.time() < deadline, "slot not freed after LOGOUT"
+        time.sleep(0.05)
+    for h in held:
+        h.close()
+
+
+def test_connections_per_user_limit(make_server):
+    server = make_server(extra="[limits]\nmax_connections_per_user = 2\n")
+    a1 = login_raw(server)
+    a2 = login_raw(server)
+    a3 = Raw(server.imap_port, timeout=WAIT)
+    _, tagged = a3.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
+    assert tagged.startswith(b"l NO [LIMIT]"), tagged
+    # Another user is not affected.
+    b1 = login_raw(server, "bob")
+    _, tagged = b1.cmd("n", "NOOP")
+    assert tagged.startswith(b"n OK")
+    # After one of alice's sessions leaves, she may log in again.
+    a1.cmd("x", "LOGOUT")
+    deadline = time.time() + WAIT
+    while True:
+        _, tagged = a3.cmd("l2", f'LOGIN alice "{USERS["alice"]}"')
+        if tagged.startswith(b"l2 OK"):
+            break
+        assert tagged.startswith(b"l2 NO [LIMIT]"), tagged
+        assert time.time() < deadline, "alice's slot not freed after LOGOUT"
+        time.sleep(0.05)
+    for r in (a1, a2, a3, b1):
+        r.close()
+
+
+def test_login_timeout_closes_idle_connection(make_server):
+    server = make_server(extra="[limits]\nlogin_timeout_secs = 2\n")
+    r = Raw(server.imap_port, timeout=WAIT)
+    assert r.greeting.startswith(b"* OK")
+    start = time.time()
+    line = r.line()
+    assert line.startswith(b"* BYE"), line
+    assert time.time() - start < 6, "closed too late"
+    try:
+        rest = r.f.readline()
+    except ConnectionError:
+        rest = b""
+    assert rest == b"", rest
+    # A logged-in session is not subject to the login timeout.
+    a = login_raw(server)
+    readable, _, _ = select.select([a.sock], [], [], 3.5)
+    assert not readable, f"logged-in session got {a.sock.recv(200)!r} while idle"
+    _, tagged = a.cmd("n", "NOOP")
+    assert tagged.startswith(b"n OK")
+
+
+def test_line_length_limit(make_server):
+    server = make_server(extra="[limits]\nmax_line_length = 1024\n")
+    r = login_raw(server)
+    r.send(b"t1 NOOP " + b"x" * 4000 + b"\r\n")
+    line = r.line()
+    if line.startswith(b"* BYE"):
+        try:
+            rest = r.f.readline()
+        except ConnectionError:
+            rest = b""
+        assert rest == b"", "connection not closed after BYE"
+    else:
+        assert re.match(rb"(t1|\*) BAD ", line), line
+        # The parser resynchronised: the next command works.
+        _, tagged = r.cmd("t2", "NOOP")
+        assert tagged.startswith(b"t2 OK"), tagged
+    # Literals do not count toward the line length.
+    r = login_raw(server)
+    big = msg(1, size=100)
+    assert len(big) > 4000
+    tagged = append_raw(r, "ap", "INBOX", big)
+    assert tagged.startswith(b"ap OK"), tagged
