@@ -12,6 +12,7 @@ use crate::headers::{Lexer, is_wsp};
 
 pub(crate) const MISSING_MAILBOX: &[u8] = b"MISSING_MAILBOX";
 pub(crate) const MISSING_DOMAIN: &[u8] = b"MISSING_DOMAIN";
+const SYNTAX_ERROR: &[u8] = b"SYNTAX_ERROR";
 
 fn is_atom_byte(b: u8) -> bool {
     !is_wsp(b)
@@ -45,6 +46,9 @@ pub(crate) fn parse_list(value: &[u8], max: usize) -> Vec<Address> {
     let mut lx = Lexer::new(value);
     let mut out = Vec::new();
     let mut in_group = false;
+    // An empty element between two commas shows as a MISSING_* address,
+    // as in Dovecot.
+    let mut after_comma = false;
     while !lx.at_end() && out.len() < max {
         let before = lx.pos;
         lx.skip_cfws();
@@ -52,10 +56,20 @@ pub(crate) fn parse_list(value: &[u8], max: usize) -> Vec<Address> {
             None => break,
             Some(b',') => {
                 lx.bump();
+                if after_comma {
+                    out.push(Address {
+                        name: None,
+                        adl: None,
+                        mailbox: Some(MISSING_MAILBOX.to_vec()),
+                        host: Some(MISSING_DOMAIN.to_vec()),
+                    });
+                }
+                after_comma = true;
                 continue;
             }
             Some(b';') => {
                 lx.bump();
+                after_comma = false;
                 if in_group {
                     out.push(Address::default());
                     in_group = false;
@@ -64,6 +78,7 @@ pub(crate) fn parse_list(value: &[u8], max: usize) -> Vec<Address> {
             }
             _ => {}
         }
+        after_comma = false;
         let (words, comment) = read_words(&mut lx);
         match lx.peek() {
             Some(b':') if !in_group => {
@@ -240,9 +255,13 @@ fn angle_addr(lx: &mut Lexer<'_>) -> Address {
     };
     lx.skip_cfws();
     lx.take_while(|b| b != b'>' && b != b',');
-    if lx.peek() == Some(b'>') {
+    let host = if lx.peek() == Some(b'>') {
         lx.bump();
-    }
+        host
+    } else {
+        // `<a@b` never closed: Dovecot marks the host.
+        SYNTAX_ERROR.to_vec()
+    };
     Address {
         name: None,
         adl,
@@ -348,6 +367,20 @@ mod tests {
                 a(None, None, Some("q u"), Some("h")),
                 a(None, None, Some("MISSING_MAILBOX"), Some("MISSING_DOMAIN")),
                 a(None, None, Some(""), Some("e")),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_elements_and_unclosed_angles_like_dovecot() {
+        let list = parse_list(b"a@b.c,,d@e.f, <broken@ex.com", 10);
+        assert_eq!(
+            list,
+            vec![
+                a(None, None, Some("a"), Some("b.c")),
+                a(None, None, Some("MISSING_MAILBOX"), Some("MISSING_DOMAIN")),
+                a(None, None, Some("d"), Some("e.f")),
+                a(None, None, Some("broken"), Some("SYNTAX_ERROR")),
             ]
         );
     }

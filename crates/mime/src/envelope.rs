@@ -6,7 +6,7 @@ use mail_parser::Header;
 
 use crate::address;
 use crate::facts::{Address, Envelope};
-use crate::headers::{all, raw_value, unfold, unfold_collapsed};
+use crate::headers::{all, raw_value, unfold_collapsed};
 
 fn addresses(raw: &[u8], headers: &[Header<'_>], name: &str, max: usize) -> Vec<Address> {
     let mut out = Vec::new();
@@ -15,7 +15,10 @@ fn addresses(raw: &[u8], headers: &[Header<'_>], name: &str, max: usize) -> Vec<
         if room == 0 {
             break;
         }
-        out.extend(address::parse_list(&unfold(raw_value(raw, h)), room));
+        out.extend(address::parse_list(
+            &unfold_collapsed(raw_value(raw, h)),
+            room,
+        ));
     }
     out
 }

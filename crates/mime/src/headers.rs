@@ -66,13 +66,16 @@ pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
 }
 
 /// Unfolding as Dovecot's ENVELOPE shows it: a line break and the
-/// whitespace after it become one space; then trimmed.
+/// whitespace after it become one space, a tab becomes a space; then
+/// trimmed.
 pub(crate) fn unfold_collapsed(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
     let mut bytes = value.iter().copied().peekable();
     while let Some(b) = bytes.next() {
         if b == b'\r' || b == b'\n' {
             while bytes.next_if(|&n| is_wsp(n)).is_some() {}
+            out.push(b' ');
+        } else if b == b'\t' {
             out.push(b' ');
         } else {
             out.push(b);
