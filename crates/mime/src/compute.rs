@@ -578,7 +578,7 @@ fn leaf_part(
         encoding: cte.unwrap_or_else(|| b"7bit".to_vec()),
         md5: nonempty_value_of(bytes, headers, "Content-MD5"),
         disposition: value_of(bytes, headers, "Content-Disposition")
-            .and_then(|v| params::disposition(&v)),
+            .map(|v| params::disposition(&v)),
         language: value_of(bytes, headers, "Content-Language")
             .map(|v| params::language(&v))
             .unwrap_or_default(),

@@ -75,9 +75,9 @@
 //! `compute` module docs). Raw values are re-read from header offsets by
 //! small readers (`headers`, `address`, `params` modules).
 //!
-//! Dovecot is the reference: `tests/dovecot.rs` renders 106 messages
+//! Dovecot is the reference: `tests/dovecot.rs` renders 136 messages
 //! (hand-written and generated) with `examples/render.rs` and compares them
-//! with Dovecot 2.3.19.1's `imap.bodystructure` and `imap.envelope`; 99 are
+//! with Dovecot 2.3.19.1's `imap.bodystructure` and `imap.envelope`; 129 are
 //! byte-identical. Dovecot's rules followed here include: a message header
 //! with neither MIME-Version nor Content-Type has its Content-* fields
 //! ignored; `Content-Type: text` has an empty subtype; a multipart without

@@ -46,18 +46,16 @@ pub(crate) fn first_token(value: &[u8]) -> Option<Vec<u8>> {
     (!token.is_empty()).then(|| token.to_vec())
 }
 
-/// `kind; params` from an unfolded Content-Disposition value.
-pub(crate) fn disposition(value: &[u8]) -> Option<Disposition> {
+/// `kind; params` from an unfolded Content-Disposition value. A field
+/// without a type still counts, with an empty one (as Dovecot shows it).
+pub(crate) fn disposition(value: &[u8]) -> Disposition {
     let mut lx = Lexer::new(value);
     lx.skip_cfws();
     let kind = lx.take_while(is_token_byte).to_vec();
-    if kind.is_empty() {
-        return None;
-    }
-    Some(Disposition {
+    Disposition {
         kind,
         params: params(&mut lx),
-    })
+    }
 }
 
 /// Content-Language: comma-separated tags.
@@ -97,7 +95,8 @@ fn params(lx: &mut Lexer<'_>) -> Vec<Param> {
         }
         let attr = lx.take_while(is_token_byte).to_vec();
         lx.skip_cfws();
-        if attr.is_empty() || lx.peek() != Some(b'=') {
+        // `=value` without a name is kept with an empty one, as in Dovecot.
+        if lx.peek() != Some(b'=') {
             // Not a parameter: skip to the next ';'.
             lx.take_while(|b| b != b';');
             continue;
@@ -233,8 +232,7 @@ mod tests {
     fn rfc2231_continuations_join_like_dovecot() {
         let d = disposition(
             b"attachment; filename*1*=%20b.txt; filename*0*=utf-8''a; size=3; title*0=\"x \"; title*1=y",
-        )
-        .unwrap();
+        );
         assert_eq!(d.kind, b"attachment".to_vec());
         assert_eq!(
             d.params,
@@ -252,7 +250,9 @@ mod tests {
     #[test]
     fn garbage_params_are_skipped() {
         let (_, _, ps) = content_type(b"text/plain; junk; =x; a=1;;b=\"2").unwrap();
-        assert_eq!(ps, vec![p("a", "1"), p("b", "2")]);
+        assert_eq!(ps, vec![p("", "x"), p("a", "1"), p("b", "2")]);
+        let d = disposition(b";filename=x");
+        assert_eq!((d.kind, d.params), (Vec::new(), vec![p("filename", "x")]));
     }
 
     #[test]

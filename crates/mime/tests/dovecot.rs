@@ -5,7 +5,8 @@
 //! `tests/dovecot/expected.txt`. The messages are `tests/dovecot/*.eml`:
 //! hand-written ones (`0NN.eml`, from `messages.rs`, and named ones) and
 //! generated ones (`0NNN.eml`, random MIME trees, headers and fields;
-//! `env_NNN.eml`, random address, subject and date headers).
+//! `env_NNN.eml`, random address, subject and date headers; `param_NNN.eml`,
+//! random Content-Type and Content-Disposition parameters).
 
 #[allow(dead_code)]
 #[path = "../examples/render.rs"]
@@ -74,5 +75,5 @@ fn bodystructure_and_envelope_match_dovecot() {
             }
         }
     }
-    assert_eq!(compared, 99, "messages compared");
+    assert_eq!(compared, 129, "messages compared");
 }
