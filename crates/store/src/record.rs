@@ -666,4 +666,29 @@ mod tests {
         );
         assert_eq!(decode(200, &[], 0), Err(DecodeError::UnknownType(200)));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// Whatever the disk holds, framing and decoding return a value or
+        /// an error, never a panic or a runaway allocation.
+        #[test]
+        fn random_bytes_never_panic(t in 0u8..12, bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = decode(t, &bytes, 0);
+            let _ = read_frame(&bytes);
+            let scan = crate::segment::scan(1, &bytes, 24);
+            proptest::prop_assert!(scan.good_end >= 24 && scan.good_end <= 24 + bytes.len() as u64);
+        }
+
+        /// A valid record with one byte changed is rejected by its crc.
+        #[test]
+        fn any_single_byte_change_is_caught(id in 0u32..1000, at in 4usize..13, x in 1u8..=255) {
+            let mut e = Encoder::new();
+            e.record(&Record::Delete { id });
+            let mut b = e.buf.clone();
+            b[at] ^= x;
+            let good = matches!(read_frame(&b), Frame::Good { .. });
+            proptest::prop_assert!(!good, "changed byte {} went unnoticed", at);
+        }
+    }
 }
