@@ -18,7 +18,11 @@
 //!   [`Store::copy`], [`Store::move_messages`], [`Store::expunge`],
 //!   [`Store::changed_since`], [`Store::expunged_since`]
 //! - upkeep: [`Store::checkpoint`], [`Store::compact`], [`Store::verify`],
-//!   [`Store::close`]
+//!   [`Store::close`], [`Store::open_info`], [`Store::sync_count`]
+//!
+//! After any write or sync error the store answers `Poisoned` to writes:
+//! reopen it (the log is the truth; replay rebuilds the index). The on-disk
+//! format is specified in docs/architecture.md.
 
 mod checkpoint;
 mod compact;
