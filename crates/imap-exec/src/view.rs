@@ -255,9 +255,10 @@ impl MailboxView {
             let uids: Vec<(u32, u32)> = compress(removed.iter().map(|&i| self.msgs[i].uid));
             encode::vanished(out, false, &uids);
         } else {
-            // Highest first: each EXPUNGE renumbers only what follows it.
-            for &i in removed.iter().rev() {
-                encode::expunge(out, i as u32 + 1);
+            // Lowest first, each number as it is after the EXPUNGEs already
+            // announced (what Dovecot sends; clients renumber as they go).
+            for (k, &i) in removed.iter().enumerate() {
+                encode::expunge(out, (i - k) as u32 + 1);
             }
         }
         for &i in removed.iter().rev() {
