@@ -363,3 +363,47 @@ pub fn parse_auth_line<'a>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(line: &[u8]) -> Option<(Option<u64>, bool)> {
+        literal_at_end(line).map(|l| (l.len, l.non_sync))
+    }
+
+    #[test]
+    fn literal_headers_at_line_end() {
+        assert_eq!(lit(b"a LOGIN {5}"), Some((Some(5), false)));
+        assert_eq!(lit(b"a LOGIN {5+}"), Some((Some(5), true)));
+        assert_eq!(lit(b"a APPEND x ~{0}"), Some((Some(0), false)));
+        assert_eq!(
+            lit(b"a LOGIN {99999999999999999999999}"),
+            Some((None, false))
+        );
+        for not_literal in [
+            &b"a LOGIN {}"[..],
+            b"a LOGIN {+}",
+            b"a LOGIN {5a}",
+            b"a LOGIN 5}",
+            b"a LOGIN {5} ",
+            b"}",
+            b"",
+        ] {
+            assert_eq!(
+                lit(not_literal),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(not_literal)
+            );
+        }
+    }
+
+    #[test]
+    fn tag_of_first_line() {
+        assert_eq!(first_line_tag(b"a1 FETCH"), Some(&b"a1"[..]));
+        assert_eq!(first_line_tag(b"a1"), None);
+        assert_eq!(first_line_tag(b"+x FETCH"), None);
+        assert_eq!(first_line_tag(b" FETCH"), None);
+    }
+}
