@@ -9,6 +9,11 @@ pub enum FlagSync {
     /// cost is one sync per batch, and a client is never told a flag is set
     /// that a crash forgets.
     Always,
+    /// Acknowledge once the record is written to the OS (page cache) and
+    /// sync it within this delay (one sync for all flag changes in the
+    /// window, unless an append syncs them sooner). A power loss may forget
+    /// flag changes of the last window, never a message.
+    Batched(std::time::Duration),
     /// Acknowledge once the record is written to the OS (page cache); it
     /// becomes durable with the next synced record, checkpoint or close. A
     /// power loss may forget the last few flag changes (never a message).

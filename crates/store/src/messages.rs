@@ -469,6 +469,9 @@ impl Store {
         };
         if t > 0 {
             self.finish(t, need_sync).await?;
+            if !need_sync {
+                self.schedule_flag_sync(t);
+            }
         }
         Ok(result)
     }

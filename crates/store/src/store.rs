@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     /// Test hook: compaction stops (as if the process died) after this step.
     pub(crate) compact_stop_after: Cell<Option<u8>>,
     pub(crate) open_info: OpenInfo,
+    /// A batched flag sync is scheduled.
+    pub(crate) sync_timer: Cell<bool>,
     /// fdatasync calls on segments (group commit makes this < appends).
     pub(crate) syncs: Cell<u64>,
 }
@@ -281,6 +283,7 @@ impl Store {
                 bg_done: Event::default(),
                 compact_stop_after: Cell::new(None),
                 open_info: info,
+                sync_timer: Cell::new(false),
                 syncs: Cell::new(0),
             }),
         };
@@ -502,6 +505,29 @@ impl Store {
 
     pub(crate) fn need_flag_sync(&self) -> bool {
         self.inner.cfg.flag_sync == FlagSync::Always
+    }
+
+    /// Under [`FlagSync::Batched`], make sure a sync happens within the
+    /// window after an unsynced flag change (one timer at a time).
+    pub(crate) fn schedule_flag_sync(&self, ticket: u64) {
+        let FlagSync::Batched(delay) = self.inner.cfg.flag_sync else {
+            return;
+        };
+        if self.inner.sync_timer.get() {
+            return;
+        }
+        self.inner.sync_timer.set(true);
+        let me = self.clone();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(delay).await;
+            me.inner.sync_timer.set(false);
+            // Everything queued up to now, not just `ticket`, is covered.
+            let upto = me.inner.st.borrow().wal.next_ticket.max(ticket);
+            if let Err(e) = me.wait(upto, true).await {
+                tracing::warn!(error = %e, "batched flag sync failed");
+            }
+        })
+        .detach();
     }
 
     // ------------------------------------------------------------ change notification

@@ -596,3 +596,43 @@ fn open_segment_files_stay_bounded() {
         }
     });
 }
+
+#[test]
+fn batched_flag_sync_syncs_within_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let window = std::time::Duration::from_millis(20);
+        let c = StoreConfig {
+            flag_sync: FlagSync::Batched(window),
+            ..cfg()
+        };
+        let s = Store::open(&path, c.clone()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let b = raw(1);
+        s.append(ib, &[new_msg(&b), new_msg(&b)]).await.unwrap();
+        let syncs = s.sync_count();
+        // Acknowledged without a sync of their own...
+        s.store_flags(ib, &[(1, 1)], FlagOp::Add, Flags::SEEN, &[], None)
+            .await
+            .unwrap();
+        s.store_flags(ib, &[(2, 2)], FlagOp::Add, Flags::FLAGGED, &[], None)
+            .await
+            .unwrap();
+        assert_eq!(s.sync_count(), syncs);
+        // ...and both covered by one sync once the window has passed (the
+        // loop only bounds the wait on a slow shared disk).
+        for _ in 0..500 {
+            glommio::timer::sleep(window).await;
+            if s.sync_count() > syncs {
+                break;
+            }
+        }
+        glommio::timer::sleep(window * 2).await;
+        assert_eq!(s.sync_count(), syncs + 1);
+        drop(s);
+        let s = Store::open(&path, c).await.unwrap();
+        assert_eq!(s.message(ib, 1).unwrap().flags, Flags::SEEN);
+        assert_eq!(s.message(ib, 2).unwrap().flags, Flags::FLAGGED);
+    });
+}
