@@ -7,6 +7,8 @@ import select
 import socket
 import time
 
+import pytest
+
 from conftest import USERS, Raw
 
 WAIT = 10  # seconds a notification may take before the test fails
@@ -20,8 +22,18 @@ def msg(n, size=0):
     ).encode()
 
 
-def login_raw(server, user="alice", port=None):
-    r = Raw(port or server.imap_port, timeout=WAIT)
+class TlsRaw(Raw):
+    """Raw over implicit TLS (the IMAPS port)."""
+
+    def __init__(self, server, timeout=WAIT):
+        plain = socket.create_connection(("127.0.0.1", server.imaps_port), timeout=timeout)
+        self.sock = server.tls_context().wrap_socket(plain, server_hostname="localhost")
+        self.f = self.sock.makefile("rb")
+        self.greeting = self.f.readline()
+
+
+def login_raw(server, user="alice", port=None, tls=False):
+    r = TlsRaw(server) if tls else Raw(port or server.imap_port, timeout=WAIT)
     _, tagged = r.cmd("l", f'LOGIN {user} "{USERS[user]}"')
     assert tagged.startswith(b"l OK"), tagged
     return r
@@ -78,8 +90,9 @@ def status(c, mailbox):
 # --- two sessions of one user ------------------------------------------------
 
 
-def test_idle_sees_append_flags_and_expunge(server):
-    a = login_raw(server)
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "imaps"])
+def test_idle_sees_append_flags_and_expunge(server, tls):
+    a = login_raw(server, tls=tls)
     untagged, tagged = a.cmd("s", "SELECT INBOX")
     assert tagged.startswith(b"s OK [READ-WRITE]"), tagged
     assert b"* 0 EXISTS\r\n" in untagged
@@ -483,3 +496,66 @@ def test_line_length_limit(make_server):
     assert len(big) > 4000
     tagged = append_raw(r, "ap", "INBOX", big)
     assert tagged.startswith(b"ap OK"), tagged
+
+
+def test_idle_timeout_says_bye(make_server):
+    """An authenticated session silent past idle_timeout_secs is logged out
+    with an untagged BYE (RFC 9051 §7.1.5, autologout), in IDLE as well."""
+    server = make_server(extra="[limits]\nidle_timeout_secs = 2\n")
+    quiet = login_raw(server)
+    quiet.cmd("s", "SELECT INBOX")
+    idling = login_raw(server)
+    idling.cmd("s", "SELECT INBOX")
+    idling.send("i IDLE\r\n")
+    assert idling.line() == b"+ idling\r\n"
+    start = time.time()
+    for what, r in (("selected session", quiet), ("IDLE session", idling)):
+        lines = []
+        try:
+            while True:
+                lines.append(r.line())
+        except (EOFError, ConnectionError):
+            pass
+        assert any(l.startswith(b"* BYE") for l in lines), f"{what} closed without BYE: {lines}"
+    assert time.time() - start < 8, "idle sessions closed too late"
+
+
+def test_literal_size_limit(make_server):
+    server = make_server(extra="[limits]\nmax_literal_size = 1000\n")
+    r = login_raw(server)
+    _, tagged = r.cmd("c", "CAPABILITY")
+    # RFC 7889: the limit is announced.
+    caps = b" ".join(_ for _ in r.cmd("c2", "CAPABILITY")[0])
+    assert b" APPENDLIMIT=1000" in caps, caps
+    # A synchronising literal over the limit is refused before the client
+    # sends it: no continuation, a tagged NO [TOOBIG] (RFC 9051 §7.1).
+    r.send("a1 APPEND INBOX {2000}\r\n")
+    line = r.line()
+    assert line.startswith(b"a1 NO [TOOBIG]"), line
+    _, tagged = r.cmd("n1", "NOOP")
+    assert tagged.startswith(b"n1 OK"), tagged
+    # Exactly at the limit is accepted.
+    data = b"Subject: x\r\n\r\n"
+    data += b"y" * (1000 - len(data))
+    assert len(data) == 1000
+    r.send("a2 APPEND INBOX {1000}\r\n")
+    assert r.line().startswith(b"+"), "no continuation for a literal within the limit"
+    r.send(data + b"\r\n")
+    _, tagged = r.until("a2")
+    assert tagged.startswith(b"a2 OK [APPENDUID "), tagged
+    # A non-synchronising literal over the limit (RFC 7888 §4): the server
+    # cannot refuse before the bytes arrive; it answers BAD/NO [TOOBIG] and
+    # either skips the literal or closes with BYE.
+    r.send(b"a3 APPEND INBOX {2000+}\r\n" + b"z" * 2000 + b"\r\n")
+    line = r.line()
+    if line.startswith(b"* BYE"):
+        with pytest.raises((EOFError, ConnectionError)):
+            while True:
+                r.line()
+    else:
+        assert re.match(rb"a3 (NO|BAD) \[TOOBIG\]", line), line
+        _, tagged = r.cmd("n2", "NOOP")
+        assert tagged.startswith(b"n2 OK"), tagged
+    c = server.login("alice")
+    assert c.select("INBOX") == ("OK", [b"1"])
+    c.logout()
