@@ -506,3 +506,53 @@ fn top_level_sections_agree_with_and_without_facts() {
         );
     });
 }
+
+#[test]
+fn many_messages_answered_in_order_while_loads_overlap() {
+    in_store(|s, mb| async move {
+        // More messages than loads in flight, three of them large enough
+        // that the byte budget holds later loads back.
+        let mut raws: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                format!(
+                    "Subject: m{i}\r\nX: {}\r\n\r\nbody {i}\r\n",
+                    "y".repeat(i * 37)
+                )
+                .into_bytes()
+            })
+            .collect();
+        for i in [5, 6, 7] {
+            let mut big = format!("Subject: m{i}\r\n\r\n").into_bytes();
+            big.resize(3 << 20, b'z');
+            raws[i] = big;
+        }
+        let refs: Vec<&[u8]> = raws.iter().map(|r| r.as_slice()).collect();
+        append_plain(&s, mb, &refs).await;
+        let seqs: Vec<u32> = (1..=40).collect();
+        let (out, r) = fetch_raw(
+            &s,
+            mb,
+            &seqs,
+            "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] RFC822.SIZE BODY.PEEK[TEXT]<0.6>)",
+            opts(),
+        )
+        .await;
+        r.unwrap();
+        let mut want = String::new();
+        for (i, raw) in raws.iter().enumerate() {
+            let subject = format!("Subject: m{i}\r\n\r\n");
+            let text = if (5..=7).contains(&i) {
+                "zzzzzz".to_string()
+            } else {
+                format!("body {i}")[..6].to_string()
+            };
+            want.push_str(&format!(
+                "* {} FETCH (BODY[HEADER.FIELDS (SUBJECT)] {{{}}}\r\n{subject} RFC822.SIZE {} BODY[TEXT]<0> {{6}}\r\n{text})\r\n",
+                i + 1,
+                subject.len(),
+                raw.len()
+            ));
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    });
+}

@@ -135,6 +135,37 @@ fn fetch_10000_messages() {
             .map(|(i, m)| (i as u32 + 1, m.clone()))
             .collect();
         assert_eq!(msgs.len(), 10_000);
+        // The store calls FETCH builds on, alone.
+        let t = Instant::now();
+        for (_, m) in &msgs {
+            std::hint::black_box(s.facts(mb, m.uid).await.unwrap());
+        }
+        println!(
+            "store.facts() x10000: {:.2} us/message",
+            t.elapsed().as_secs_f64() * 1e6 / 10_000.0
+        );
+        let t = Instant::now();
+        for (_, m) in &msgs {
+            std::hint::black_box(s.read_range(mb, m.uid, 0, 4096).await.unwrap());
+        }
+        println!(
+            "store.read_range(0, 4096) x10000: {:.2} us/message",
+            t.elapsed().as_secs_f64() * 1e6 / 10_000.0
+        );
+        for window in [4usize, 16, 64] {
+            let t = Instant::now();
+            for chunk in msgs.chunks(window) {
+                let futs: Vec<_> = chunk
+                    .iter()
+                    .map(|(_, m)| Box::pin(s.read_range(mb, m.uid, 0, 4096)))
+                    .collect();
+                std::hint::black_box(join_all(futs).await);
+            }
+            println!(
+                "read_range x10000, {window} at a time: {:.2} us/message",
+                t.elapsed().as_secs_f64() * 1e6 / 10_000.0
+            );
+        }
         for attrs in [
             "(UID FLAGS)",
             "(FLAGS INTERNALDATE RFC822.SIZE)",
@@ -152,4 +183,27 @@ fn fetch_10000_messages() {
             );
         }
     });
+}
+
+/// Polls all futures until every one is ready (no futures crate here).
+async fn join_all<F: std::future::Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match std::pin::Pin::new(&mut *f).poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.unwrap()).collect()
 }

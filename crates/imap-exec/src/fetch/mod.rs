@@ -26,6 +26,8 @@ mod section;
 use std::ops::Range;
 
 use bytes::{BufMut, BytesMut};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use imap_proto::encode::{FetchResponse, literal_header};
 use imap_proto::{FetchAttrs, Part, Partial};
 use mime_facts::{Facts, TransferEncoding, decode_binary};
@@ -131,27 +133,109 @@ pub async fn fetch<S: Sink>(
         opts,
         utf8: opts.utf8 || opts.rev2,
     };
-    let mut scratch = Scratch::default();
+    let mut fields = BytesMut::new();
     let mut refused = None;
-    for (seq, info) in msgs {
-        let seen_modseq = outcome
+    let seen_of = |uid: u32| {
+        outcome
             .seen_set
-            .binary_search_by_key(&info.uid, |c| c.0)
+            .binary_search_by_key(&uid, |c| c.0)
             .ok()
             .and_then(|i| outcome.seen_set.get(i))
-            .map(|c| c.1);
-        match message(&ctx, *seq, info, seen_modseq, sink, &mut scratch).await {
-            Ok(()) => sink.flush_if_full().await?,
-            Err(Skip::Expunged) => outcome.expunged.push(info.uid),
-            Err(Skip::Refused(e)) => {
-                refused.get_or_insert(e);
+            .map(|c| c.1)
+    };
+    let mut expunged = Vec::new();
+    if !(plan.needs_facts || plan.locates || plan.needs_header_end) {
+        // Index data only (the flag-sync hot path): nothing to wait for.
+        let nothing = Loaded::default();
+        for (seq, info) in msgs {
+            let seen = seen_of(info.uid);
+            render_result(
+                render(&ctx, *seq, info, seen, &nothing, sink, &mut fields),
+                info,
+                &mut expunged,
+                &mut refused,
+            )?;
+            sink.flush_if_full().await?;
+        }
+    } else {
+        // Loads of the next messages run while this one is written: the
+        // store's reads are io_uring operations, and a few in flight cost
+        // little more than one. Bounded by count and by bytes.
+        let mut inflight = FuturesOrdered::new();
+        let mut costs = std::collections::VecDeque::new();
+        let mut in_bytes = 0usize;
+        let mut queued = msgs.iter();
+        let mut answered = msgs.iter();
+        loop {
+            while inflight.len() < LOAD_WINDOW {
+                let Some((_, info)) = queued.as_slice().first() else {
+                    break;
+                };
+                let cost = load_cost(&plan, info);
+                if !inflight.is_empty() && in_bytes + cost > LOAD_BYTES {
+                    break;
+                }
+                queued.next();
+                in_bytes += cost;
+                costs.push_back(cost);
+                inflight.push_back(load(&ctx, info));
             }
-            Err(Skip::Fatal(e)) => return Err(e),
+            let Some(loaded) = inflight.next().await else {
+                break;
+            };
+            in_bytes = in_bytes.saturating_sub(costs.pop_front().unwrap_or(0));
+            let Some((seq, info)) = answered.next() else {
+                break;
+            };
+            let seen = seen_of(info.uid);
+            let r = loaded.and_then(|l| render(&ctx, *seq, info, seen, &l, sink, &mut fields));
+            if render_result(r, info, &mut expunged, &mut refused)? {
+                sink.flush_if_full().await?;
+            }
         }
     }
+    outcome.expunged = expunged;
     match refused {
         Some(e) => Err(e),
         None => Ok(outcome),
+    }
+}
+
+/// Messages whose loads may be in flight at once, and the bytes they may
+/// read together (a single larger message still goes alone).
+const LOAD_WINDOW: usize = 16;
+const LOAD_BYTES: usize = 8 << 20;
+
+/// Upper bound of what loading one message reads.
+fn load_cost(plan: &Plan<'_>, info: &MessageInfo) -> usize {
+    let facts = if plan.needs_facts { 4096 } else { 0 };
+    let bytes = if plan.locates || plan.needs_header_end {
+        info.size as usize
+    } else {
+        0
+    };
+    facts + bytes
+}
+
+/// Sorts one message's outcome: true when a response was written; a
+/// fatal error ends the FETCH.
+fn render_result(
+    r: Result<(), Skip>,
+    info: &MessageInfo,
+    expunged: &mut Vec<u32>,
+    refused: &mut Option<ExecError>,
+) -> Result<bool, ExecError> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(Skip::Expunged) => {
+            expunged.push(info.uid);
+            Ok(false)
+        }
+        Err(Skip::Refused(e)) => {
+            refused.get_or_insert(e);
+            Ok(false)
+        }
+        Err(Skip::Fatal(e)) => Err(e),
     }
 }
 
@@ -180,13 +264,6 @@ struct Ctx<'c, 'a> {
     plan: &'c Plan<'a>,
     opts: &'c FetchOptions,
     utf8: bool,
-}
-
-/// Buffers reused from message to message.
-#[derive(Default)]
-struct Scratch {
-    resolved: Vec<Resolved>,
-    fields: BytesMut,
 }
 
 /// An item's data located in the message, before the bytes are read.
@@ -429,14 +506,21 @@ fn slice_of<'d>(data: &'d [u8], base: usize, range: &Range<usize>) -> &'d [u8] {
     data.get(start..end).unwrap_or_default()
 }
 
-async fn message<S: Sink>(
-    ctx: &Ctx<'_, '_>,
-    seq: u32,
-    info: &MessageInfo,
-    seen_modseq: Option<u64>,
-    sink: &mut S,
-    scratch: &mut Scratch,
-) -> Result<(), Skip> {
+/// Everything one message's response needs from the store.
+#[derive(Default)]
+struct Loaded {
+    facts: Option<Facts>,
+    /// Message bytes from offset `base` (the hull of all sections).
+    data: Option<MessageBytes>,
+    base: usize,
+    /// Per item of the plan, where its data is.
+    resolved: Vec<Resolved>,
+}
+
+/// Reads what the plan needs of one message: facts (one read) when needed,
+/// then the smallest byte range covering every section (one read; none
+/// when the header scan already read it).
+async fn load(ctx: &Ctx<'_, '_>, info: &MessageInfo) -> Result<Loaded, Skip> {
     let plan = ctx.plan;
     let facts = match plan.needs_facts {
         true => Some(load_facts(ctx, info.uid).await?),
@@ -454,11 +538,10 @@ async fn message<S: Sink>(
         header_end,
         size: info.size as usize,
     };
-    // Locate every section first, then read once: the smallest range
-    // covering all of them (none when the header scan already read it).
     let mut hull: Option<Range<usize>> = None;
-    scratch.resolved.clear();
+    let mut resolved = Vec::new();
     if plan.locates {
+        resolved.reserve(plan.items.len());
         for item in &plan.items {
             let r = resolve(item, layout)?;
             if let Some(range) = r.range() {
@@ -467,28 +550,42 @@ async fn message<S: Sink>(
                     None => range.clone(),
                 });
             }
-            scratch.resolved.push(r);
+            resolved.push(r);
         }
     }
-    let data = match &hull {
-        Some(h) if prefix.as_ref().is_some_and(|p| h.end <= p.len()) => {
-            hull = Some(0..h.end);
-            prefix
-        }
+    let (data, base) = match hull {
+        Some(h) if prefix.as_ref().is_some_and(|p| h.end <= p.len()) => (prefix, 0),
         Some(h) => {
             let start = u32::try_from(h.start).unwrap_or(u32::MAX);
             let len = u32::try_from(h.len()).unwrap_or(u32::MAX);
-            Some(
-                ctx.store
-                    .read_range(ctx.mailbox, info.uid, start, len)
-                    .await?,
-            )
+            let bytes = ctx
+                .store
+                .read_range(ctx.mailbox, info.uid, start, len)
+                .await?;
+            (Some(bytes), h.start)
         }
-        None => None,
+        None => (None, 0),
     };
-    let data: &[u8] = data.as_deref().unwrap_or_default();
-    let base = hull.map_or(0, |h| h.start);
+    Ok(Loaded {
+        facts,
+        data,
+        base,
+        resolved,
+    })
+}
 
+/// Writes one message's response; on a refusal nothing of it stays in the
+/// buffer.
+fn render<S: Sink>(
+    ctx: &Ctx<'_, '_>,
+    seq: u32,
+    info: &MessageInfo,
+    seen_modseq: Option<u64>,
+    loaded: &Loaded,
+    sink: &mut S,
+    fields: &mut BytesMut,
+) -> Result<(), Skip> {
+    let plan = ctx.plan;
     let flags = match seen_modseq {
         Some(_) => info.flags | Flags::SEEN,
         None => info.flags,
@@ -502,17 +599,7 @@ async fn message<S: Sink>(
     if seen_modseq.is_some() && !plan.flags_asked {
         r.flags(flag_names(flags, &info.keywords, ctx.keywords));
     }
-    let written = write_items(
-        ctx,
-        &mut r,
-        info,
-        flags,
-        modseq,
-        facts.as_ref(),
-        data,
-        base,
-        scratch,
-    );
+    let written = write_items(ctx, &mut r, info, flags, modseq, loaded, fields);
     if let Err(e) = written {
         // Nothing of a refused message's response may go out.
         sink.buf().truncate(start_len);
@@ -525,21 +612,21 @@ async fn message<S: Sink>(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_items(
     ctx: &Ctx<'_, '_>,
     r: &mut FetchResponse<'_>,
     info: &MessageInfo,
     flags: Flags,
     modseq: u64,
-    facts: Option<&Facts>,
-    data: &[u8],
-    base: usize,
-    scratch: &mut Scratch,
+    loaded: &Loaded,
+    fields: &mut BytesMut,
 ) -> Result<(), Skip> {
     let utf8 = ctx.utf8;
+    let facts = loaded.facts.as_ref();
+    let data: &[u8] = loaded.data.as_deref().unwrap_or_default();
+    let base = loaded.base;
     for (i, item) in ctx.plan.items.iter().enumerate() {
-        let resolved = scratch.resolved.get(i).unwrap_or(&Resolved::Nothing);
+        let resolved = loaded.resolved.get(i).unwrap_or(&Resolved::Nothing);
         match item {
             Item::Uid => {
                 r.uid(info.uid);
@@ -588,14 +675,9 @@ fn write_items(
                 let origin = partial.map(|p| p.offset);
                 match (resolved, spec) {
                     (Resolved::Fields(range), SectionSpec::Fields { names, not }) => {
-                        select_fields(
-                            &mut scratch.fields,
-                            slice_of(data, base, range),
-                            names,
-                            *not,
-                        );
+                        select_fields(fields, slice_of(data, base, range), names, *not);
                         section_name(r, name, origin);
-                        literal(r, partial_of(&scratch.fields, *partial), false);
+                        literal(r, partial_of(fields, *partial), false);
                     }
                     (Resolved::Bytes(range), _) => {
                         section_name(r, name, origin);
