@@ -128,6 +128,30 @@ def test_curl_starttls_required(server):
     assert re.search(r"SSL connection using TLSv1\.[23]", log), log
 
 
+def test_curl_uploads_a_message(server, tmp_path):
+    need("curl", "curl")
+    c = server.login("alice")
+    c.create("Uploads")
+    c.logout()
+    body = msg(11, size=30)
+    f = tmp_path / "m.eml"
+    f.write_bytes(body)
+    r = curl(*AUTH, "-T", str(f), f"imap://127.0.0.1:{server.imap_port}/Uploads")
+    assert r.returncode == 0, r.stderr
+    c = server.login("alice")
+    assert c.select("Uploads") == ("OK", [b"1"])
+    typ, data = c.fetch("1", "(BODY.PEEK[])")
+    assert data[0][1] == body
+    c.logout()
+    # And curl reads it back, with a custom command too.
+    r = curl(*AUTH, f"imap://127.0.0.1:{server.imap_port}/Uploads;UID=1")
+    assert r.stdout == body, r.stderr
+    r = curl(*AUTH, "-X", "STATUS Uploads (MESSAGES UIDNEXT)",
+             f"imap://127.0.0.1:{server.imap_port}/")
+    assert r.returncode == 0, r.stderr
+    assert re.search(rb'\* STATUS "?Uploads"? \((MESSAGES 1 UIDNEXT 2|UIDNEXT 2 MESSAGES 1)\)', r.stdout), r.stdout
+
+
 def test_curl_plaintext_refused_when_configured(make_server):
     need("curl", "curl")
     server = make_server(extra='[auth]\nplaintext_auth = "never"\n')
@@ -250,6 +274,18 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
         base = f.name.split(":2,")[0]
         flags = ("F" if uid in flagged_uids else "") + ("S" if uid in seen_uids else "")
         f.rename(inbox / "cur" / f"{base}:2,{flags}")
+    # One local message is trashed (T): with Expunge Both it must go from
+    # the server too.
+    doomed_uid = sorted(by_uid)[-1]
+    f = by_uid.pop(doomed_uid)
+    f.rename(inbox / "cur" / (f.name.split(":2,")[0] + ":2,T"))
+    # And a change on the server side must come down.
+    c = server.login("alice")
+    c.select("INBOX")
+    answered_uid = sorted(by_uid)[20]
+    typ, _ = c.uid("STORE", str(answered_uid), "+FLAGS", r"(\Answered)")
+    assert typ == "OK"
+    c.logout()
     new_msg = msg(4242, size=3)
     (inbox / "new" / f"{int(time.time())}.P{os.getpid()}.e2etest").write_bytes(
         as_maildir(new_msg)
@@ -263,7 +299,7 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
 
     c = server.login("alice")
     typ, data = c.select("INBOX", readonly=True)
-    assert data == [str(n + 1).encode()], data
+    assert data == [str(n).encode()], data  # one uploaded, one expunged
     typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
     flags = {}
     for line in data:
@@ -281,6 +317,8 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
             want.add(b"\\Seen")
         if uid in flagged_uids:
             want.add(b"\\Flagged")
+        if uid == answered_uid:
+            want.add(b"\\Answered")
         assert flags[uid] == want, (uid, flags[uid], want)
     typ, data = c.uid("SEARCH", None, "HEADER", "Message-ID", "<m4242@example.org>")
     uids = data[0].split()
@@ -290,7 +328,11 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
     assert strip_tuid(uploaded.replace(b"\r\n", b"\n")) == as_maildir(new_msg)
     assert uploaded.count(b"\n") == uploaded.count(b"\r\n"), "bare LF stored over IMAP"
     c.logout()
+    assert doomed_uid not in flags, "the trashed message was not expunged on the server"
     # A third run has nothing to do and still succeeds.
     run_mbsync(exe, rc)
-    assert len(maildir_files(inbox)) == n + 1
+    files = maildir_files(inbox)
+    assert len(files) == n
+    answered = [f for f in files if re.search(rf",U={answered_uid}:2,", f.name)]
+    assert len(answered) == 1 and answered[0].name.endswith(":2,R"), answered
     print(f"mbsync pull of {n} messages: {pull_secs:.1f} s; push run: {push_secs:.1f} s")
