@@ -7,6 +7,7 @@ throughout."""
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 
@@ -177,8 +178,9 @@ class Closed(Exception):
 class Fuzzer:
     """One connection driven by the fuzz cases; reconnects after a BYE."""
 
-    def __init__(self, server, rng, user=None, name="f"):
+    def __init__(self, server, rng, user=None, name="f", tls=False):
         self.server, self.rng, self.user, self.name = server, rng, user, name
+        self.tls = tls
         self.closes = 0
         self.answers = {"OK": 0, "NO": 0, "BAD": 0, "BYE": 0}
         self.sock = None
@@ -187,7 +189,12 @@ class Fuzzer:
     def connect(self):
         if self.sock:
             self.sock.close()
-        self.sock = socket.create_connection(("127.0.0.1", self.server.imap_port), timeout=TIMEOUT)
+        port = self.server.imaps_port if self.tls else self.server.imap_port
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if self.tls:
+            self.sock = self.server.tls_context().wrap_socket(
+                self.sock, server_hostname="localhost"
+            )
         self.f = self.sock.makefile("rb")
         greeting = self.f.readline()
         assert greeting.startswith(b"* OK"), greeting
@@ -206,7 +213,7 @@ class Fuzzer:
             raise AssertionError(
                 f"{self.name}: no answer within {TIMEOUT} s to {sent[:300]!r}"
             ) from None
-        except ConnectionError:
+        except (ConnectionError, ssl.SSLError):
             line = b""
         if not line:
             raise Closed()
@@ -261,7 +268,7 @@ class Fuzzer:
         try:
             self.sock.sendall(data)
             status = self.answer(data, literal)
-        except (Closed, BrokenPipeError, ConnectionResetError):
+        except (Closed, ConnectionError, ssl.SSLError):
             # Closed without BYE is acceptable only after a line the server
             # had to drop the connection for; count it like a BYE.
             status = "BYE"
@@ -364,8 +371,9 @@ def test_many_connections_in_parallel(fuzz_server):
 
     def work(k):
         try:
+            # Every fourth connection runs over TLS (the other read path).
             f = Fuzzer(fuzz_server, random.Random(100 + k), user="bob" if k % 2 else None,
-                       name=f"c{k}_")
+                       name=f"c{k}_", tls=k % 4 == 0)
             fuzzers.append(f)
             f.run(250)
         except BaseException as e:
