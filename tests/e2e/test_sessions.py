@@ -324,6 +324,15 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     """Pipelined APPENDs; the server is killed mid-stream. Every APPEND that
     was answered OK must be there, byte for byte, after the restart."""
     r = login_raw(server)
+    # Flag changes acknowledged before the kill must survive it too
+    # (sync_flag_changes defaults to true).
+    for i in range(3):
+        assert append_raw(r, f"p{i}", "INBOX", msg(1000 + i)).startswith(f"p{i} OK".encode())
+    r.cmd("s", "SELECT INBOX")
+    _, tagged = r.cmd("f", r"STORE 1:3 +FLAGS (\Answered $Kept)")
+    assert tagged.startswith(b"f OK"), tagged
+    _, tagged = r.cmd("f2", r"STORE 2 -FLAGS (\Answered)")
+    assert tagged.startswith(b"f2 OK"), tagged
     total = 300
     out = b"".join(
         f"a{i} APPEND INBOX {{{len(msg(i, 20))}+}}\r\n".encode() + msg(i, 20) + b"\r\n"
@@ -363,6 +372,9 @@ def test_kill_9_keeps_every_acknowledged_append(server):
 
     c = server.login("alice")
     got = fetch_all(c, "INBOX")
+    assert got[1] == ({"\\Answered", "$Kept"}, msg(1000)), got[1]
+    assert got[2] == ({"$Kept"}, msg(1001)), got[2]
+    assert got[3] == ({"\\Answered", "$Kept"}, msg(1002)), got[3]
     for i, uid in acked.items():
         assert uid in got, f"APPEND a{i} was acknowledged as UID {uid} but is lost"
         assert got[uid][1] == msg(i, 20), f"UID {uid} differs from APPEND a{i}"
@@ -370,6 +382,7 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     # APPEND gets a fresh UID.
     for uid, (_, body) in got.items():
         assert re.search(rb"Subject: test \d+", body), uid
+    print(f"kill -9: {len(acked)} APPENDs acknowledged, {len(got) - 3} present after restart")
     typ, data = c.append("INBOX", None, None, msg(999))
     new_uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
     assert new_uid > max(got), (new_uid, max(got))
