@@ -107,7 +107,20 @@ pub(crate) fn parse_list(value: &[u8], max: usize) -> Vec<Address> {
                 });
             }
             _ => {
-                if !words.is_empty() {
+                // Two words side by side (not joined by a dot) make a phrase.
+                let is_phrase = words
+                    .windows(2)
+                    .any(|w| !matches!(w, [Word::Dot, _] | [_, Word::Dot]));
+                if is_phrase {
+                    // `Someone Else` with no address: a name, as Dovecot
+                    // reads it.
+                    out.push(Address {
+                        name: Some(phrase(&words)),
+                        adl: None,
+                        mailbox: Some(MISSING_MAILBOX.to_vec()),
+                        host: Some(MISSING_DOMAIN.to_vec()),
+                    });
+                } else if !words.is_empty() {
                     out.push(Address {
                         name: comment.filter(|c| !c.is_empty()),
                         adl: None,
@@ -381,6 +394,22 @@ mod tests {
                 a(None, None, Some("MISSING_MAILBOX"), Some("MISSING_DOMAIN")),
                 a(None, None, Some("d"), Some("e.f")),
                 a(None, None, Some("broken"), Some("SYNTAX_ERROR")),
+            ]
+        );
+    }
+
+    #[test]
+    fn phrase_without_address_is_a_name() {
+        assert_eq!(
+            parse_list(b"Someone Else, first.last", 10),
+            vec![
+                a(
+                    Some("Someone Else"),
+                    None,
+                    Some("MISSING_MAILBOX"),
+                    Some("MISSING_DOMAIN")
+                ),
+                a(None, None, Some("first.last"), Some("MISSING_DOMAIN")),
             ]
         );
     }

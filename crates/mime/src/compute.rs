@@ -125,6 +125,7 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
     if walk.parts.is_empty() {
         return opaque(raw, header_end_guess(raw));
     }
+    walk.give_containers_a_child();
     let has_attachment = walk.parts.iter().any(|p| {
         p.disposition
             .as_ref()
@@ -451,6 +452,26 @@ impl Walk<'_, '_> {
             envelope: Box::new(envelope(bytes, &root.headers, self.limits.max_addresses)),
         };
         body_start.saturating_add(root.offset_body).min(body_end)
+    }
+
+    /// IMAP's grammar needs at least one part in a multipart and exactly one
+    /// body in a message part. A multipart that ended before its first part
+    /// (`--b--` right away) gets one empty text/plain part, as in Dovecot;
+    /// a message part left without a body (which the walk should never
+    /// do) gets an empty one too.
+    fn give_containers_a_child(&mut self) {
+        for i in 0..self.parts.len() {
+            let Some(part) = self.parts.get(i) else {
+                continue;
+            };
+            let childless = part.children.is_empty()
+                && matches!(part.kind, PartKind::Multipart | PartKind::Message { .. });
+            if childless {
+                let at = part.body_start;
+                let child = stand_in_body(self.raw, at, at, at);
+                self.attach(child, Some(i));
+            }
+        }
     }
 
     /// Appends `part` and records it as the next child of `parent`.

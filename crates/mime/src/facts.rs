@@ -152,7 +152,8 @@ pub struct Part {
     /// None for containers and when the encoding cannot be decoded.
     pub decoded_size: Option<u64>,
     /// Indices into [`Facts::parts`] of the sub-parts, in order. Always
-    /// greater than this part's own index.
+    /// greater than this part's own index; a multipart has at least one, a
+    /// message part exactly one, a leaf none.
     pub children: Vec<u32>,
 }
 
@@ -266,7 +267,8 @@ impl Facts {
                 return Err(FactsError::Tree("offsets out of order or out of range"));
             }
             match (&part.kind, part.children.len()) {
-                (PartKind::Leaf, 0) | (PartKind::Multipart, _) | (PartKind::Message { .. }, 1) => {}
+                (PartKind::Leaf, 0) | (PartKind::Message { .. }, 1) => {}
+                (PartKind::Multipart, n) if n > 0 => {}
                 _ => return Err(FactsError::Tree("child count does not fit the part kind")),
             }
             let my_depth = depth.get(i).copied().unwrap_or(0);

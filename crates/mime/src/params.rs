@@ -106,20 +106,36 @@ fn params(lx: &mut Lexer<'_>) -> Vec<Param> {
         let value = if lx.peek() == Some(b'"') {
             lx.quoted()
         } else {
-            lx.take_while(|b| b != b';' && !is_wsp(b)).to_vec()
+            lx.take_while(is_value_token_byte).to_vec()
         };
+        // A value must be one token or quoted string: `a=b@c` or an 8-bit
+        // value is dropped, as Dovecot drops it.
+        lx.skip_cfws();
+        if !matches!(lx.peek(), None | Some(b';')) {
+            lx.take_while(|b| b != b';');
+            continue;
+        }
         raw.push(Param { attr, value });
     }
     join_continuations(raw)
 }
 
-/// `name*N` / `name*N*` segments, if `attr` is one: (name, N, extended).
+/// RFC 2045 token characters: printable ASCII except tspecials.
+fn is_value_token_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b)
+}
+
+/// `name*N` / `name*N*` / `name*` segments, if `attr` is one: (name, N,
+/// extended).
 fn split_continuation(attr: &[u8]) -> Option<(&[u8], u32, bool)> {
     let (attr, extended) = match attr.strip_suffix(b"*") {
         Some(a) => (a, true),
         None => (attr, false),
     };
-    let star = attr.iter().rposition(|&b| b == b'*')?;
+    let Some(star) = attr.iter().rposition(|&b| b == b'*') else {
+        // `name*=charset'lang'value`: one extended segment.
+        return (extended && !attr.is_empty()).then_some((attr, 0, true));
+    };
     let (name, index) = (attr.get(..star)?, attr.get(star + 1..)?);
     if name.is_empty()
         || index.is_empty()
@@ -146,8 +162,8 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
     if !raw.iter().any(|p| split_continuation(&p.attr).is_some()) {
         return raw;
     }
-    // Plain parameters first, then the joined ones in order of first
-    // appearance, as Dovecot lists them.
+    // Plain parameters first, then the RFC 2231 ones joined and sorted by
+    // name, as Dovecot lists them.
     let mut groups: Vec<Continued> = Vec::new();
     let mut out: Vec<Param> = Vec::new();
     let mut joined: Vec<Param> = Vec::new();
@@ -188,6 +204,7 @@ fn join_continuations(raw: Vec<Param>) -> Vec<Param> {
             }
         }
     }
+    joined.sort_by_key(|p| p.attr.to_ascii_lowercase());
     out.extend(joined);
     out
 }
@@ -242,9 +259,13 @@ mod tests {
                 p("title", "x y")
             ]
         );
-        // A single extended value keeps its star and its encoding.
-        let (_, _, ps) = content_type(b"text/plain; name*=utf-8''%E2%82%AC").unwrap();
-        assert_eq!(ps, vec![p("name*", "utf-8''%E2%82%AC")]);
+        // A single extended value keeps its star and its encoding, and RFC
+        // 2231 parameters come after the plain ones, sorted.
+        let (_, _, ps) = content_type(b"text/plain; z*=a''b; name*=utf-8''%E2%82%AC; x=1").unwrap();
+        assert_eq!(
+            ps,
+            vec![p("x", "1"), p("name*", "utf-8''%E2%82%AC"), p("z*", "a''b")]
+        );
     }
 
     #[test]
@@ -253,6 +274,14 @@ mod tests {
         assert_eq!(ps, vec![p("", "x"), p("a", "1"), p("b", "2")]);
         let d = disposition(b";filename=x");
         assert_eq!((d.kind, d.params), (Vec::new(), vec![p("filename", "x")]));
+    }
+
+    #[test]
+    fn values_that_are_not_one_token_are_dropped() {
+        let (_, _, ps) =
+            content_type("a/b; server=x@y; ok=1; c=\"q\" junk; d=\u{e9}; e=\"\u{e9}\"".as_bytes())
+                .unwrap();
+        assert_eq!(ps, vec![p("ok", "1"), p("e", "\u{e9}")]);
     }
 
     #[test]

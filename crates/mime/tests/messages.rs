@@ -964,3 +964,21 @@ fn content_fields_of_a_non_mime_message_are_ignored() {
     let raw = crlf("MIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\naGk=\n");
     assert_eq!(compute(&raw).parts[0].encoding, b"base64");
 }
+
+#[test]
+fn multipart_closed_before_its_first_part_gets_one_empty_part() {
+    let raw = crlf(
+        "Content-Type: multipart/mixed; boundary=\"AAA\"\n\n--AAA\nContent-Type: message/rfc822\n\nTo: z@example.com\nContent-Type: multipart/mixed; boundary=\"BBB\"\n\n--BBB--\n\n--AAA--\n",
+    );
+    let f = compute(&raw);
+    for (i, p) in f.parts.iter().enumerate() {
+        match p.kind {
+            PartKind::Multipart => assert!(!p.children.is_empty(), "multipart {i} has no part"),
+            PartKind::Message { .. } => assert_eq!(p.children.len(), 1),
+            PartKind::Leaf => {}
+        }
+    }
+    let inner = f.part_at(&[1, 1]).unwrap();
+    assert_eq!((inner.body_size(), inner.lines), (0, 0));
+    roundtrip(&f);
+}
