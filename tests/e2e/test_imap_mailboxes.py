@@ -147,7 +147,7 @@ def test_create_special_use(srv, raw):
     assert got == {}, "refused CREATE must not create the mailbox"
 
 
-def test_create_special_use_flagged_after_delete(server, raw):
+def test_create_special_use_after_delete(server, raw):
     # Once the old \Trash is gone, a new mailbox may take that use.
     r = login_raw(raw, server)
     ok(r.cmd("d", "DELETE Trash")[1], "d")
@@ -281,9 +281,10 @@ def test_rename_inbox(server, raw):
     ok(tagged, "s")
     assert b"* 0 EXISTS\r\n" in untagged
     # New mail still arrives in INBOX.
-    append_raw(r, "a9", "INBOX", msg("after"))
-    untagged, tagged = r.cmd("n", "NOOP")
-    assert b"* 1 EXISTS\r\n" in untagged, untagged
+    untagged, tagged = append_raw(r, "a9", "INBOX", msg("after"))
+    ok(tagged, "a9")
+    untagged2, tagged = r.cmd("n", "NOOP")
+    assert b"* 1 EXISTS\r\n" in untagged + untagged2, (untagged, untagged2)
 
 
 # --- SUBSCRIBE / LSUB / LIST-EXTENDED -------------------------------------------------------
@@ -418,12 +419,10 @@ def test_status(srv, raw):
         "DELETED": 1,
         "SIZE": sum(map(len, msgs)),
     }
-    # Items come back in the order asked, with the names asked.
+    # Only the items asked for come back (in any order).
     untagged, tagged = r.cmd("s2", "STATUS stat-box (UNSEEN MESSAGES)")
     ok(tagged, "s2")
-    assert untagged == [b'* STATUS stat-box (UNSEEN 2 MESSAGES 3)\r\n'] or untagged == [
-        b'* STATUS "stat-box" (UNSEEN 2 MESSAGES 3)\r\n'
-    ], untagged
+    assert status_items(untagged[0]) == ("stat-box", {"UNSEEN": 2, "MESSAGES": 3}), untagged
 
 
 def test_status_errors(srv, raw):

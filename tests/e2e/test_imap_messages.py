@@ -3,6 +3,7 @@ COPY, MOVE, EXPUNGE, UID EXPUNGE, CLOSE, UNSELECT, CHECK, NOOP, IDLE, ID,
 wrong-state and bad-sequence errors, pipelining (RFC 9051 §6, RFC 4315,
 RFC 6851, RFC 3502, RFC 7889, RFC 2177, RFC 2971)."""
 
+import datetime
 import re
 
 import pytest
@@ -39,6 +40,23 @@ def uidvalidity(r, name, tag="uv"):
     untagged, tagged = r.cmd(tag, f"STATUS {name} (UIDVALIDITY)")
     ok(tagged, tag)
     return status_items(untagged[0])[1]["UIDVALIDITY"]
+
+
+def instant(date_time):
+    """An IMAP date-time as a timezone-aware datetime (compares instants)."""
+    return datetime.datetime.strptime(date_time.strip(), "%d-%b-%Y %H:%M:%S %z")
+
+
+def after_expunges(before, untagged):
+    """Applies `* n EXPUNGE` lines in order to the list of UIDs `before`."""
+    left = list(before)
+    for u in untagged:
+        m = re.fullmatch(rb"\* (\d+) EXPUNGE\r\n", u)
+        assert m, u
+        n = int(m.group(1))
+        assert 1 <= n <= len(left), (n, left, untagged)
+        del left[n - 1]
+    return left
 
 
 def subjects(r, tag="sj"):
@@ -99,7 +117,9 @@ def test_append_flags_date_appenduid(srv, raw):
     line = untagged[0].decode()
     flags = set(re.search(r"FLAGS \(([^)]*)\)", line).group(1).split())
     assert flags == {"\\Seen", "\\Flagged", "$Work"}, line
-    assert 'INTERNALDATE "14-Jul-2021 02:44:25 +0200"' in line, line
+    # The same instant; the server may present it in another zone (RFC 9051 §2.3.3).
+    date = re.search(r'INTERNALDATE "([^"]+)"', line).group(1)
+    assert instant(date) == instant("14-Jul-2021 02:44:25 +0200"), line
     assert f"RFC822.SIZE {len(m)}" in line and "UID 1" in line, line
     untagged, tagged = r.cmd("f2", "FETCH 2 FLAGS")
     assert re.search(rb"FLAGS \(\)", untagged[0]) or b"\\Recent" in untagged[0], untagged
@@ -185,9 +205,8 @@ def test_append_too_big(srv, raw):
     _, tagged = r.cmd("n", "NOOP")
     assert tagged.startswith(b"n OK"), tagged
     # Exactly at the limit is accepted.
-    body = b"x" * (LIMIT - 200)
     m = msg("limit", body="")
-    m = m + body[: LIMIT - len(m)]
+    m = m + b"x" * (LIMIT - len(m))
     assert len(m) == LIMIT
     _, tagged = append_raw(r, "a2", "ap-big", m)
     assert tagged.startswith(b"a2 OK"), tagged
@@ -199,10 +218,14 @@ def test_append_too_big_nonsync(srv, raw):
     data = b"y" * (LIMIT + 1)
     r.send(b"a APPEND ap-big2 {%d+}\r\n" % len(data) + data + b"\r\n")
     line = r.line()
-    while not line.startswith(b"a "):
-        line = r.line()
-    # RFC 7888 §4: LITERAL+ beyond the limit — TOOBIG, and the server may close.
-    assert line.startswith(b"a NO [TOOBIG]") or line.startswith(b"a BAD"), line
+    # RFC 7888 §4: LITERAL+ beyond the limit: a tagged NO [TOOBIG] after
+    # discarding the data, or BYE [TOOBIG] and close.
+    if line.startswith(b"* BYE"):
+        assert line.startswith(b"* BYE [TOOBIG]"), line
+        with pytest.raises(EOFError):
+            r.line()
+    else:
+        assert line.startswith(b"a NO [TOOBIG]"), line
     r2 = login_raw(raw, srv)
     untagged, tagged = r2.cmd("st", "STATUS ap-big2 (MESSAGES)")
     assert status_items(untagged[0])[1] == {"MESSAGES": 0}
@@ -292,11 +315,7 @@ def test_expunge_renumbers(srv, raw):
     untagged, tagged = r.cmd("e", "EXPUNGE")
     ok(tagged, "e")
     # Each EXPUNGE counts after the previous one took effect: 2, then 4->3, 5->3.
-    assert untagged == [b"* 2 EXPUNGE\r\n", b"* 3 EXPUNGE\r\n", b"* 3 EXPUNGE\r\n"] or untagged == [
-        b"* 4 EXPUNGE\r\n",
-        b"* 4 EXPUNGE\r\n",
-        b"* 2 EXPUNGE\r\n",
-    ], untagged
+    assert after_expunges(range(1, 7), untagged) == [1, 3, 6], untagged
     assert subjects(r) == [b"m1", b"m3", b"m6"]
     untagged, tagged = r.cmd("f", "FETCH 1:* UID")
     ok(tagged, "f")
@@ -311,10 +330,7 @@ def test_uid_expunge(srv, raw):
     ok(r.cmd("s", "STORE 1:4 +FLAGS.SILENT (\\Deleted)")[1], "s")
     untagged, tagged = r.cmd("e", "UID EXPUNGE 2:3")
     ok(tagged, "e")
-    assert untagged == [b"* 2 EXPUNGE\r\n", b"* 2 EXPUNGE\r\n"] or untagged == [
-        b"* 3 EXPUNGE\r\n",
-        b"* 2 EXPUNGE\r\n",
-    ], untagged
+    assert after_expunges(range(1, 5), untagged) == [1, 4], untagged
     untagged, tagged = r.cmd("f", "FETCH 1:* UID")
     assert untagged == [b"* 1 FETCH (UID 1)\r\n", b"* 2 FETCH (UID 4)\r\n"], untagged
 
@@ -421,10 +437,7 @@ def test_move(srv, raw):
     ok(tagged, "m")
     # RFC 6851 §4.3: untagged OK [COPYUID], then the EXPUNGEs, then tagged OK.
     assert untagged[0].startswith(f"* OK [COPYUID {uv_dst} 2:3 1:2]".encode()), untagged
-    assert untagged[1:] == [b"* 2 EXPUNGE\r\n", b"* 2 EXPUNGE\r\n"] or untagged[1:] == [
-        b"* 3 EXPUNGE\r\n",
-        b"* 2 EXPUNGE\r\n",
-    ], untagged
+    assert after_expunges(range(1, 5), untagged[1:]) == [1, 4], untagged
     assert subjects(r) == [b"m1", b"m4"]
     untagged, tagged = r.cmd("um", "UID MOVE 4 mv-dst")
     ok(tagged, "um")
@@ -475,6 +488,7 @@ def test_idle_done(srv, raw):
     while line != b"* 2 EXISTS\r\n":
         assert line.startswith(b"* "), line
         line = r.line()
+    ok(other.cmd("s0", "SELECT idl")[1], "s0")
     ok(other.cmd("s", "STORE 1 +FLAGS (\\Flagged)")[1], "s")
     line = r.line()
     while not line.startswith(b"* 1 FETCH"):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import Server
-from test_imap_util import append_raw, literal_fetch, login_raw, ok
+from test_imap_util import append_raw, literal_fetch, login_raw, ok, status_items
 
 ATTACHMENT = bytes(range(256)) * 3
 
@@ -24,7 +24,8 @@ M1 = (
     b"at noon.\r\n"
 )
 
-M2_TEXT = b"See attached report\r\n"
+# The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1).
+M2_TEXT = b"See attached report"
 M2 = (
     b"From: Carol <carol@example.com>\r\n"
     b"To: alice@example.org, Dan <dan@example.net>\r\n"
@@ -38,7 +39,7 @@ M2 = (
     b"preamble\r\n"
     b"--b1\r\n"
     b"Content-Type: text/plain; charset=us-ascii\r\n"
-    b"\r\n" + M2_TEXT + b"--b1\r\n"
+    b"\r\n" + M2_TEXT + b"\r\n--b1\r\n"
     b"Content-Type: application/octet-stream; name=r.bin\r\n"
     b"Content-Transfer-Encoding: base64\r\n"
     b"Content-Disposition: attachment; filename=r.bin\r\n"
@@ -258,10 +259,10 @@ def test_searchres_save(srv, raw):
     untagged, tagged = r.cmd("s5", "UID SEARCH RETURN (SAVE MIN) SEEN")
     ok(tagged, "s5")
     assert untagged == [b'* ESEARCH (TAG "s5") UID MIN 2\r\n'], untagged
-    assert search(r, "$", "s6") == [1, 3]
-    # A failed SEARCH ... RETURN (SAVE) empties $ (RFC 5182 §2.1).
-    _, tagged = r.cmd("s7", "SEARCH RETURN (SAVE) NOTAKEY")
-    assert tagged.startswith(b"s7 BAD"), tagged
+    # With MIN, only the minimum is saved (RFC 5182 §2.1).
+    assert search(r, "$", "s6") == [1]
+    # Re-selecting resets $ to empty (RFC 5182 §2.1).
+    ok(r.cmd("s7", "EXAMINE sf2")[1], "s7")
     assert search(r, "$", "s8") == []
 
 
@@ -365,8 +366,10 @@ def test_fetch_bodystructure_multipart(srv, raw):
     untagged, tagged = r.cmd("f", "FETCH 2 BODYSTRUCTURE")
     ok(tagged, "f")
     got = untagged[0].upper()
-    b64_part = M2.split(b"filename=r.bin\r\n\r\n", 1)[1].split(b"\r\n--b1--", 1)[0] + b"\r\n"
-    assert got.startswith(b"* 2 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" %d 1 " % len(M2_TEXT)), got
+    b64_part = M2.split(b"filename=r.bin\r\n\r\n", 1)[1].split(b"\r\n--b1--", 1)[0]
+    head = b'* 2 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" %d ' % len(M2_TEXT)
+    # The part has no line break of its own: 0 lines (Dovecot counts LFs), or 1.
+    assert got.startswith(head + b"0 NIL NIL NIL NIL)") or got.startswith(head + b"1 NIL NIL NIL NIL)"), got
     assert b'("APPLICATION" "OCTET-STREAM" ("NAME" "R.BIN") NIL NIL "BASE64" %d NIL ("ATTACHMENT" ("FILENAME" "R.BIN")) NIL NIL)' % len(
         b64_part
     ) in got, got
@@ -396,7 +399,7 @@ def test_fetch_header_fields(srv, raw):
     assert b" {%d}\r\n" % len(want) + want in out, out
     # Header field names are case-insensitive.
     out = fetch(r, "f3", "FETCH 3 BODY.PEEK[HEADER.FIELDS (x-priority)]")
-    assert b"{15}\r\nX-Priority: 1\r\n\r\n" in out, out
+    assert b"{17}\r\nX-Priority: 1\r\n\r\n" in out, out
 
 
 def test_fetch_mime_parts(srv, raw):
@@ -482,7 +485,7 @@ def test_body_peek_vs_body_seen(srv, raw):
     # The flag is stored: another session sees it.
     r2 = login_raw(raw, srv)
     untagged, _ = r2.cmd("st", "STATUS seenbox (UNSEEN)")
-    assert untagged == [b"* STATUS seenbox (UNSEEN 0)\r\n"], untagged
+    assert status_items(untagged[0]) == ("seenbox", {"UNSEEN": 0}), untagged
 
 
 def test_fetch_rfc822_items(srv, raw):
