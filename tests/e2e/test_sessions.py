@@ -274,6 +274,99 @@ def test_users_are_spread_over_home_shards(server):
     assert set(homes.values()) == {0, 1}, homes
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "imaps"])
+def test_commands_pipelined_behind_login_survive_the_handoff(server, tls):
+    """Bytes the client sent behind LOGIN/AUTHENTICATE travel with the
+    connection to the home shard: every pipelined command is answered, in
+    order, whichever shard accepted the connection."""
+    import base64
+
+    accepted = set()
+    for attempt in range(40):
+        r = TlsRaw(server) if tls else Raw(server.imap_port, timeout=WAIT)
+        if attempt % 2:
+            login = f'l LOGIN alice "{USERS["alice"]}"'
+        else:
+            ir = base64.b64encode(f"\0alice\0{USERS['alice']}".encode()).decode()
+            login = f"l AUTHENTICATE PLAIN {ir}"
+        r.send(
+            f"{login}\r\nn NOOP\r\ns SELECT INBOX\r\n"
+            f"a APPEND INBOX {{{len(msg(attempt))}+}}\r\n".encode()
+            + msg(attempt)
+            + b"\r\nf FETCH * (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nx LOGOUT\r\n"
+        )
+        lines = []
+        try:
+            while True:
+                lines.append(r.line())
+        except (EOFError, ConnectionError):
+            pass
+        tags = [l.split(b" ")[0] + b" " + l.split(b" ")[1] for l in lines if not l.startswith(b"*")
+                and not l.startswith(b"Subject") and l != b")\r\n" and l != b"\r\n"]
+        assert tags == [b"l OK", b"n OK", b"s OK", b"a OK", b"f OK", b"x OK"], lines
+        assert f"Subject: test {attempt}".encode() in b"".join(lines), lines
+        sid = logins(server, "alice")[-1][0]
+        accepted.add(sid % 2)
+        r.close()
+        if accepted == {0, 1} and attempt >= 3:
+            break
+    assert accepted == {0, 1}, "connections were never accepted on both shards"
+
+
+def test_concurrent_appends_from_many_sessions(server):
+    """Eight sessions of one user append at once: every APPEND gets its own
+    UID, UIDs are dense, and every message is intact."""
+    import threading
+
+    per = 40
+    results = {}
+    errors = []
+
+    def work(k):
+        try:
+            r = login_raw(server)
+            r.sock.settimeout(60)
+            payload = b"".join(
+                f"a{i} APPEND INBOX {{{len(msg(k * 1000 + i, 5))}+}}\r\n".encode()
+                + msg(k * 1000 + i, 5) + b"\r\n"
+                for i in range(per)
+            )
+            r.send(payload)
+            for i in range(per):
+                _, tagged = r.until(f"a{i}")
+                m = re.match(rb"a\d+ OK \[APPENDUID \d+ (\d+)\]", tagged)
+                assert m, tagged
+                results[k * 1000 + i] = int(m.group(1))
+            r.close()
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    uids = sorted(results.values())
+    assert uids == list(range(1, 8 * per + 1)), "UIDs not unique and dense"
+    c = server.login("alice")
+    got = fetch_all(c, "INBOX")
+    assert len(got) == 8 * per
+    for n, uid in results.items():
+        assert got[uid][1] == msg(n, 5), (n, uid)
+    c.logout()
+
+
+def test_total_connection_limit(make_server):
+    server = make_server(extra="[limits]\nmax_connections = 2\n")
+    held = [Raw(server.imap_port, timeout=WAIT) for _ in range(2)]
+    assert all(h.greeting.startswith(b"* OK") for h in held)
+    third = Raw(server.imap_port, timeout=WAIT)
+    assert third.greeting.startswith(b"* BYE [UNAVAILABLE]"), third.greeting
+    for r in held + [third]:
+        r.close()
+
+
 # --- restarts -------------------------------------------------------------------
 
 
