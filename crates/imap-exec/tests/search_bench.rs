@@ -57,6 +57,25 @@ fn search_speed() {
             }
             println!("appended {n} messages in {:?}", t.elapsed());
             let snap = store.snapshot(mb).unwrap();
+            if std::env::var("SEARCH_BENCH_PROFILE").is_ok() {
+                let t = Instant::now();
+                for m in &snap.messages {
+                    store.facts(mb, m.uid).await.unwrap();
+                }
+                println!("store.facts x{n}: {:?}", t.elapsed());
+                let f = store.facts(mb, 1).await.unwrap();
+                let bytes = f.to_bytes();
+                let t = Instant::now();
+                for _ in 0..n {
+                    mime_facts::Facts::from_bytes(&bytes).unwrap();
+                }
+                println!("Facts::from_bytes x{n} ({} bytes): {:?}", bytes.len(), t.elapsed());
+                let t = Instant::now();
+                for m in &snap.messages {
+                    store.read_range(mb, m.uid, 0, 64).await.unwrap();
+                }
+                println!("read_range 64 B x{n}: {:?}", t.elapsed());
+            }
             let ctx = SearchContext { now: 1_700_000_000, ..SearchContext::default() };
             for (cmd, want, rounds) in [
                 ("SEARCH FLAGGED", n.div_ceil(10), 20),

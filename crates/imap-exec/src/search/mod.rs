@@ -99,26 +99,90 @@ pub async fn search(
         uses_modseq: plan.uses_modseq,
         ..SearchOutcome::default()
     };
+    // Messages the index could not decide are evaluated in batches whose
+    // store reads overlap (one read's latency instead of one per message);
+    // a batch is bounded in messages and in bytes so BODY on large mail
+    // does not hold much in memory.
+    let mut batch: Vec<(u32, &MessageInfo)> = Vec::new();
+    let mut batch_bytes = 0u64;
     for (i, m) in msgs.iter().enumerate() {
         let Ok(idx) = u32::try_from(i) else { break };
         let seq = idx.saturating_add(1);
         let mut d = eval::MsgData::default();
-        let mut r = eval::eval(root, seq, m, &mut d, Level::Index);
-        for &level in &levels {
-            if r.is_some() {
-                break;
+        match eval::eval(root, seq, m, &mut d, Level::Index) {
+            Some(true) => out.matches.push(idx),
+            Some(false) => {}
+            None => {
+                batch.push((idx, m));
+                batch_bytes += u64::from(m.size);
+                if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
+                    run_batch(store, mailbox, root, &levels, &batch, &mut out).await?;
+                    batch.clear();
+                    batch_bytes = 0;
+                }
             }
-            if !eval::load(store, mailbox, m.uid, &mut d, level).await? {
-                r = Some(false);
-                break;
-            }
-            r = eval::eval(root, seq, m, &mut d, level);
         }
-        out.messages_read += u64::from(d.reads);
-        out.facts_read += u64::from(d.facts_reads);
-        if r == Some(true) {
+    }
+    run_batch(store, mailbox, root, &levels, &batch, &mut out).await?;
+    // Batched matches arrive after index-decided ones.
+    out.matches.sort_unstable();
+    Ok(out)
+}
+
+/// Most messages whose reads one search keeps in flight.
+const BATCH_MESSAGES: usize = 32;
+/// Most message bytes one batch may read (a lone larger message still goes).
+const BATCH_BYTES: u64 = 8 << 20;
+
+/// Decides the undecided messages of `batch` concurrently, loading level
+/// after level only for those still undecided.
+async fn run_batch(
+    store: &Store,
+    mailbox: MailboxId,
+    root: &plan::Node,
+    levels: &[Level],
+    batch: &[(u32, &MessageInfo)],
+    out: &mut SearchOutcome,
+) -> Result<(), ExecError> {
+    let results = futures_util::future::join_all(
+        batch
+            .iter()
+            .map(|&(idx, m)| decide(store, mailbox, root, levels, idx, m)),
+    )
+    .await;
+    for res in results {
+        let (idx, matched, facts_reads, reads) = res?;
+        out.facts_read += u64::from(facts_reads);
+        out.messages_read += u64::from(reads);
+        if matched {
             out.matches.push(idx);
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Loads level after level for one message until it is decided.
+/// Returns (index, matched, facts reads, message reads).
+async fn decide(
+    store: &Store,
+    mailbox: MailboxId,
+    root: &plan::Node,
+    levels: &[Level],
+    idx: u32,
+    m: &MessageInfo,
+) -> Result<(u32, bool, u32, u32), ExecError> {
+    let seq = idx.saturating_add(1);
+    let mut d = eval::MsgData::default();
+    let mut r = None;
+    for &level in levels {
+        if !eval::load(store, mailbox, m.uid, &mut d, level).await? {
+            r = Some(false);
+            break;
+        }
+        r = eval::eval(root, seq, m, &mut d, level);
+        if r.is_some() {
+            break;
+        }
+    }
+    Ok((idx, r == Some(true), d.facts_reads, d.reads))
 }
