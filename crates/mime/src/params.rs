@@ -37,13 +37,15 @@ pub(crate) fn content_type(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Param>
     Some((main, sub, params(&mut lx)))
 }
 
-/// The leading token of a value (Content-Transfer-Encoding: `base64
-/// (comment)` is `base64`), None when there is none.
+/// The value as one token (Content-Transfer-Encoding: `base64 (comment)`
+/// is `base64`); None when it is empty or more than one token (`8 bit`),
+/// which Dovecot then treats as absent.
 pub(crate) fn first_token(value: &[u8]) -> Option<Vec<u8>> {
     let mut lx = Lexer::new(value);
     lx.skip_cfws();
     let token = lx.take_while(is_token_byte);
-    (!token.is_empty()).then(|| token.to_vec())
+    lx.skip_cfws();
+    (!token.is_empty() && lx.at_end()).then(|| token.to_vec())
 }
 
 /// `kind; params` from an unfolded Content-Disposition value. A field
@@ -108,12 +110,12 @@ fn params(lx: &mut Lexer<'_>) -> Vec<Param> {
         } else {
             lx.take_while(is_value_token_byte).to_vec()
         };
-        // A value must be one token or quoted string: `a=b@c` or an 8-bit
-        // value is dropped, as Dovecot drops it.
+        // A value is one token or quoted string; whatever follows it up to
+        // the next ';' (a missing ';' between parameters, `@host` after a
+        // token) is skipped, as Dovecot skips it.
         lx.skip_cfws();
         if !matches!(lx.peek(), None | Some(b';')) {
             lx.take_while(|b| b != b';');
-            continue;
         }
         raw.push(Param { attr, value });
     }
@@ -277,17 +279,27 @@ mod tests {
     }
 
     #[test]
-    fn values_that_are_not_one_token_are_dropped() {
-        let (_, _, ps) =
-            content_type("a/b; server=x@y; ok=1; c=\"q\" junk; d=\u{e9}; e=\"\u{e9}\"".as_bytes())
-                .unwrap();
-        assert_eq!(ps, vec![p("ok", "1"), p("e", "\u{e9}")]);
+    fn text_after_a_value_is_skipped_to_the_next_semicolon() {
+        let (_, _, ps) = content_type(
+            b"a/b; access-type=mail-server\r\n server=\"x@y\"; ok=1; t=x@y; c=\"\" c=\"2\"",
+        )
+        .unwrap();
+        assert_eq!(
+            ps,
+            vec![
+                p("access-type", "mail-server"),
+                p("ok", "1"),
+                p("t", "x"),
+                p("c", "")
+            ]
+        );
     }
 
     #[test]
     fn first_token_skips_comments() {
         assert_eq!(first_token(b" (x) base64 (y)"), Some(b"base64".to_vec()));
         assert_eq!(first_token(b"  "), None);
+        assert_eq!(first_token(b"8 bit"), None);
     }
 
     #[test]
