@@ -590,3 +590,114 @@ fn a_message_expunged_under_the_search_matches_nothing() {
         assert_eq!(with(&fx, "UID SEARCH DELETED", ctx()).await.0, "* SEARCH 4");
     });
 }
+
+/// A random search expression over keys whose single-key answers the
+/// Dovecot table pins down, and its expected set by plain set algebra.
+#[derive(Debug, Clone)]
+enum Expr {
+    Key(usize),
+    Not(Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+}
+
+const ATOMS: &[&str] = &[
+    "SEEN",
+    "FLAGGED",
+    "KEYWORD Work",
+    "2:4,10:*",
+    "UID 3,5:7",
+    "LARGER 300",
+    "SINCE 7-Jan-2023",
+    "SENTBEFORE 3-Jan-2023",
+    "FROM example.com",
+    "SUBJECT meeting",
+    "TO alice",
+    "HEADER X-Priority highest",
+    "BODY noon",
+    "BODY pineapple",
+    "TEXT alice",
+    "TEXT \"Inner subject\"",
+];
+
+impl Expr {
+    fn imap(&self) -> String {
+        match self {
+            Expr::Key(i) => ATOMS[*i].to_owned(),
+            Expr::Not(e) => format!("NOT {}", e.imap_one()),
+            Expr::Or(a, b) => format!("OR {} {}", a.imap_one(), b.imap_one()),
+            Expr::And(v) => v.iter().map(Expr::imap_one).collect::<Vec<_>>().join(" "),
+        }
+    }
+    /// As a single search-key (parenthesised when it is a list).
+    fn imap_one(&self) -> String {
+        match self {
+            Expr::And(_) => format!("({})", self.imap()),
+            _ => self.imap(),
+        }
+    }
+    fn eval(&self, atoms: &[Vec<bool>], msg: usize) -> bool {
+        match self {
+            Expr::Key(i) => atoms[*i][msg],
+            Expr::Not(e) => !e.eval(atoms, msg),
+            Expr::Or(a, b) => a.eval(atoms, msg) || b.eval(atoms, msg),
+            Expr::And(v) => v.iter().all(|e| e.eval(atoms, msg)),
+        }
+    }
+}
+
+fn expr() -> impl proptest::strategy::Strategy<Value = Expr> {
+    use proptest::prelude::*;
+    let leaf = (0..ATOMS.len()).prop_map(Expr::Key);
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+            proptest::collection::vec(inner, 1..4).prop_map(Expr::And),
+        ]
+    })
+}
+
+/// Three-valued, level-by-level evaluation with batched reads must agree
+/// with plain boolean algebra over the single-key answers.
+#[test]
+fn nested_and_or_not_agree_with_set_algebra() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, TestRunner};
+    let failures = run(|fx| async move {
+        let mut atoms = Vec::new();
+        for a in ATOMS {
+            let (out, _) = answer(&fx, &format!("SEARCH {a}"), &ctx()).await;
+            let nums: Vec<usize> = out
+                .trim_start_matches("* SEARCH")
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            atoms.push((1..=12).map(|s| nums.contains(&s)).collect::<Vec<bool>>());
+        }
+        let mut runner = TestRunner::new(Config {
+            cases: 300,
+            ..Config::default()
+        });
+        let mut failures = Vec::new();
+        for _ in 0..300 {
+            let e = expr().new_tree(&mut runner).unwrap().current();
+            let want: Vec<String> = (0..12)
+                .filter(|&m| e.eval(&atoms, m))
+                .map(|m| (m + 1).to_string())
+                .collect();
+            let want = if want.is_empty() {
+                "* SEARCH".to_owned()
+            } else {
+                format!("* SEARCH {}", want.join(" "))
+            };
+            let cmd = format!("SEARCH {}", e.imap());
+            let (got, _) = answer(&fx, &cmd, &ctx()).await;
+            if got != want {
+                failures.push(format!("{cmd}\n   want {want}\n    got {got}"));
+            }
+        }
+        failures
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
