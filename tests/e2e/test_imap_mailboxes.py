@@ -561,3 +561,78 @@ def test_utf8_mailbox_names(srv, raw):
     assert "Entwürfe" in lists([u.decode().encode() for u in untagged]) or "Entwürfe" in b"".join(
         untagged
     ).decode("utf-8"), untagged
+
+
+def test_list_multiple_patterns(srv, raw):
+    r = login_raw(raw, srv)
+    untagged, tagged = r.cmd("l", 'LIST "" ("INBOX" "Drafts" "Sent")')
+    ok(tagged, "l")
+    assert set(lists(untagged)) == {"INBOX", "Drafts", "Sent"}, untagged
+
+
+def test_names_with_spaces_and_literals(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", 'CREATE "My Folder"')[1], "c")
+    r.send(b"c2 CREATE {8}\r\n")
+    assert r.line().startswith(b"+"), "no continuation for a literal mailbox name"
+    r.send(b"lit\"name\r\n")
+    ok(r.until("c2")[1], "c2")
+    got = names(r, "l", "", "*")
+    assert "My Folder" in got and 'lit"name' in got, got
+    untagged, tagged = r.cmd("s", 'SELECT "My Folder"')
+    ok(tagged, "s")
+    ok(r.cmd("r", 'RENAME "My Folder" "Your Folder"')[1], "r")
+    got = names(r, "l2", "", "*Folder")
+    assert set(got) == {"Your Folder"}, got
+
+
+def test_rename_to_inbox_refused(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE not-inbox")[1], "c")
+    _, tagged = r.cmd("r", "RENAME not-inbox INBOX")
+    assert tagged.startswith(b"r NO"), tagged
+    assert "not-inbox" in names(r, "l", "", "not-inbox")
+
+
+def test_status_of_selected_mailbox(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE stsel")[1], "c")
+    append_raw(r, "a", "stsel", msg())
+    ok(r.cmd("s", "SELECT stsel")[1], "s")
+    untagged, tagged = r.cmd("st", "STATUS stsel (MESSAGES UIDNEXT)")
+    ok(tagged, "st")
+    assert status_items([u for u in untagged if u.startswith(b"* STATUS")][0])[1] == {"MESSAGES": 1, "UIDNEXT": 2}
+
+
+def test_rev2_search_answers_esearch(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE rev2s")[1], "c")
+    append_raw(r, "a1", "rev2s", msg("a"), flags="\\Seen")
+    append_raw(r, "a2", "rev2s", msg("b"))
+    append_raw(r, "a3", "rev2s", msg("c"), flags="\\Seen")
+    ok(r.cmd("e", "ENABLE IMAP4rev2")[1], "e")
+    ok(r.cmd("s", "SELECT rev2s")[1], "s")
+    # RFC 9051 §6.4.4 / §7.3.4: IMAP4rev2 has no SEARCH response; a SEARCH
+    # without RETURN is answered by ESEARCH with ALL.
+    untagged, tagged = r.cmd("q", "SEARCH SEEN")
+    ok(tagged, "q")
+    assert untagged == [b'* ESEARCH (TAG "q") ALL 1,3\r\n'], untagged
+    untagged, tagged = r.cmd("q2", "UID SEARCH SEEN")
+    ok(tagged, "q2")
+    assert untagged == [b'* ESEARCH (TAG "q2") UID ALL 1,3\r\n'], untagged
+    untagged, tagged = r.cmd("q3", "SEARCH DRAFT")
+    ok(tagged, "q3")
+    assert untagged == [b'* ESEARCH (TAG "q3")\r\n'], untagged
+
+
+def test_rev2_no_recent_in_responses(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE rev2r")[1], "c")
+    ok(r.cmd("e", "ENABLE IMAP4rev2")[1], "e")
+    ok(r.cmd("s", "SELECT rev2r")[1], "s")
+    untagged, tagged = append_raw(r, "a", "rev2r", msg())
+    ok(tagged, "a")
+    untagged2, _ = r.cmd("n", "NOOP")
+    text = b"".join(untagged + untagged2)
+    assert b"* 1 EXISTS\r\n" in text, text
+    assert b"RECENT" not in text, text

@@ -615,3 +615,119 @@ def test_pipelined_fetches_imaplib_style(srv, raw):
         assert tagged.startswith(f"f{i} OK".encode()), tagged
     _, tagged = r.until("n")
     assert tagged.startswith(b"n OK")
+
+
+def test_pipelined_login_and_commands_cross_shard(srv, raw):
+    # Commands that arrive in the same write as LOGIN must survive the hand-off
+    # of the connection to the user's home shard, for every user.
+    for user, pw in (("alice", "alice-secret"), ("bob", "bob secret with spaces")):
+        r = raw(srv.imap_port)
+        r.send(
+            f'l LOGIN {user} "{pw}"\r\n'
+            "c CREATE pipe-login\r\n"
+            "s SELECT pipe-login\r\n"
+            "n NOOP\r\n"
+            "o LOGOUT\r\n"
+        )
+        lines = []
+        while True:
+            try:
+                lines.append(r.line())
+            except EOFError:
+                break
+        tagged = [l for l in lines if not l.startswith(b"* ")]
+        assert [t.split(b" ")[:2] for t in tagged] == [
+            [b"l", b"OK"],
+            [b"c", b"OK"],
+            [b"s", b"OK"],
+            [b"n", b"OK"],
+            [b"o", b"OK"],
+        ], (user, lines)
+
+
+def test_pipelined_login_over_implicit_tls(srv):
+    c = srv.connect(tls="implicit")
+    c.send(b'l LOGIN bob "bob secret with spaces"\r\nn NOOP\r\nx LIST "" INBOX\r\n')
+    got = []
+    while not got or not got[-1].startswith(b"x "):
+        got.append(c.readline())
+    tagged = [l for l in got if not l.startswith(b"* ")]
+    assert [t.split(b" ")[:2] for t in tagged] == [[b"l", b"OK"], [b"n", b"OK"], [b"x", b"OK"]], got
+    assert any(l.startswith(b"* LIST ") and b"INBOX" in l for l in got), got
+
+
+def test_many_messages_sequence_and_uids(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE many")[1], "c")
+    n = 200
+    batch = b"".join(
+        b"a%d APPEND many {%d+}\r\n" % (i, len(msg(f"n{i}"))) + msg(f"n{i}") + b"\r\n" for i in range(1, n + 1)
+    )
+    r.send(batch)
+    for i in range(1, n + 1):
+        _, tagged = r.until(f"a{i}")
+        assert tagged.startswith(f"a{i} OK [APPENDUID ".encode()) and tagged.split(b"]")[0].endswith(
+            f" {i}".encode()
+        ), tagged
+    ok(r.cmd("s", "SELECT many")[1], "s")
+    # Expunge every third message and check numbering and UIDs line up.
+    doomed = ",".join(str(u) for u in range(3, n + 1, 3))
+    ok(r.cmd("st", f"UID STORE {doomed} +FLAGS.SILENT (\\Deleted)")[1], "st")
+    untagged, tagged = r.cmd("e", "EXPUNGE")
+    ok(tagged, "e")
+    left = after_expunges(range(1, n + 1), untagged)
+    assert left == [u for u in range(1, n + 1) if u % 3], "EXPUNGE responses do not match the deleted UIDs"
+    untagged, tagged = r.cmd("f", "FETCH 1:* UID")
+    ok(tagged, "f")
+    assert untagged == [b"* %d FETCH (UID %d)\r\n" % (i, u) for i, u in enumerate(left, start=1)]
+    assert subjects(r) == [b"n%d" % u for u in left]
+
+
+def test_other_session_sees_flag_changes_and_new_mail(srv, raw):
+    a = login_raw(raw, srv)
+    fresh(a, "watch", 2)
+    b = login_raw(raw, srv)
+    ok(b.cmd("s", "SELECT watch")[1], "s")
+    ok(a.cmd("st", "STORE 2 +FLAGS.SILENT (\\Answered)")[1], "st")
+    ok(append_raw(a, "ap", "watch", msg("third"))[1], "ap")
+    untagged, tagged = b.cmd("n", "NOOP")
+    ok(tagged, "n")
+    text = b"".join(untagged)
+    assert b"* 3 EXISTS\r\n" in text, untagged
+    fetches = [u for u in untagged if re.match(rb"\* 2 FETCH ", u)]
+    assert fetches and b"\\Answered" in fetches[-1], untagged
+    # Nothing is reported twice.
+    untagged, _ = b.cmd("n2", "NOOP")
+    assert untagged == [], untagged
+
+
+def test_copy_and_move_keep_internaldate_and_keywords(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE keep-dst")[1], "c")
+    ok(r.cmd("c2", "CREATE keep-src")[1], "c2")
+    ok(append_raw(r, "a", "keep-src", msg("kd"), flags="$Important \\Seen", date="03-Feb-2015 04:05:06 +0000")[1], "a")
+    ok(append_raw(r, "a2", "keep-src", msg("kd2"), flags="$Other", date="04-Feb-2015 04:05:06 +0000")[1], "a2")
+    ok(r.cmd("s", "SELECT keep-src")[1], "s")
+    ok(r.cmd("cp", "COPY 1 keep-dst")[1], "cp")
+    ok(r.cmd("mv", "MOVE 2 keep-dst")[1], "mv")
+    ok(r.cmd("x", "EXAMINE keep-dst")[1], "x")
+    untagged, _ = r.cmd("f", "FETCH 1:2 (FLAGS INTERNALDATE)")
+    assert len(untagged) == 2, untagged
+    first, second = (u.decode() for u in untagged)
+    assert set(re.search(r"FLAGS \(([^)]*)\)", first).group(1).split()) - {"\\Recent"} == {"$Important", "\\Seen"}
+    assert set(re.search(r"FLAGS \(([^)]*)\)", second).group(1).split()) - {"\\Recent"} == {"$Other"}
+    assert instant(re.search(r'INTERNALDATE "([^"]+)"', first).group(1)) == instant("03-Feb-2015 04:05:06 +0000")
+    assert instant(re.search(r'INTERNALDATE "([^"]+)"', second).group(1)) == instant("04-Feb-2015 04:05:06 +0000")
+
+
+def test_move_saved_result(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE res-dst")[1], "c")
+    fresh(r, "res-src", 4)
+    ok(r.cmd("st", "STORE 1,3 +FLAGS.SILENT (\\Flagged)")[1], "st")
+    untagged, tagged = r.cmd("q", "SEARCH RETURN (SAVE) FLAGGED")
+    ok(tagged, "q")
+    untagged, tagged = r.cmd("m", "MOVE $ res-dst")
+    ok(tagged, "m")
+    assert after_expunges(range(1, 5), untagged[1:]) == [2, 4], untagged
+    assert subjects(r) == [b"m2", b"m4"]

@@ -513,3 +513,46 @@ def test_imaplib_fetch(srv):
     assert typ == "OK" and data[0][1] == M2_TEXT, data
     assert b"UID 2" in data[0][0], data
     c.logout()
+
+
+def test_large_message_roundtrip(srv, raw):
+    # Larger than the server's output flush threshold and than one read.
+    line = bytes(range(33, 127)) + b"\r\n"
+    big = b"Subject: big\r\nFrom: big@example.org\r\n\r\n" + line * (3 * 1024 * 1024 // len(line))
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE bigbox")[1], "c")
+    _, tagged = append_raw(r, "a", "bigbox", big)
+    assert tagged.startswith(b"a OK [APPENDUID "), tagged
+    ok(r.cmd("s", "EXAMINE bigbox")[1], "s")
+    out = fetch(r, "f", "FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+    assert b"RFC822.SIZE %d" % len(big) in out
+    assert b"BODY[] {%d}\r\n" % len(big) + big + b")\r\n" in out
+    off = 1_500_000
+    out = fetch(r, "f2", f"FETCH 1 BODY.PEEK[TEXT]<{off}.70000>")
+    text = big.split(b"\r\n\r\n", 1)[1]
+    assert b"BODY[TEXT]<%d> {70000}\r\n" % off + text[off : off + 70000] in out
+    # And by imaplib, which reads the literal its own way.
+    c = srv.login("alice")
+    c.select("bigbox", readonly=True)
+    typ, data = c.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK" and data[0][1] == big
+    c.logout()
+
+
+def test_fetch_several_messages_in_one_command(srv, raw):
+    r = session(raw, srv)
+    out = fetch(r, "f", "FETCH 1:5 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    heads = re.findall(rb"\* (\d+) FETCH \(UID (\d+) ", out)
+    assert heads == [(b"%d" % i, b"%d" % i) for i in range(1, 6)], out
+    assert out.count(b"Subject: ") == 5
+
+
+def test_rev2_fetch_and_binary(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("e", "ENABLE IMAP4rev2")[1], "e")
+    ok(r.cmd("s", "EXAMINE sf")[1], "s")
+    out = fetch(r, "f", "FETCH 2 (BINARY.SIZE[2] BINARY.PEEK[2])")
+    assert b"BINARY.SIZE[2] %d" % len(ATTACHMENT) in out
+    assert b"BINARY[2] ~{%d}\r\n" % len(ATTACHMENT) + ATTACHMENT in out, out[:300]
+    untagged, tagged = r.cmd("f2", "FETCH 1 (FLAGS)")
+    assert b"\\Recent" not in untagged[0], untagged
