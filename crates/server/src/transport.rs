@@ -99,14 +99,12 @@ impl Conn {
         if self.tls.is_none() {
             let start = rbuf.len();
             rbuf.resize(start + READ_CHUNK, 0);
-            let got = self.sock.read(&mut rbuf[start..]).await;
-            let n = match got {
-                Ok(n) => n,
-                Err(e) => {
-                    rbuf.truncate(start);
-                    return Err(e);
-                }
-            };
+            // Callers race fill() against other events (IDLE, shutdown) and
+            // drop it when those win: the room made for the read must go
+            // with it, or zeros would be taken for input.
+            let mut room = scopeguard::guard(rbuf, |b| b.truncate(start));
+            let n = self.sock.read(&mut room[start..]).await?;
+            let rbuf = scopeguard::ScopeGuard::into_inner(room);
             rbuf.truncate(start + n);
             return Ok(n);
         }

@@ -121,3 +121,40 @@ fn tls_connection_moves_between_executors() {
     first.join().unwrap();
     second.join().unwrap();
 }
+
+/// A read that loses a race (IDLE waking up for a mailbox change, shutdown)
+/// must leave the read buffer as it was: no bytes invented, none lost.
+#[test]
+fn cancelled_read_leaves_the_buffer_intact() {
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let server = LocalExecutorBuilder::default()
+        .spawn(move || async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let sock = listener.accept().await.unwrap();
+            let mut conn = Conn::new(sock).unwrap();
+            let mut rbuf = BytesMut::from(&b"a1 NO"[..]);
+            for _ in 0..3 {
+                let raced =
+                    futures_lite::future::or(async { Some(conn.fill(&mut rbuf).await) }, async {
+                        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+                        None
+                    })
+                    .await;
+                assert!(raced.is_none(), "nothing was sent yet");
+                assert_eq!(&rbuf[..], b"a1 NO", "a lost race changed the buffer");
+            }
+            go_tx.send(()).unwrap();
+            while !rbuf.ends_with(b"\r\n") {
+                assert!(conn.fill(&mut rbuf).await.unwrap() > 0);
+            }
+            assert_eq!(&rbuf[..], b"a1 NOOP\r\n");
+        })
+        .unwrap();
+    let port = port_rx.recv().unwrap();
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    go_rx.recv().unwrap();
+    tcp.write_all(b"OP\r\n").unwrap();
+    server.join().unwrap();
+}

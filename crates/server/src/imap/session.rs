@@ -395,9 +395,16 @@ impl Session {
                 Input(usize),
                 Change,
                 Stop,
+                Timeout,
             }
             let woke = futures_lite::future::or(
-                async { self.cx.conn.fill(&mut self.rbuf).await.map(Woke::Input) },
+                async {
+                    match self.cx.conn.fill(&mut self.rbuf).await {
+                        Ok(n) => Ok(Woke::Input(n)),
+                        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(Woke::Timeout),
+                        Err(e) => Err(e),
+                    }
+                },
                 futures_lite::future::or(
                     async {
                         match &store {
@@ -415,6 +422,14 @@ impl Session {
             .await?;
             match woke {
                 Woke::Input(0) | Woke::Stop => return Ok(false),
+                Woke::Timeout => {
+                    encode::bye(
+                        &mut self.cx.conn.wbuf,
+                        None,
+                        "Autologout; idle for too long",
+                    );
+                    return Ok(false);
+                }
                 Woke::Input(_) | Woke::Change => {}
             }
         }

@@ -63,7 +63,7 @@ pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) 
 pub async fn resume(shard: Rc<Shard>, h: HandedOff) {
     let (conn, rbuf) = Conn::from_handoff(h.conn);
     let peer = conn.peer();
-    let span = tracing::info_span!("pop3", session = h.session_id, %peer, shard = shard.id, user = %h.user);
+    let span = tracing::info_span!("pop3", session = h.session_id, %peer, shard = shard.id, user = tracing::field::Empty);
     let mut s = session::Session::new(shard, conn, rbuf, h.guard, h.session_id, h.listener);
     tracing::Instrument::instrument(
         async move {
