@@ -11,10 +11,38 @@ import re
 
 import pytest
 
-from conftest import USERS, Raw
+from conftest import USERS, Server
 
 FAST = "[auth]\nfailure_delay_ms = 10\n"
 NEVER = '[auth]\nplaintext_auth = "never"\nfailure_delay_ms = 10\n'
+
+
+@pytest.fixture(scope="module")
+def fast(tmp_path_factory):
+    """Default policy (plaintext allowed on loopback), short failure delay."""
+    s = Server(tmp_path_factory.mktemp("imap-auth-fast"), extra=FAST)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory):
+    """For the tests whose logins fail: the server slows down later logins from
+    an address that failed, so they do not share `fast`."""
+    s = Server(tmp_path_factory.mktemp("imap-auth-failing"), extra=FAST)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def never(tmp_path_factory):
+    """plaintext_auth = "never"."""
+    s = Server(tmp_path_factory.mktemp("imap-auth-never"), extra=NEVER)
+    s.start()
+    yield s
+    s.stop()
 
 
 def caps_of(line):
@@ -78,10 +106,10 @@ POST_LOGIN = {
 # --- TLS ---------------------------------------------------------------------
 
 
-def test_starttls_then_login(server):
-    c = server.connect(tls="none")
+def test_starttls_then_login(fast):
+    c = fast.connect(tls="none")
     assert "STARTTLS" in c.capabilities
-    ctx = server.tls_context()
+    ctx = fast.tls_context()
     ctx.check_hostname = False
     typ, data = c.starttls(ssl_context=ctx)
     assert typ == "OK"
@@ -95,9 +123,9 @@ def test_starttls_then_login(server):
     c.logout()
 
 
-def test_implicit_tls_verifies_generated_certificate(server):
+def test_implicit_tls_verifies_generated_certificate(fast):
     # The generated certificate must verify for host name `localhost`.
-    c = server.connect(tls="implicit")
+    c = fast.connect(tls="implicit")
     assert "STARTTLS" not in c.capabilities, c.capabilities
     assert "AUTH=PLAIN" in c.capabilities
     cert = c.sock.getpeercert()
@@ -107,8 +135,8 @@ def test_implicit_tls_verifies_generated_certificate(server):
     c.logout()
 
 
-def test_starttls_refused_on_implicit_port(server):
-    c = server.connect(tls="implicit")
+def test_starttls_refused_on_implicit_port(fast):
+    c = fast.connect(tls="implicit")
     # imaplib's starttls() checks the capability list first; send it by hand.
     tag = c._new_tag().decode()
     c.send(f"{tag} STARTTLS\r\n".encode())
@@ -119,9 +147,9 @@ def test_starttls_refused_on_implicit_port(server):
     c.logout()
 
 
-def test_starttls_twice_is_bad(server, raw):
-    r = raw(server.imap_port)
-    ctx = server.tls_context()
+def test_starttls_twice_is_bad(fast, raw):
+    r = raw(fast.imap_port)
+    ctx = fast.tls_context()
     starttls(r, ctx)
     untagged, tagged = r.cmd("s2", "STARTTLS")
     assert tagged.startswith(b"s2 BAD "), tagged
@@ -130,8 +158,8 @@ def test_starttls_twice_is_bad(server, raw):
     assert tagged.startswith(b"l OK"), tagged
 
 
-def test_starttls_after_login_is_bad(server, raw):
-    r = raw(server.imap_port)
+def test_starttls_after_login_is_bad(fast, raw):
+    r = raw(fast.imap_port)
     _, tagged = r.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
     assert tagged.startswith(b"l OK"), tagged
     _, tagged = r.cmd("s", "STARTTLS")
@@ -141,8 +169,8 @@ def test_starttls_after_login_is_bad(server, raw):
 # --- plaintext policy ----------------------------------------------------------
 
 
-def test_plaintext_never_logindisabled_until_starttls(make_server, raw):
-    srv = make_server(extra=NEVER)
+def test_plaintext_never_logindisabled_until_starttls(never, raw):
+    srv = never
     r = raw(srv.imap_port)
     greeting_caps = caps_of(r.greeting)
     caps = raw_caps(r)
@@ -162,8 +190,8 @@ def test_plaintext_never_logindisabled_until_starttls(make_server, raw):
     assert tagged.startswith(b"l2 OK"), tagged
 
 
-def test_plaintext_never_imaplib(make_server):
-    srv = make_server(extra=NEVER)
+def test_plaintext_never_imaplib(never):
+    srv = never
     c = srv.connect(tls="none")
     assert "LOGINDISABLED" in c.capabilities
     with pytest.raises(imaplib.IMAP4.error) as e:
@@ -174,8 +202,8 @@ def test_plaintext_never_imaplib(make_server):
     c.logout()
 
 
-def test_default_allows_login_on_loopback_without_tls(server):
-    c = server.connect(tls="none")
+def test_default_allows_login_on_loopback_without_tls(fast):
+    c = fast.connect(tls="none")
     assert "LOGINDISABLED" not in c.capabilities
     assert "AUTH=PLAIN" in c.capabilities
     assert c.login("bob", USERS["bob"])[0] == "OK"
@@ -185,8 +213,8 @@ def test_default_allows_login_on_loopback_without_tls(server):
 # --- LOGIN ------------------------------------------------------------------------
 
 
-def test_wrong_password(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_wrong_password(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     _, tagged = r.cmd("l", "LOGIN alice wrong")
     assert tagged.startswith(b"l NO [AUTHENTICATIONFAILED]"), tagged
@@ -200,8 +228,8 @@ def test_wrong_password(make_server, raw):
     assert tagged.startswith(b"l3 OK"), tagged
 
 
-def test_login_with_literal_password(server, raw):
-    r = raw(server.imap_port)
+def test_login_with_literal_password(fast, raw):
+    r = raw(fast.imap_port)
     pw = USERS["bob"].encode()
     r.send(b"l LOGIN bob {%d}\r\n" % len(pw))
     assert r.line().startswith(b"+"), "no continuation for the literal"
@@ -210,16 +238,16 @@ def test_login_with_literal_password(server, raw):
     assert tagged.startswith(b"l OK"), tagged
 
 
-def test_login_twice_is_bad(server, raw):
-    r = raw(server.imap_port)
+def test_login_twice_is_bad(fast, raw):
+    r = raw(fast.imap_port)
     _, tagged = r.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
     assert tagged.startswith(b"l OK"), tagged
     _, tagged = r.cmd("l2", f'LOGIN alice "{USERS["alice"]}"')
     assert tagged.startswith(b"l2 BAD"), tagged
 
 
-def test_capabilities_after_login(server, raw):
-    r = raw(server.imap_port)
+def test_capabilities_after_login(fast, raw):
+    r = raw(fast.imap_port)
     pre = raw_caps(r)
     assert "AUTH=PLAIN" in pre and "AUTH=SCRAM-SHA-256" in pre
     _, tagged = r.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
@@ -234,8 +262,8 @@ def test_capabilities_after_login(server, raw):
     assert post == in_ok
 
 
-def test_capability_before_login(server, raw):
-    r = raw(server.imap_port)
+def test_capability_before_login(fast, raw):
+    r = raw(fast.imap_port)
     assert r.greeting.startswith(b"* OK [CAPABILITY "), r.greeting
     caps = raw_caps(r)
     for c in ("IMAP4REV1", "IMAP4REV2", "STARTTLS", "AUTH=PLAIN", "AUTH=LOGIN", "SASL-IR", "LITERAL+"):
@@ -247,8 +275,8 @@ def test_capability_before_login(server, raw):
 # --- AUTHENTICATE -------------------------------------------------------------------
 
 
-def test_authenticate_plain_with_initial_response(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_plain_with_initial_response(fast, raw):
+    r = raw(fast.imap_port)
     cred = b64(b"\0alice\0" + USERS["alice"].encode())
     _, tagged = r.cmd("a", f"AUTHENTICATE PLAIN {cred}")
     assert tagged.startswith(b"a OK"), tagged
@@ -256,8 +284,8 @@ def test_authenticate_plain_with_initial_response(server, raw):
     assert tagged.startswith(b"s OK [READ-WRITE]"), tagged
 
 
-def test_authenticate_plain_without_initial_response(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_plain_without_initial_response(fast, raw):
+    r = raw(fast.imap_port)
     r.send("a AUTHENTICATE PLAIN\r\n")
     cont = r.line()
     assert cont in (b"+ \r\n", b"+\r\n"), cont
@@ -266,31 +294,31 @@ def test_authenticate_plain_without_initial_response(server, raw):
     assert tagged.startswith(b"a OK"), tagged
 
 
-def test_authenticate_plain_imaplib(server):
-    c = server.connect(tls="starttls")
+def test_authenticate_plain_imaplib(fast):
+    c = fast.connect(tls="starttls")
     typ, _ = c.authenticate("PLAIN", lambda _: b"\0alice\0" + USERS["alice"].encode())
     assert typ == "OK"
     assert c.select("INBOX")[0] == "OK"
     c.logout()
 
 
-def test_authenticate_plain_authzid_same_user(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_plain_authzid_same_user(fast, raw):
+    r = raw(fast.imap_port)
     cred = b64(b"alice\0alice\0" + USERS["alice"].encode())
     _, tagged = r.cmd("a", f"AUTHENTICATE PLAIN {cred}")
     assert tagged.startswith(b"a OK"), tagged
 
 
-def test_authenticate_plain_wrong_password(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_authenticate_plain_wrong_password(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     cred = b64(b"\0alice\0nope")
     _, tagged = r.cmd("a", f"AUTHENTICATE PLAIN {cred}")
     assert tagged.startswith(b"a NO [AUTHENTICATIONFAILED]"), tagged
 
 
-def test_authenticate_cancelled(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_authenticate_cancelled(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     r.send("a AUTHENTICATE PLAIN\r\n")
     assert r.line().startswith(b"+")
@@ -302,8 +330,8 @@ def test_authenticate_cancelled(make_server, raw):
     assert tagged.startswith(b"n OK"), tagged
 
 
-def test_authenticate_bad_base64(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_authenticate_bad_base64(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     r.send("a AUTHENTICATE PLAIN\r\n")
     assert r.line().startswith(b"+")
@@ -314,14 +342,15 @@ def test_authenticate_bad_base64(make_server, raw):
     assert tagged.startswith(b"n OK"), tagged
 
 
-def test_authenticate_unknown_mechanism(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_unknown_mechanism(failing, raw):
+    srv = failing
+    r = raw(srv.imap_port)
     _, tagged = r.cmd("a", "AUTHENTICATE X-NOSUCH")
     assert tagged.startswith(b"a NO") or tagged.startswith(b"a BAD"), tagged
 
 
-def test_authenticate_login(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_login(fast, raw):
+    r = raw(fast.imap_port)
     r.send("a AUTHENTICATE LOGIN\r\n")
     cont = r.line()
     assert cont.startswith(b"+ "), cont
@@ -397,8 +426,8 @@ def scram_exchange(r, user, password, tag="a", tamper_proof=False):
     return line, verified
 
 
-def test_authenticate_scram_sha_256(server, raw):
-    r = raw(server.imap_port)
+def test_authenticate_scram_sha_256(fast, raw):
+    r = raw(fast.imap_port)
     tagged, verified = scram_exchange(r, "bob", USERS["bob"])
     assert tagged.startswith(b"a OK"), tagged
     assert verified is True, "server signature (v=) missing or wrong"
@@ -406,8 +435,8 @@ def test_authenticate_scram_sha_256(server, raw):
     assert tagged.startswith(b"s OK"), tagged
 
 
-def test_authenticate_scram_wrong_password(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_authenticate_scram_wrong_password(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     tagged, verified = scram_exchange(r, "alice", "not the password")
     assert tagged.startswith(b"a NO"), tagged
@@ -416,24 +445,24 @@ def test_authenticate_scram_wrong_password(make_server, raw):
     assert tagged.startswith(b"s BAD"), tagged
 
 
-def test_authenticate_scram_tampered_proof(make_server, raw):
-    srv = make_server(extra=FAST)
+def test_authenticate_scram_tampered_proof(failing, raw):
+    srv = failing
     r = raw(srv.imap_port)
     tagged, _ = scram_exchange(r, "alice", USERS["alice"], tamper_proof=True)
     assert tagged.startswith(b"a NO"), tagged
 
 
-def test_authenticate_scram_offered_without_tls_under_never(make_server, raw):
+def test_authenticate_scram_offered_without_tls_under_never(never, raw):
     # SCRAM never sends the password, so it may be offered on a clear channel.
-    srv = make_server(extra=NEVER)
+    srv = never
     r = raw(srv.imap_port)
     assert "AUTH=SCRAM-SHA-256" in raw_caps(r)
     tagged, verified = scram_exchange(r, "alice", USERS["alice"])
     assert tagged.startswith(b"a OK") and verified, tagged
 
 
-def test_logout(server, raw):
-    r = raw(server.imap_port)
+def test_logout(fast, raw):
+    r = raw(fast.imap_port)
     untagged, tagged = r.cmd("o", "LOGOUT")
     assert len(untagged) == 1 and untagged[0].startswith(b"* BYE"), untagged
     assert tagged.startswith(b"o OK"), tagged
