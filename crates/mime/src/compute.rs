@@ -95,12 +95,6 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
     let Ok(size) = u32::try_from(raw.len()) else {
         return opaque(raw, raw.len());
     };
-    // The top-level header, unrenamed, for ENVELOPE and the sort keys.
-    let Some(Some(top)) = guarded(|| parser().parse_headers(raw)) else {
-        // No header field at all: one text part after the first empty line.
-        return opaque(raw, header_end_guess(raw));
-    };
-    let top_headers = top.parts.first().map_or(&[][..], |p| p.headers.as_slice());
     let mut walk = Walk {
         raw,
         limits,
@@ -115,6 +109,8 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
         }],
         truncated: false,
         preview: String::new(),
+        envelope: Envelope::default(),
+        sort: SortKeys::default(),
         parse_budget: u64::from(size)
             .saturating_mul(u64::from(limits.parse_factor.max(1)))
             .saturating_add(PARSE_BUDGET_SLACK),
@@ -135,9 +131,9 @@ pub fn compute_with(raw: &[u8], limits: &Limits) -> Facts {
     });
     Facts {
         size: u64::from(size),
-        envelope: envelope(raw, top_headers, limits.max_addresses),
+        envelope: walk.envelope,
         parts: walk.parts,
-        sort: sort_keys(top_headers),
+        sort: walk.sort,
         preview: walk.preview,
         has_attachment,
         truncated: walk.truncated,
@@ -169,10 +165,18 @@ fn guarded<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
 
 /// A copy of `bytes` with every `message/` (any case) turned into
 /// `xessage/` and every `/digest` into `/xigest`, or the bytes themselves
-/// when there is none. Lengths are kept, so offsets stay valid. One pass
-/// over the `/` bytes finds both.
-fn hide_nesting(bytes: &[u8]) -> Cow<'_, [u8]> {
+/// when there is none, and the offset of the first change. Lengths are
+/// kept, so offsets stay valid. One pass over the `/` bytes finds both.
+fn hide_nesting(bytes: &[u8]) -> (Cow<'_, [u8]>, Option<usize>) {
     let mut copy: Option<Vec<u8>> = None;
+    let mut first = None;
+    let mut edit = |copy: &mut Option<Vec<u8>>, at: usize| {
+        let buf = copy.get_or_insert_with(|| bytes.to_vec());
+        if let Some(b) = buf.get_mut(at) {
+            *b = b'x';
+        }
+        first = Some(first.map_or(at, |f: usize| f.min(at)));
+    };
     for slash in memchr::memchr_iter(b'/', bytes) {
         let before = slash
             .checked_sub(7)
@@ -180,23 +184,18 @@ fn hide_nesting(bytes: &[u8]) -> Cow<'_, [u8]> {
         if let Some((at, word)) = before
             && word.eq_ignore_ascii_case(b"message")
         {
-            let buf = copy.get_or_insert_with(|| bytes.to_vec());
-            if let Some(b) = buf.get_mut(at) {
-                *b = b'x';
-            }
+            edit(&mut copy, at);
         }
         let after = bytes.get(slash + 1..slash + 7);
         if after.is_some_and(|w| w.eq_ignore_ascii_case(b"digest")) {
-            let buf = copy.get_or_insert_with(|| bytes.to_vec());
-            if let Some(b) = buf.get_mut(slash + 1) {
-                *b = b'x';
-            }
+            edit(&mut copy, slash + 1);
         }
     }
-    match copy {
+    let hidden = match copy {
         Some(buf) => Cow::Owned(buf),
         None => Cow::Borrowed(bytes),
-    }
+    };
+    (hidden, first)
 }
 
 /// End of the header of a message mail-parser found no header field in:
@@ -241,7 +240,10 @@ struct Walk<'r, 'l> {
     parts: Vec<Part>,
     jobs: Vec<Job>,
     truncated: bool,
+    /// PREVIEW, ENVELOPE and sort keys of the top-level message.
     preview: String,
+    envelope: Envelope,
+    sort: SortKeys,
     /// Bytes mail-parser may still be given (see [`Limits::parse_factor`]).
     parse_budget: u64,
 }
@@ -259,7 +261,7 @@ impl Walk<'_, '_> {
             return;
         };
         self.parse_budget = self.parse_budget.saturating_sub(bytes.len() as u64);
-        let hidden = hide_nesting(bytes);
+        let (hidden, first_edit) = hide_nesting(bytes);
         let parsed = guarded(|| parser().parse(hidden.as_ref()));
         let message = match parsed {
             Some(Some(message)) => message,
@@ -283,8 +285,23 @@ impl Walk<'_, '_> {
                 envelope: Box::new(env),
             };
         }
-        if job.parent.is_none() {
+        if job.parent.is_none()
+            && let Some(root) = message.parts.first()
+        {
             self.preview = preview(bytes, &message, self.limits.preview_chars);
+            self.envelope = envelope(bytes, &root.headers, self.limits.max_addresses);
+            // Sort keys need mail-parser's decoded values; when a renamed
+            // token sits in the header, decode the original header again.
+            let header_touched = first_edit.is_some_and(|at| at < root.offset_body as usize);
+            self.sort = if header_touched {
+                guarded(|| parser().parse_headers(bytes))
+                    .flatten()
+                    .and_then(|h| h.parts.into_iter().next())
+                    .map(|p| sort_keys(&p.headers))
+                    .unwrap_or_default()
+            } else {
+                sort_keys(&root.headers)
+            };
         }
         self.walk_message(&message, bytes, &job);
         dismantle(message);
@@ -637,7 +654,8 @@ mod tests {
     #[test]
     fn hide_nesting_renames_in_place() {
         let input = b"Content-Type: Message/RFC822\r\nx: multipart/Digest; message/global MeSsAgE/";
-        let out = hide_nesting(input);
+        let (out, first) = hide_nesting(input);
+        assert_eq!(first, Some(14));
         assert_eq!(out.len(), input.len());
         assert_eq!(
             out.as_ref(),
@@ -645,10 +663,13 @@ mod tests {
         );
         assert!(matches!(
             hide_nesting(b"plain text / and/digestive"),
-            Cow::Owned(_)
+            (Cow::Owned(_), Some(17))
         ));
-        assert!(matches!(hide_nesting(b"plain/text"), Cow::Borrowed(_)));
-        assert_eq!(hide_nesting(b"/").as_ref(), b"/");
-        assert_eq!(hide_nesting(b"essage/").as_ref(), b"essage/");
+        assert!(matches!(
+            hide_nesting(b"plain/text"),
+            (Cow::Borrowed(_), None)
+        ));
+        assert_eq!(hide_nesting(b"/").0.as_ref(), b"/");
+        assert_eq!(hide_nesting(b"essage/").0.as_ref(), b"essage/");
     }
 }
