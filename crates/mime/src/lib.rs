@@ -107,7 +107,7 @@
 //! `to_bytes` 1.3-1.5 µs, `from_bytes` 4-6 µs. Those figures predate the
 //! Dovecot-parity work; later runs only happened under heavy load, where
 //! interleaved A/B runs put the 4 KiB case at roughly the same to 30%
-//! slower (a second header parse and the per-message re-parse) and the
+//! slower (the re-parse of each encapsulated message) and the
 //! 100 KiB case faster (base64 is counted, not decoded).
 //! The stored record of that 7-part message is 3.2 KB (about 260 bytes per
 //! part, 730 for the envelope); a one-part message needs about 1.2 KB.
