@@ -268,8 +268,6 @@ def test_capability_before_login(fast, raw):
     caps = raw_caps(r)
     for c in ("IMAP4REV1", "IMAP4REV2", "STARTTLS", "AUTH=PLAIN", "AUTH=LOGIN", "SASL-IR", "LITERAL+"):
         assert c in caps, (c, caps)
-    # Authenticated-state capabilities are not promised before login.
-    assert "NAMESPACE" not in caps or "MOVE" not in caps
 
 
 # --- AUTHENTICATE -------------------------------------------------------------------
@@ -279,7 +277,8 @@ def test_authenticate_plain_with_initial_response(fast, raw):
     r = raw(fast.imap_port)
     cred = b64(b"\0alice\0" + USERS["alice"].encode())
     _, tagged = r.cmd("a", f"AUTHENTICATE PLAIN {cred}")
-    assert tagged.startswith(b"a OK"), tagged
+    assert tagged.startswith(b"a OK [CAPABILITY "), tagged
+    assert POST_LOGIN <= caps_of(tagged)
     _, tagged = r.cmd("s", "SELECT INBOX")
     assert tagged.startswith(b"s OK [READ-WRITE]"), tagged
 
@@ -467,3 +466,38 @@ def test_logout(fast, raw):
     assert len(untagged) == 1 and untagged[0].startswith(b"* BYE"), untagged
     assert tagged.startswith(b"o OK"), tagged
     assert r.f.readline() == b"", "connection not closed after LOGOUT"
+
+
+def test_starttls_discards_plaintext_pipelined_after_it(fast, raw):
+    # Bytes sent in clear after STARTTLS must not be run inside the TLS
+    # session (the STARTTLS command-injection attack, CVE-2011-0411 family).
+    r = raw(fast.imap_port)
+    r.send("s STARTTLS\r\ninj NOOP\r\n")
+    line = r.line()
+    assert line.startswith(b"s OK"), line
+    r.sock = fast.tls_context().wrap_socket(r.sock, server_hostname="localhost")
+    r.f = r.sock.makefile("rb")
+    untagged, tagged = r.cmd("c", "CAPABILITY")
+    assert tagged.startswith(b"c OK"), tagged
+    assert not any(u.startswith(b"inj ") for u in untagged), untagged
+
+
+def test_implicit_tls_certificate_names(fast):
+    # The generated certificate is for localhost, not for any name.
+    import socket
+    import ssl
+
+    ctx = fast.tls_context()
+    with socket.create_connection(("127.0.0.1", fast.imaps_port), timeout=30) as s:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            ctx.wrap_socket(s, server_hostname="not-this-host.example")
+
+
+def test_authenticate_plain_other_authzid_refused(failing, raw):
+    # Logging in as bob with alice's credentials needs proxy rights nobody has.
+    r = raw(failing.imap_port)
+    cred = b64(b"bob\0alice\0" + USERS["alice"].encode())
+    _, tagged = r.cmd("a", f"AUTHENTICATE PLAIN {cred}")
+    assert tagged.startswith(b"a NO"), tagged
+    _, tagged = r.cmd("s", "SELECT INBOX")
+    assert tagged.startswith(b"s BAD"), tagged

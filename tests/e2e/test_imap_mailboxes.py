@@ -320,9 +320,12 @@ def test_subscribed_deleted_mailbox_is_nonexistent(srv, raw):
     untagged, tagged = r.cmd("l", 'LIST (SUBSCRIBED) "" "subdel"')
     ok(tagged, "l")
     got = lists(untagged)
-    # RFC 5258 §3.1: a subscribed name that does not exist is \NonExistent.
-    if got:
-        assert {"\\Subscribed", "\\NonExistent"} <= got["subdel"], got
+    # DELETE does not unsubscribe (RFC 9051 §6.3.9), and LIST (SUBSCRIBED) shows
+    # a subscribed name that does not exist as \NonExistent (RFC 5258 §3.1).
+    assert got == {"subdel": {"\\Subscribed", "\\NonExistent"}}, got
+    untagged, tagged = r.cmd("l2", 'LSUB "" "subdel"')
+    ok(tagged, "l2")
+    assert set(lists(untagged, "LSUB")) == {"subdel"}, untagged
 
 
 # --- LIST patterns -------------------------------------------------------------------------------
