@@ -2,18 +2,21 @@
 //! selected mailbox (RFC 9051 §6.4.5 and §7.5.2, RFC 3501 RFC822.* items,
 //! RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8970 PREVIEW).
 //!
-//! Per command the attribute list is planned once ([`plan`]); per message
+//! Per command the attribute list is planned once (module `plan`); per message
 //! the store is asked only for what the plan needs: nothing beyond the
 //! index for FLAGS/UID/RFC822.SIZE/INTERNALDATE/MODSEQ (the flag-sync hot
-//! path), the stored facts (one read) for ENVELOPE/BODYSTRUCTURE/sections,
-//! and one read of the smallest byte range covering every section asked.
-//! Responses are written straight into the sink's buffer.
+//! path), the stored facts (one read) for ENVELOPE/BODYSTRUCTURE/part
+//! sections, a read of the message's start for top-level HEADER/TEXT/
+//! HEADER.FIELDS (the header end is found by scanning, no facts needed), and
+//! one read of the smallest byte range covering every section asked. The
+//! reads of up to 16 messages (8 MiB) are in flight while responses are
+//! written in order, straight into the sink's buffer.
 //!
 //! Choices where the RFCs leave room follow Dovecot 2.3 (compared by hand
 //! against a running Dovecot, see the tests): body sections are always
 //! literals, a section that does not exist is an empty literal `{0}`,
 //! BINARY of a missing part is `{0}` and its BINARY.SIZE 0, section paths
-//! one `.1` past a multipart's leaf name that leaf (see [`section`]).
+//! one `.1` past a multipart's leaf name that leaf (see module `section`).
 //! Differences: BINARY uses literal8 only when the decoded bytes contain
 //! NUL (Dovecot: whenever the part was encoded), and BINARY of a container
 //! holding encoded parts is refused with `[UNKNOWN-CTE]` (Dovecot rewrites
