@@ -1,7 +1,6 @@
 """Real IMAP clients that no one here wrote: curl and mbsync (isync)."""
 
 import os
-import pathlib
 import re
 import shutil
 import subprocess
