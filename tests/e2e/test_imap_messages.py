@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conftest import Server
-from test_imap_util import append_raw, login_raw, msg, ok, status_items, untagged_named
+from test_imap_util import append_raw, lists, login_raw, msg, ok, status_items
 
 LIMIT = 100000
 
@@ -731,3 +731,52 @@ def test_move_saved_result(srv, raw):
     ok(tagged, "m")
     assert after_expunges(range(1, 5), untagged[1:]) == [2, 4], untagged
     assert subjects(r) == [b"m2", b"m4"]
+
+
+# --- what was acknowledged survives a restart ------------------------------------------
+
+
+def state_after_restart(server, raw, crash):
+    r = login_raw(raw, server)
+    ok(r.cmd("c", "CREATE durable/kid")[1], "c")
+    ok(r.cmd("sub", "SUBSCRIBE durable/kid")[1], "sub")
+    uv = uidvalidity(r, "durable")
+    for i in range(1, 5):
+        ok(append_raw(r, f"a{i}", "durable", msg(f"d{i}"), flags="$Kept" if i == 2 else "")[1], f"a{i}")
+    ok(r.cmd("s", "SELECT durable")[1], "s")
+    ok(r.cmd("st", "STORE 1 +FLAGS (\\Answered)")[1], "st")
+    ok(r.cmd("d", "STORE 4 +FLAGS.SILENT (\\Deleted)")[1], "d")
+    ok(r.cmd("e", "EXPUNGE")[1], "e")
+    r.close()
+    if crash:
+        server.proc.kill()
+        server.proc.wait()
+        server.proc.stdout.close()
+        server.log_file.close()
+        server.proc = None
+        server.start()
+    else:
+        server.restart()
+    r = login_raw(raw, server)
+    untagged, tagged = r.cmd("st", "STATUS durable (MESSAGES UIDNEXT UIDVALIDITY)")
+    ok(tagged, "st")
+    # UIDs are never reused (RFC 9051 §2.3.1.1): UIDNEXT stays past the expunged UID 4.
+    assert status_items(untagged[0])[1] == {"MESSAGES": 3, "UIDNEXT": 5, "UIDVALIDITY": uv}, untagged
+    ok(r.cmd("s", "SELECT durable")[1], "s")
+    untagged, tagged = r.cmd("f", "FETCH 1:* (UID FLAGS)")
+    ok(tagged, "f")
+    got = [(int(re.search(rb"UID (\d+)", u).group(1)), set(re.search(rb"FLAGS \(([^)]*)\)", u).group(1).split()) - {b"\\Recent"}) for u in untagged]
+    assert got == [(1, {b"\\Answered"}), (2, {b"$Kept"}), (3, set())], got
+    assert subjects(r) == [b"d1", b"d2", b"d3"]
+    _, tagged = append_raw(r, "a5", "durable", msg("d5"))
+    assert tagged.startswith(f"a5 OK [APPENDUID {uv} 5]".encode()), tagged
+    untagged, _ = r.cmd("l", 'LSUB "" "durable/*"')
+    assert set(lists(untagged, "LSUB")) == {"durable/kid"}, untagged
+
+
+def test_state_survives_restart(server, raw):
+    state_after_restart(server, raw, crash=False)
+
+
+def test_state_survives_kill(server, raw):
+    state_after_restart(server, raw, crash=True)

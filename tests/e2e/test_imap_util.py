@@ -73,19 +73,6 @@ def status_items(line):
     return name, {parts[k].upper(): int(parts[k + 1]) for k in range(0, len(parts), 2)}
 
 
-def untagged_named(untagged, word):
-    """Untagged lines whose first word (after `* ` or `* n `) is `word`."""
-    out = []
-    w = word.upper().encode()
-    for u in untagged:
-        parts = u.split(b" ", 3)
-        if len(parts) > 1 and parts[1].upper() == w:
-            out.append(u)
-        elif len(parts) > 2 and parts[1].isdigit() and parts[2].upper().rstrip(b"\r\n") == w:
-            out.append(u)
-    return out
-
-
 def msg(subject="hi", frm="Bob <bob@example.org>", body="Hello\r\n", to="alice@example.org", extra=""):
     return (
         f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\n"
