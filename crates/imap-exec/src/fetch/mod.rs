@@ -9,7 +9,7 @@
 //! sections, a read of the message's start for top-level HEADER/TEXT/
 //! HEADER.FIELDS (the header end is found by scanning, no facts needed), and
 //! one read of the smallest byte range covering every section asked. The
-//! reads of up to 16 messages (8 MiB) are in flight while responses are
+//! reads of up to 32 messages (8 MiB) are in flight while responses are
 //! written in order, straight into the sink's buffer.
 //!
 //! Choices where the RFCs leave room follow Dovecot 2.3 (compared by hand
@@ -206,7 +206,7 @@ pub async fn fetch<S: Sink>(
 
 /// Messages whose loads may be in flight at once, and the bytes they may
 /// read together (a single larger message still goes alone).
-const LOAD_WINDOW: usize = 16;
+const LOAD_WINDOW: usize = 32;
 const LOAD_BYTES: usize = 8 << 20;
 
 /// Upper bound of what loading one message reads.
