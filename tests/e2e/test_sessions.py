@@ -534,6 +534,19 @@ def test_connections_per_ip_limit(make_server):
         h.close()
 
 
+def test_connection_limit_on_the_tls_port_answers_in_tls(make_server):
+    """On the implicit-TLS port every byte is TLS (RFC 8314 §3.2): the
+    refusal must come as `* BYE [UNAVAILABLE]` inside TLS, not as plain
+    text a TLS client reads as a broken handshake."""
+    server = make_server(extra="[limits]\nmax_connections_per_ip = 1\n")
+    held = Raw(server.imap_port, timeout=WAIT)
+    assert held.greeting.startswith(b"* OK")
+    r = TlsRaw(server)
+    assert r.greeting.startswith(b"* BYE [UNAVAILABLE]"), r.greeting
+    r.close()
+    held.close()
+
+
 def test_connections_per_user_limit(make_server):
     server = make_server(extra="[limits]\nmax_connections_per_user = 2\n")
     a1 = login_raw(server)
