@@ -593,6 +593,33 @@ def test_login_timeout_closes_idle_connection(make_server):
     assert tagged.startswith(b"n OK")
 
 
+def test_login_timeout_covers_tls(make_server):
+    """A client that never finishes the TLS handshake is dropped; one that
+    finished it (implicit TLS or STARTTLS) but does not log in gets BYE."""
+    server = make_server(extra="[limits]\nlogin_timeout_secs = 2\n")
+    stalled = socket.create_connection(("127.0.0.1", server.imaps_port), timeout=WAIT)
+    implicit = TlsRaw(server)
+    assert implicit.greeting.startswith(b"* OK")
+    starttls = Raw(server.imap_port, timeout=WAIT)
+    _, tagged = starttls.cmd("s", "STARTTLS")
+    assert tagged.startswith(b"s OK"), tagged
+    ctx = server.tls_context()
+    starttls.sock = ctx.wrap_socket(starttls.sock, server_hostname="localhost")
+    starttls.f = starttls.sock.makefile("rb")
+    start = time.time()
+    assert stalled.recv(100) == b"", "stalled handshake got bytes"
+    for what, r in (("implicit TLS", implicit), ("STARTTLS", starttls)):
+        lines = []
+        try:
+            while True:
+                lines.append(r.line())
+        except (EOFError, ConnectionError):
+            pass
+        assert lines and lines[0].startswith(b"* BYE"), f"{what}: {lines}"
+    assert time.time() - start < 8, "closed too late"
+    stalled.close()
+
+
 def test_line_length_limit(make_server):
     server = make_server(extra="[limits]\nmax_line_length = 1024\n")
     r = login_raw(server)
