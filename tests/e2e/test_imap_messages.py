@@ -299,6 +299,10 @@ def test_store_errors(srv, raw):
     assert tagged.startswith(b"s BAD"), tagged
     _, tagged = r.cmd("s2", "STORE 1 +FLAGS (\\Recent)")
     assert tagged.startswith(b"s2 BAD") or tagged.startswith(b"s2 NO"), tagged
+    # An unknown system flag cannot be stored; Dovecot answers BAD rather than
+    # dropping it and reporting success.
+    _, tagged = r.cmd("s2b", "STORE 1 +FLAGS (\\Bogus)")
+    assert tagged.startswith(b"s2b BAD") or tagged.startswith(b"s2b NO"), tagged
     _, tagged = r.cmd("s3", "STORE 1 XFLAGS (\\Seen)")
     assert tagged.startswith(b"s3 BAD"), tagged
     _, tagged = r.cmd("s4", "STORE 0 +FLAGS (\\Seen)")
@@ -780,3 +784,50 @@ def test_state_survives_restart(server, raw):
 
 def test_state_survives_kill(server, raw):
     state_after_restart(server, raw, crash=True)
+
+
+def test_logout_does_not_expunge(srv, raw):
+    r = login_raw(raw, srv)
+    fresh(r, "lo-keep", 2)
+    ok(r.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)")[1], "d")
+    untagged, tagged = r.cmd("o", "LOGOUT")
+    assert untagged[0].startswith(b"* BYE") and tagged.startswith(b"o OK"), (untagged, tagged)
+    r2 = login_raw(raw, srv)
+    untagged, _ = r2.cmd("st", "STATUS lo-keep (MESSAGES DELETED)")
+    assert status_items(untagged[0])[1] == {"MESSAGES": 2, "DELETED": 1}
+
+
+def test_append_bad_arguments(srv, raw):
+    # Impossible dates, and (as Dovecot does) an unknown system flag, are refused
+    # rather than silently changed.
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE ap-bad")[1], "c")
+    for i, (flags, date) in enumerate([("", "32-Jan-2020 00:00:00 +0000"), ("", "01-Foo-2020 00:00:00 +0000"), ("\\Bogus", "")]):
+        _, tagged = append_raw(r, f"a{i}", "ap-bad", msg(), flags=flags, date=date)
+        assert tagged.startswith(f"a{i} BAD".encode()) or tagged.startswith(f"a{i} NO".encode()), (flags, date, tagged)
+    untagged, _ = r.cmd("st", "STATUS ap-bad (MESSAGES)")
+    assert status_items(untagged[0])[1] == {"MESSAGES": 0}
+
+
+def test_append_binary_literal8(srv, raw):
+    # RFC 3516 §4.4: with BINARY, APPEND takes a literal8 (~{n}) that may hold NULs.
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE ap-bin")[1], "c")
+    payload = b"raw\x00bytes\x01\x02\xff\r\nend"
+    m = (
+        b"Subject: bin\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Transfer-Encoding: binary\r\n\r\n" + payload
+    )
+    r.send(b"a APPEND ap-bin ~{%d+}\r\n" % len(m) + m + b"\r\n")
+    _, tagged = r.until("a")
+    assert tagged.startswith(b"a OK [APPENDUID "), tagged
+    ok(r.cmd("s", "EXAMINE ap-bin")[1], "s")
+    r.send("f FETCH 1 (BINARY.PEEK[1] RFC822.SIZE)\r\n")
+    head = r.line()
+    assert head.startswith(b"* 1 FETCH (") and head.endswith(b"~{%d}\r\n" % len(payload)), head
+    data = r.f.read(len(payload))
+    assert data == payload
+    rest = r.line()
+    assert b"RFC822.SIZE %d" % len(m) in head + rest, (head, rest)
+    _, tagged = r.until("f")
+    ok(tagged, "f")
