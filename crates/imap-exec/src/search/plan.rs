@@ -7,6 +7,7 @@
 //! is what lets the evaluator decide most messages from the index alone.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use imap_proto::{SearchKey, SearchKeys, SeqRange};
 use store::{Flags, MessageInfo};
@@ -74,7 +75,7 @@ pub(crate) enum Node {
     Seq(Vec<(u32, u32)>),
     Uid(Vec<(u32, u32)>),
     /// UID in this sorted list (the saved result, or the recent set).
-    UidIn(Vec<u32>),
+    UidIn(Rc<[u32]>),
     InternalDate {
         cmp: Cmp,
         day: i64,
@@ -152,6 +153,8 @@ pub(crate) fn compile(
         largest_uid: msgs.last().map_or(0, |m| m.uid),
         ctx,
         uses_modseq: false,
+        saved: None,
+        recent: None,
     };
     let root = c.all(keys)?;
     Ok(Plan {
@@ -166,6 +169,10 @@ struct Compiler<'a> {
     largest_uid: u32,
     ctx: &'a SearchContext<'a>,
     uses_modseq: bool,
+    /// The sorted saved and recent sets, built once however often the
+    /// keys name them (a client may repeat `$` hundreds of times).
+    saved: Option<Rc<[u32]>>,
+    recent: Option<Rc<[u32]>>,
 }
 
 impl Compiler<'_> {
@@ -285,13 +292,23 @@ impl Compiler<'_> {
         })
     }
 
-    fn recent(&self) -> Node {
-        Node::UidIn(sorted(self.ctx.recent))
+    fn recent(&mut self) -> Node {
+        let ctx = self.ctx;
+        Node::UidIn(
+            self.recent
+                .get_or_insert_with(|| sorted(ctx.recent))
+                .clone(),
+        )
     }
 
-    fn saved(&self) -> Node {
+    fn saved(&mut self) -> Node {
         // No saved result yet means the empty set (RFC 5182 2.1).
-        Node::UidIn(sorted(self.ctx.saved.unwrap_or(&[])))
+        let ctx = self.ctx;
+        Node::UidIn(
+            self.saved
+                .get_or_insert_with(|| sorted(ctx.saved.unwrap_or(&[])))
+                .clone(),
+        )
     }
 
     fn keyword_id(&self, name: &[u8]) -> Option<u16> {
@@ -309,11 +326,11 @@ impl Compiler<'_> {
     }
 }
 
-fn sorted(uids: &[u32]) -> Vec<u32> {
+fn sorted(uids: &[u32]) -> Rc<[u32]> {
     let mut v = uids.to_vec();
     v.sort_unstable();
     v.dedup();
-    v
+    v.into()
 }
 
 /// Inclusive ranges, `*` resolved, sorted and merged for binary search.
