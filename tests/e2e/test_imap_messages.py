@@ -831,3 +831,43 @@ def test_append_binary_literal8(srv, raw):
     assert b"RFC822.SIZE %d" % len(m) in head + rest, (head, rest)
     _, tagged = r.until("f")
     ok(tagged, "f")
+
+
+def test_no_expunge_during_fetch_store_search(srv, raw):
+    # RFC 9051 §7.5.1: no EXPUNGE response while answering FETCH, STORE or
+    # SEARCH (sequence numbers would shift under the client); it waits for NOOP.
+    a = login_raw(raw, srv)
+    fresh(a, "noexp", 3)
+    b = login_raw(raw, srv)
+    ok(b.cmd("s", "SELECT noexp")[1], "s")
+    ok(b.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)")[1], "d")
+    ok(b.cmd("e", "EXPUNGE")[1], "e")
+    for tag, command in (("f", "FETCH 2:3 UID"), ("st", "STORE 3 +FLAGS (\\Seen)"), ("q", "SEARCH ALL")):
+        untagged, tagged = a.cmd(tag, command)
+        ok(tagged, tag)
+        assert not any(u.endswith(b" EXPUNGE\r\n") for u in untagged), (command, untagged)
+    untagged, tagged = a.cmd("f2", "FETCH 2:3 UID")
+    assert untagged == [b"* 2 FETCH (UID 2)\r\n", b"* 3 FETCH (UID 3)\r\n"], untagged
+    untagged, tagged = a.cmd("n", "NOOP")
+    ok(tagged, "n")
+    assert b"* 1 EXPUNGE\r\n" in untagged, untagged
+    untagged, _ = a.cmd("f3", "FETCH 1:* UID")
+    assert untagged == [b"* 1 FETCH (UID 2)\r\n", b"* 2 FETCH (UID 3)\r\n"], untagged
+
+
+def test_recent_rev1(srv, raw):
+    # RFC 3501 §2.3.2: \Recent goes to the first session told about a message.
+    a = login_raw(raw, srv)
+    fresh(a, "recent", 0)
+    b = login_raw(raw, srv)
+    ok(append_raw(b, "ap", "recent", msg("new"))[1], "ap")
+    untagged, tagged = a.cmd("n", "NOOP")
+    ok(tagged, "n")
+    assert b"* 1 EXISTS\r\n" in untagged and b"* 1 RECENT\r\n" in untagged, untagged
+    untagged, _ = a.cmd("f", "FETCH 1 FLAGS")
+    assert b"\\Recent" in untagged[0], untagged
+    assert a.cmd("q", "SEARCH RECENT")[0] == [b"* SEARCH 1\r\n"]
+    untagged, tagged = b.cmd("s", "SELECT recent")
+    ok(tagged, "s")
+    assert b"* 0 RECENT\r\n" in untagged, untagged
+    assert b.cmd("q", "SEARCH RECENT")[0] == [b"* SEARCH\r\n"]
