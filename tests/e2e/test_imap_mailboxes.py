@@ -639,3 +639,11 @@ def test_rev2_no_recent_in_responses(srv, raw):
     text = b"".join(untagged + untagged2)
     assert b"* 1 EXISTS\r\n" in text, text
     assert b"RECENT" not in text, text
+
+
+def test_inbox_children_attribute(server, raw):
+    r = login_raw(raw, server)
+    assert "\\HasNoChildren" in names(r, "l", "", "INBOX")["INBOX"]
+    ok(r.cmd("c", "CREATE INBOX/sub")[1], "c")
+    assert "\\HasChildren" in names(r, "l2", "", "INBOX")["INBOX"]
+    assert set(names(r, "l3", "", "INBOX*")) == {"INBOX", "INBOX/sub"}

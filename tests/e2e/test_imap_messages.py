@@ -871,3 +871,21 @@ def test_recent_rev1(srv, raw):
     ok(tagged, "s")
     assert b"* 0 RECENT\r\n" in untagged, untagged
     assert b.cmd("q", "SEARCH RECENT")[0] == [b"* SEARCH\r\n"]
+
+
+def test_commands_are_case_insensitive(srv, raw):
+    r = raw(srv.imap_port)
+    ok(r.cmd("l", 'login alice "alice-secret"')[1], "l")
+    fresh(r, "lower", 2)
+    untagged, tagged = r.cmd("s", "select lower")
+    ok(tagged, "s")
+    untagged, tagged = r.cmd("f", "uid fetch 1:* (flags uid)")
+    ok(tagged, "f")
+    assert len(untagged) == 2 and all(b"UID" in u for u in untagged), untagged
+    untagged, tagged = r.cmd("q", "uid search all")
+    assert untagged == [b"* SEARCH 1 2\r\n"], untagged
+    untagged, tagged = r.cmd("st", "store 1 +flags.silent (\\seen)")
+    ok(tagged, "st")
+    untagged, _ = r.cmd("f2", "fetch 1 flags")
+    # System flags are case-insensitive too and come back in their canonical form.
+    assert untagged == [b"* 1 FETCH (FLAGS (\\Seen))\r\n"], untagged
