@@ -701,3 +701,84 @@ fn nested_and_or_not_agree_with_set_algebra() {
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Parses raw command bytes and searches `msgs` (which may be a subset).
+async fn raw_answer(fx: &Fixture, msgs: &[store::MessageInfo], cmd: &[u8]) -> String {
+    let mut buf = cmd.to_vec();
+    buf.extend_from_slice(b"\r\n");
+    let mut reader = CommandReader::new(Limits::default());
+    let Ok(Parsed::Command { command, .. }) = reader.parse(&buf) else {
+        return "PARSE ERROR".to_owned();
+    };
+    let CommandBody::Search { keys, uid, .. } = command.body else {
+        panic!()
+    };
+    let o = search::search(&fx.store, fx.mailbox, &fx.keywords, msgs, &keys, &ctx())
+        .await
+        .unwrap();
+    let mut out = BytesMut::new();
+    search::render_result(&mut out, msgs, &o, uid, SearchResponse::Plain);
+    String::from_utf8(out.to_vec()).unwrap()
+}
+
+#[test]
+fn odd_but_valid_input_gives_plain_answers() {
+    run(|fx| async move {
+        let all = fx.msgs.clone();
+        // A needle that is not UTF-8 is compared lossily and matches nothing.
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH BODY {2+}\r\n\xff\xfe").await,
+            "* SEARCH\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH HEADER {3+}\r\n\xffab x").await,
+            "* SEARCH\r\n"
+        );
+        // An empty header name names no field.
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH HEADER \"\" \"\"").await,
+            "* SEARCH\r\n"
+        );
+        // Numbers at the top of the range and `*` forms (`n:*` with n past
+        // the last UID still names the last message, RFC 9051 6.4.8).
+        assert_eq!(
+            raw_answer(&fx, &all, b"t UID SEARCH UID 4294967295:*").await,
+            "* SEARCH 12\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t UID SEARCH UID 4294967295").await,
+            "* SEARCH\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH *:*").await,
+            "* SEARCH 12\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH 4294967295:4294967294").await,
+            "* SEARCH\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH LARGER 9223372036854775807").await,
+            "* SEARCH\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, &all, b"t SEARCH SMALLER 0").await,
+            "* SEARCH\r\n"
+        );
+        // The empty view: `*` has nothing to name.
+        assert_eq!(
+            raw_answer(&fx, &[], b"t UID SEARCH 1:* UID 1:* TEXT x").await,
+            "* SEARCH\r\n"
+        );
+        // A view that is a subset (the session's own): sequence numbers are its own.
+        let tail = &all[8..];
+        assert_eq!(
+            raw_answer(&fx, tail, b"t SEARCH 2:3 SEEN").await,
+            "* SEARCH 2\r\n"
+        );
+        assert_eq!(
+            raw_answer(&fx, tail, b"t UID SEARCH 2:3 SEEN").await,
+            "* SEARCH 10\r\n"
+        );
+    });
+}

@@ -50,7 +50,10 @@ pub struct SearchContext<'a> {
     pub recent: &'a [u32],
     /// The current time, unix seconds (OLDER/YOUNGER).
     pub now: i64,
-    /// UTF8=ACCEPT is enabled.
+    /// UTF8=ACCEPT is enabled. Search strings are taken as UTF-8 either
+    /// way (the only charsets accepted are UTF-8 and its subset US-ASCII),
+    /// so this changes nothing today; it is here so the session hands over
+    /// its whole state and a future charset rule has it.
     pub utf8: bool,
     /// The CHARSET argument, if one was given.
     pub charset: Option<&'a [u8]>,
