@@ -4,7 +4,9 @@ connection/line/time limits of [limits]."""
 
 import re
 import select
+import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -502,6 +504,66 @@ def test_sigterm_says_bye_and_exits_0(server):
         except (EOFError, ConnectionError):
             pass
         assert any(l.startswith(b"* BYE") for l in lines), lines
+
+
+def stall(server, idle_timeout=None):
+    """A logged-in session that asks for ~60 MB and reads none of it."""
+    c = server.login("alice")
+    big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 1000
+    for _ in range(2):
+        assert c.append("INBOX", None, None, big)[0] == "OK"
+    c.logout()
+    r = login_raw(server)
+    r.cmd("s", "SELECT INBOX")
+    r.send(b"".join(b"f%d FETCH 1:* BODY.PEEK[]\r\n" % i for i in range(30)))
+    return r
+
+
+def test_sigterm_with_a_client_that_does_not_read(server):
+    """Shutdown must not wait for a client that stopped reading."""
+    r = stall(server)
+    time.sleep(1)  # let the server fill the socket buffers
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        code = server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        r.f.close()
+        r.close()
+        code = server.proc.wait(timeout=30)
+        raise AssertionError(
+            "server did not exit within 10 s of SIGTERM while a client was not "
+            f"reading (exited {code} once the client closed)"
+        )
+    finally:
+        r.f.close()
+        r.close()
+    assert code == 0
+    server.proc.stdout.close()
+    server.log_file.close()
+    server.proc = None
+    assert "panicked" not in server.log()
+
+
+def test_client_that_does_not_read_is_dropped(make_server):
+    """A session whose output has been stuck for longer than the idle
+    timeout is closed, so a client cannot pin a session (its store and up to
+    max_output_buffer bytes) forever."""
+    server = make_server(extra="[limits]\nidle_timeout_secs = 2\n")
+    r = stall(server)
+    ended = lambda: server.log().count("session ended")
+    before = ended()
+    deadline = time.time() + 10
+    while ended() == before and time.time() < deadline:
+        time.sleep(0.2)
+    try:
+        assert ended() > before, "a client that reads nothing kept its session for 10 s"
+        # Others are unaffected meanwhile.
+        c = server.login("alice")
+        assert c.noop()[0] == "OK"
+        c.logout()
+    finally:
+        r.f.close()
+        r.close()
 
 
 # --- limits ---------------------------------------------------------------------
