@@ -493,10 +493,14 @@ def test_sigterm_says_bye_and_exits_0(server):
     busy.cmd("s", "SELECT INBOX")
     fresh = Raw(server.imap_port, timeout=WAIT)  # not logged in
     assert fresh.greeting.startswith(b"* OK")
+    midway = login_raw(server)  # in the middle of sending a literal
+    midway.send("a APPEND INBOX {100}\r\n")
+    assert midway.line().startswith(b"+")
+    midway.send("Subject: half")
 
     server.stop()  # asserts exit code 0 and no panic
 
-    for r in (idle, busy, fresh):
+    for r in (idle, busy, fresh, midway):
         lines = []
         try:
             while True:
@@ -504,6 +508,11 @@ def test_sigterm_says_bye_and_exits_0(server):
         except (EOFError, ConnectionError):
             pass
         assert any(l.startswith(b"* BYE") for l in lines), lines
+    # The half-sent APPEND was never acknowledged and must not appear.
+    server.start()
+    c = server.login("alice")
+    assert c.select("INBOX") == ("OK", [b"0"])
+    c.logout()
 
 
 def stall(server, idle_timeout=None):
