@@ -85,6 +85,11 @@ def test_curl_lists_mailboxes_and_fetches_by_uid(server):
     assert r.returncode == 0, r.stderr
     assert r.stdout == msg(2)
 
+    # URL search (RFC 5092 "?" search): curl sends SEARCH.
+    r = curl(*AUTH, f"imap://127.0.0.1:{server.imap_port}/INBOX?SUBJECT%20%22message%202%22")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"* SEARCH 2\r\n", r.stdout
+
     # A wrong password is a login failure (curl exit 67), not a crash.
     r = curl("--user", "alice:wrong", f"imap://127.0.0.1:{server.imap_port}/")
     assert r.returncode == 67, (r.returncode, r.stderr)
@@ -335,3 +340,32 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
     answered = [f for f in files if re.search(rf",U={answered_uid}:2,", f.name)]
     assert len(answered) == 1 and answered[0].name.endswith(":2,R"), answered
     print(f"mbsync pull of {n} messages: {pull_secs:.1f} s; push run: {push_secs:.1f} s")
+
+
+def test_mbsync_creates_folders_both_ways(server, tmp_path):
+    exe = need("mbsync", "isync")
+    tls_key = "TLSType" if mbsync_version(exe) >= (1, 5) else "SSLType"
+    c = server.login("alice")
+    for name in ("Work", "Work/Reports", "Work/Reports/2026"):
+        assert c.create(name)[0] == "OK"
+    assert c.append("Work/Reports/2026", None, None, msg(1))[0] == "OK"
+    c.logout()
+    maildir = tmp_path / "mail"
+    local = maildir / "Local" / "Sub"
+    for sub in ("cur", "new", "tmp"):
+        (local / sub).mkdir(parents=True)
+    (local / "new" / "1.P1.e2etest").write_bytes(as_maildir(msg(2)))
+    rc = tmp_path / "mbsyncrc"
+    write_rc(rc, server, maildir, "STARTTLS", tls_key)
+    run_mbsync(exe, rc)
+
+    got = maildir_files(maildir / "Work" / "Reports" / "2026")
+    assert len(got) == 1 and strip_tuid(got[0].read_bytes()) == as_maildir(msg(1))
+    c = server.login("alice")
+    typ, data = c.list()
+    names = {line.decode().split(' "/" ')[1].strip('"') for line in data}
+    assert {"Local", "Local/Sub", "Work/Reports/2026"} <= names, names
+    assert c.select("Local/Sub") == ("OK", [b"1"])
+    typ, data = c.fetch("1", "(BODY.PEEK[])")
+    assert strip_tuid(data[0][1].replace(b"\r\n", b"\n")) == as_maildir(msg(2))
+    c.logout()
