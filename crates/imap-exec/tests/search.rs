@@ -494,7 +494,8 @@ fn cheap_keys_decide_before_any_message_is_read() {
         // OR decided by its cheap side never reads: 6 seen decided, 6 read.
         assert_eq!(count("SEARCH OR SEEN BODY pineapple").await, (7, 6, 6));
         // HEADER reads the header block, not the message.
-        assert_eq!(count("SEARCH HEADER X-Priority highest").await, (1, 12, 0));
+        // HEADER alone needs no facts: one short read finds the header end.
+        assert_eq!(count("SEARCH HEADER X-Priority highest").await, (1, 0, 0));
         // Several body keys still read each message once.
         assert_eq!(
             count("SEARCH BODY e TEXT a NOT BODY zzz HEADER From a")
@@ -502,8 +503,8 @@ fn cheap_keys_decide_before_any_message_is_read() {
                 .2,
             12
         );
-        // TEXT found in the header needs no body read.
-        assert_eq!(count("SEARCH TEXT example").await, (12, 12, 0));
+        // TEXT found in the header needs neither facts nor a body read.
+        assert_eq!(count("SEARCH TEXT example").await, (12, 0, 0));
         // ... and when the header does not have it, the body is read once.
         assert_eq!(count("SEARCH TEXT noon").await, (2, 12, 12));
     });
@@ -779,6 +780,52 @@ fn odd_but_valid_input_gives_plain_answers() {
         assert_eq!(
             raw_answer(&fx, tail, b"t UID SEARCH 2:3 SEEN").await,
             "* SEARCH 10\r\n"
+        );
+    });
+}
+
+#[test]
+fn a_header_longer_than_the_probe_is_still_searched_whole() {
+    run(|mut fx| async move {
+        let mut raw = b"From: long@example.com\r\nX-Long: ".to_vec();
+        for _ in 0..(20 << 10) / 64 {
+            raw.extend_from_slice(&[b'x'; 62]);
+            raw.extend_from_slice(b"\r\n ");
+        }
+        raw.extend_from_slice(b"end\r\nX-Last: findme\r\n\r\nbody mentions X-Last: notme\r\n");
+        let m = store::NewMessage {
+            raw: &raw,
+            flags: store::Flags::empty(),
+            keywords: Vec::new(),
+            internal_date: 1_673_000_000,
+        };
+        fx.store.append(fx.mailbox, &[m]).await.unwrap();
+        fx.refresh();
+        assert_eq!(
+            with(&fx, "UID SEARCH HEADER X-Last findme", ctx()).await.0,
+            "* SEARCH 13"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH HEADER X-Last notme", ctx()).await.0,
+            "* SEARCH"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH HEADER X-Long \"x end\"", ctx())
+                .await
+                .0,
+            "* SEARCH 13"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH TEXT findme", ctx()).await.0,
+            "* SEARCH 13"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH BODY findme", ctx()).await.0,
+            "* SEARCH"
+        );
+        assert_eq!(
+            with(&fx, "UID SEARCH BODY notme", ctx()).await.0,
+            "* SEARCH 13"
         );
     });
 }

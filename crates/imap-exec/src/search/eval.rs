@@ -23,6 +23,8 @@ use crate::ExecError;
 pub(crate) struct MsgData {
     facts: Option<Facts>,
     header: Option<MessageBytes>,
+    /// Bytes of `header` that are the header block.
+    header_len: usize,
     raw: Option<MessageBytes>,
     /// Lowercased decoded header fields (TEXT), computed on first use.
     header_text: Option<String>,
@@ -38,15 +40,17 @@ pub(crate) struct MsgData {
 
 impl MsgData {
     fn header_bytes(&self) -> &[u8] {
-        let end = self
-            .facts
-            .as_ref()
-            .and_then(|f| f.parts.first())
-            .map_or(0, |p| p.body_start as usize);
         if let Some(raw) = &self.raw {
+            // The whole message is only ever loaded with its facts.
+            let end = self
+                .facts
+                .as_ref()
+                .and_then(|f| f.parts.first())
+                .map_or(0, |p| p.body_start as usize);
             return raw.get(..end).unwrap_or(raw);
         }
-        self.header.as_deref().unwrap_or(&[])
+        let h = self.header.as_deref().unwrap_or(&[]);
+        h.get(..self.header_len).unwrap_or(h)
     }
 
     fn header_text(&mut self) -> &str {
@@ -79,6 +83,10 @@ impl MsgData {
     }
 }
 
+/// How much of a message is read to find its header when the facts are not
+/// needed otherwise; a longer header costs a facts read and a second read.
+const HEADER_PROBE: u32 = 16 << 10;
+
 /// Loads what `level` needs. Returns false when the message is gone
 /// (expunged by another session since the caller's snapshot): it then
 /// matches nothing.
@@ -89,48 +97,123 @@ pub(crate) async fn load(
     d: &mut MsgData,
     level: Level,
 ) -> Result<bool, ExecError> {
-    if d.facts.is_none() {
-        d.facts_reads += 1;
-        match store.facts(mailbox, uid).await {
-            Ok(f) => d.facts = Some(f),
-            Err(StoreError::NoSuchMessage(_)) => return Ok(false),
-            // Facts of an older format (or damaged): recompute them from the
-            // message, which is the truth, rather than fail the search.
-            Err(StoreError::Facts(_)) => {
-                let raw = match store.read_message(mailbox, uid).await {
-                    Ok(r) => r,
-                    Err(StoreError::NoSuchMessage(_)) => return Ok(false),
-                    Err(e) => return Err(e.into()),
-                };
-                d.reads += 1;
-                d.facts = Some(mime_facts::compute(&raw));
-                d.raw = Some(raw);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
     let read = match level {
-        Level::Header if d.raw.is_none() && d.header.is_none() => {
-            let len = d
-                .facts
-                .as_ref()
-                .and_then(|f| f.parts.first())
-                .map_or(0, |p| p.body_start);
-            store.read_range(mailbox, uid, 0, len).await.map(|h| {
-                d.header = Some(h);
-            })
+        Level::Index => Ok(()),
+        Level::Facts => return load_facts(store, mailbox, uid, d).await,
+        Level::Header if d.raw.is_some() || d.header.is_some() => Ok(()),
+        Level::Header if d.facts.is_none() => {
+            // Header keys alone need no facts: the header ends at the first
+            // blank line, which a short read from the start usually holds.
+            match store.read_range(mailbox, uid, 0, HEADER_PROBE).await {
+                Ok(h) => match header_end(&h) {
+                    Some(end) => {
+                        d.header_len = end;
+                        d.header = Some(h);
+                        Ok(())
+                    }
+                    None => {
+                        if !load_facts(store, mailbox, uid, d).await? {
+                            return Ok(false);
+                        }
+                        read_header(store, mailbox, uid, d).await
+                    }
+                },
+                Err(e) => Err(e),
+            }
         }
-        Level::Body if d.raw.is_none() => store.read_message(mailbox, uid).await.map(|r| {
-            d.reads += 1;
-            d.raw = Some(r);
-        }),
-        _ => Ok(()),
+        Level::Header => read_header(store, mailbox, uid, d).await,
+        Level::Body => {
+            if !load_facts(store, mailbox, uid, d).await? {
+                return Ok(false);
+            }
+            if d.raw.is_none() {
+                store.read_message(mailbox, uid).await.map(|r| {
+                    d.reads += 1;
+                    d.raw = Some(r);
+                })
+            } else {
+                Ok(())
+            }
+        }
     };
     match read {
         Ok(()) => Ok(true),
         Err(StoreError::NoSuchMessage(_)) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The header block as the facts delimit it.
+async fn read_header(
+    store: &Store,
+    mailbox: MailboxId,
+    uid: u32,
+    d: &mut MsgData,
+) -> Result<(), StoreError> {
+    if d.raw.is_some() {
+        return Ok(());
+    }
+    let len = d
+        .facts
+        .as_ref()
+        .and_then(|f| f.parts.first())
+        .map_or(0, |p| p.body_start);
+    let h = store.read_range(mailbox, uid, 0, len).await?;
+    d.header_len = h.len();
+    d.header = Some(h);
+    Ok(())
+}
+
+/// Loads the facts if they are not yet. False: the message is gone.
+async fn load_facts(
+    store: &Store,
+    mailbox: MailboxId,
+    uid: u32,
+    d: &mut MsgData,
+) -> Result<bool, ExecError> {
+    if d.facts.is_some() {
+        return Ok(true);
+    }
+    d.facts_reads += 1;
+    match store.facts(mailbox, uid).await {
+        Ok(f) => d.facts = Some(f),
+        Err(StoreError::NoSuchMessage(_)) => return Ok(false),
+        // Facts of an older format (or damaged): recompute them from the
+        // message, which is the truth, rather than fail the search.
+        Err(StoreError::Facts(_)) => {
+            let raw = match store.read_message(mailbox, uid).await {
+                Ok(r) => r,
+                Err(StoreError::NoSuchMessage(_)) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            d.reads += 1;
+            d.facts = Some(mime_facts::compute(&raw));
+            d.raw = Some(raw);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(true)
+}
+
+/// Length of the header block including the blank line that ends it, if
+/// the blank line is in `buf` (CRLF or bare LF line ends).
+pub(crate) fn header_end(buf: &[u8]) -> Option<usize> {
+    if buf.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    if buf.starts_with(b"\n") {
+        return Some(1);
+    }
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', buf.get(from..)?) {
+        let nl = from + i;
+        match buf.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => from = nl + 1,
+        }
+    }
+    None
 }
 
 /// Evaluates `node` for message number `seq` with the data of `level`
@@ -245,5 +328,19 @@ pub(crate) fn eval(
             }
             Some(needle.is_empty() || needle.in_lowered(d.body_text()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_end;
+
+    #[test]
+    fn header_end_finds_the_blank_line() {
+        assert_eq!(header_end(b"A: b\r\nC: d\r\n\r\nbody"), Some(14));
+        assert_eq!(header_end(b"A: b\n\nbody"), Some(6));
+        assert_eq!(header_end(b"\r\nbody"), Some(2));
+        assert_eq!(header_end(b"A: b\r\n folded\r\n"), None);
+        assert_eq!(header_end(b""), None);
     }
 }
