@@ -563,3 +563,62 @@ def test_rev2_fetch_and_binary(srv, raw):
     assert b"BINARY[2] ~{%d}\r\n" % len(ATTACHMENT) + ATTACHMENT in out, out[:300]
     untagged, tagged = r.cmd("f2", "FETCH 1 (FLAGS)")
     assert b"\\Recent" not in untagged[0], untagged
+
+
+INNER = b"From: x@example.org\r\nSubject: inner one\r\n\r\ninner body text\r\n"
+NESTED = (
+    b"From: outer@example.org\r\nSubject: outer\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n'
+    b"--zz\r\nContent-Type: text/plain\r\n\r\nintro\r\n"
+    b"--zz\r\nContent-Type: message/rfc822\r\n\r\n" + INNER + b"\r\n--zz--\r\n"
+)
+HEADER_ONLY = b"Subject: no body here\r\nFrom: h@example.org\r\n"
+
+
+def test_message_rfc822_parts(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE nested")[1], "c")
+    ok(append_raw(r, "a", "nested", NESTED)[1], "a")
+    ok(r.cmd("s", "EXAMINE nested")[1], "s")
+    inner_head, inner_text = INNER.split(b"\r\n\r\n", 1)
+    out = fetch(r, "f", "FETCH 1 (BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] BODY.PEEK[2])")
+    assert b"BODY[2.HEADER] {%d}\r\n" % (len(inner_head) + 4) + inner_head + b"\r\n\r\n" in out, out
+    assert b"BODY[2.TEXT] {%d}\r\n" % len(inner_text) + inner_text in out, out
+    assert b"BODY[2.1] {%d}\r\n" % len(inner_text) + inner_text in out, out
+    assert b"BODY[2] {%d}\r\n" % len(INNER) + INNER in out, out
+    untagged, tagged = r.cmd("b", "FETCH 1 BODYSTRUCTURE")
+    ok(tagged, "b")
+    got = untagged[0].upper()
+    # RFC 9051 §7.5.2: message/rfc822 carries the inner ENVELOPE, BODYSTRUCTURE and line count.
+    m = re.search(rb'\("MESSAGE" "RFC822" NIL NIL NIL "7BIT" (\d+) \(NIL "INNER ONE" ', got)
+    assert m and int(m.group(1)) == len(INNER), got
+    assert b'(("TEXT" "PLAIN" ' in got and b'"MIXED"' in got, got
+    assert search(r, 'BODY "inner body"') == [1]
+    assert search(r, 'TEXT "inner one"', "q2") == [1]
+
+
+def test_header_only_message(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE hdronly")[1], "c")
+    ok(append_raw(r, "a", "hdronly", HEADER_ONLY)[1], "a")
+    ok(r.cmd("s", "EXAMINE hdronly")[1], "s")
+    out = fetch(r, "f", "FETCH 1 (RFC822.SIZE BODY.PEEK[HEADER] BODY.PEEK[TEXT] ENVELOPE)")
+    assert b"RFC822.SIZE %d" % len(HEADER_ONLY) in out, out
+    assert b"BODY[HEADER] {%d}\r\n" % len(HEADER_ONLY) + HEADER_ONLY in out or (
+        b"BODY[HEADER] {%d}\r\n" % (len(HEADER_ONLY) + 2) + HEADER_ONLY + b"\r\n" in out
+    ), out
+    assert b'BODY[TEXT] ""' in out or b"BODY[TEXT] {0}\r\n" in out, out
+    assert b'"no body here"' in out and b"NIL" in out, out
+
+
+def test_copy_into_selected_mailbox(srv, raw):
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE selfcopy")[1], "c")
+    ok(append_raw(r, "a", "selfcopy", M4)[1], "a")
+    ok(r.cmd("s", "SELECT selfcopy")[1], "s")
+    untagged, tagged = r.cmd("cp", "COPY 1 selfcopy")
+    assert re.match(rb"cp OK \[COPYUID \d+ 1 2\]", tagged), tagged
+    untagged2, _ = r.cmd("n", "NOOP")
+    assert b"* 2 EXISTS\r\n" in b"".join(untagged + untagged2), (untagged, untagged2)
+    untagged, _ = r.cmd("f", "FETCH 1:2 (UID RFC822.SIZE)")
+    assert untagged == [b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % len(M4), b"* 2 FETCH (UID 2 RFC822.SIZE %d)\r\n" % len(M4)], untagged
