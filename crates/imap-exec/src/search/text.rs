@@ -307,4 +307,31 @@ mod tests {
         assert_eq!(to_utf8("café".as_bytes(), None), "café");
         assert_eq!(to_utf8(b"a\xffb", Some(b"x-unknown")), "a\u{fffd}b");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Header and body decoding take any bytes without panicking (mail-parser
+        /// has debug assertions; tests run in debug).
+        #[test]
+        fn any_bytes_decode_without_panic(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            soup in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "=?", "?=", "?Q?", "?B?", "utf-8", "iso-8859-1", "x", "=E9", "\r\n ", ":", "\n",
+                    "_", "=", "?", "Subject", "\u{ff}",
+                ]),
+                0..40,
+            ),
+        ) {
+            let soup: String = soup.concat();
+            for bytes in [raw.as_slice(), soup.as_bytes()] {
+                let _ = decode_value(bytes);
+                let _ = header_text(bytes);
+                let _ = header_matches(bytes, b"subject", &Needle::new(b"x"));
+                let _ = to_utf8(bytes, Some(b"iso-2022-jp"));
+                let _ = to_utf8(bytes, Some(b"utf-16"));
+                let _ = super::super::date::header_day(bytes);
+            }
+        }
+    }
 }
