@@ -647,3 +647,15 @@ def test_inbox_children_attribute(server, raw):
     ok(r.cmd("c", "CREATE INBOX/sub")[1], "c")
     assert "\\HasChildren" in names(r, "l2", "", "INBOX")["INBOX"]
     assert set(names(r, "l3", "", "INBOX*")) == {"INBOX", "INBOX/sub"}
+
+
+def test_rename_creates_superiors(srv, raw):
+    # RFC 9051 §6.3.6: superior names of the new name are created as needed.
+    r = login_raw(raw, srv)
+    ok(r.cmd("c", "CREATE rsup")[1], "c")
+    append_raw(r, "a", "rsup", msg())
+    ok(r.cmd("r", "RENAME rsup rnew/level/leaf")[1], "r")
+    got = names(r, "l", "", "rnew*")
+    assert set(got) == {"rnew", "rnew/level", "rnew/level/leaf"}, got
+    untagged, _ = r.cmd("st", "STATUS rnew/level/leaf (MESSAGES)")
+    assert status_items(untagged[0])[1] == {"MESSAGES": 1}

@@ -499,6 +499,13 @@ def test_idle_done(srv, raw):
         assert line.startswith(b"* "), line
         line = r.line()
     assert b"\\Flagged" in line, line
+    ok(other.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)")[1], "d")
+    ok(other.cmd("e", "EXPUNGE")[1], "e")
+    # EXPUNGE may be sent while idling (RFC 2177).
+    line = r.line()
+    while line != b"* 1 EXPUNGE\r\n":
+        assert line.startswith(b"* "), line
+        line = r.line()
     r.send("DONE\r\n")
     _, tagged = r.until("i")
     assert tagged.startswith(b"i OK"), tagged
