@@ -276,7 +276,16 @@ def test_users_are_spread_over_home_shards(server):
     assert set(homes.values()) == {0, 1}, homes
 
 
-@pytest.mark.parametrize("tls", [False, True], ids=["plain", "imaps"])
+def starttls_raw(server):
+    r = Raw(server.imap_port, timeout=WAIT)
+    _, tagged = r.cmd("st", "STARTTLS")
+    assert tagged.startswith(b"st OK"), tagged
+    r.sock = server.tls_context().wrap_socket(r.sock, server_hostname="localhost")
+    r.f = r.sock.makefile("rb")
+    return r
+
+
+@pytest.mark.parametrize("tls", ["plain", "imaps", "starttls"])
 def test_commands_pipelined_behind_login_survive_the_handoff(server, tls):
     """Bytes the client sent behind LOGIN/AUTHENTICATE travel with the
     connection to the home shard: every pipelined command is answered, in
@@ -285,7 +294,12 @@ def test_commands_pipelined_behind_login_survive_the_handoff(server, tls):
 
     accepted = set()
     for attempt in range(40):
-        r = TlsRaw(server) if tls else Raw(server.imap_port, timeout=WAIT)
+        if tls == "imaps":
+            r = TlsRaw(server)
+        elif tls == "starttls":
+            r = starttls_raw(server)
+        else:
+            r = Raw(server.imap_port, timeout=WAIT)
         if attempt % 2:
             login = f'l LOGIN alice "{USERS["alice"]}"'
         else:
@@ -419,6 +433,8 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     """Pipelined APPENDs; the server is killed mid-stream. Every APPEND that
     was answered OK must be there, byte for byte, after the restart."""
     r = login_raw(server)
+    _, tagged = r.cmd("c", "CREATE Kept/Sub")
+    assert tagged.startswith(b"c OK"), tagged
     # Flag changes acknowledged before the kill must survive it too
     # (sync_flag_changes defaults to true).
     for i in range(3):
@@ -466,6 +482,7 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     server.start()
 
     c = server.login("alice")
+    assert status(c, "Kept/Sub")["MESSAGES"] == 0
     got = fetch_all(c, "INBOX")
     assert got[1] == ({"\\Answered", "$Kept"}, msg(1000)), got[1]
     assert got[2] == ({"$Kept"}, msg(1001)), got[2]
