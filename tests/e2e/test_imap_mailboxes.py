@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import USERS, Server
+from conftest import Server
 from test_imap_util import append_raw, lists, login_raw, msg, ok, parse_list, status_items
 
 DEFAULTS = {

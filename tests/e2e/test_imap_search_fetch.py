@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import Server
+from conftest import USERS, Raw, Server
 from test_imap_util import append_raw, literal_fetch, login_raw, ok, status_items
 
 ATTACHMENT = bytes(range(256)) * 3
@@ -92,11 +92,9 @@ MSGS = [
 def srv(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("imap-search-fetch"), extra="[auth]\nfailure_delay_ms = 10\n")
     s.start()
+    # Built by hand: the `raw` fixture is per test, this set-up is per module.
     # "sf": the five messages with UIDs 1..5. "sf2": the same after an expunge of a
     # first message, so UIDs (2..6) differ from sequence numbers (1..5).
-    import socket  # noqa: F401  (Raw is built by hand: module scope has no `raw` fixture)
-    from conftest import Raw, USERS
-
     r = Raw(s.imap_port)
     _, t = r.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
     ok(t, "l")
