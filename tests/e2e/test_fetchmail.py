@@ -32,10 +32,14 @@ def message(n):
         (". " if i % 5 == 0 else "") + f"line {i} of message {n}\n" for i in range(n % 7 + 1)
     )
     return (
-        f"From: Bob <bob@example.org>\nTo: Alice <alice@example.org>\n"
-        f"Subject: fetch {n}\nMessage-ID: <fetch{n}@example.org>\n"
-        f"Date: Sun, 22 Nov 2026 05:00:00 +0000\n\n{body}..dots\n.\nend\n"
-    ).replace("\n", "\r\n").encode()
+        (
+            f"From: Bob <bob@example.org>\nTo: Alice <alice@example.org>\n"
+            f"Subject: fetch {n}\nMessage-ID: <fetch{n}@example.org>\n"
+            f"Date: Sun, 22 Nov 2026 05:00:00 +0000\n\n{body}..dots\n.\nend\n"
+        )
+        .replace("\n", "\r\n")
+        .encode()
+    )
 
 
 def run_fetchmail(exe, tmp, rc_text):

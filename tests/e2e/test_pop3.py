@@ -8,12 +8,10 @@ raw socket where exact bytes or pipelining matter."""
 import base64
 import hashlib
 import hmac
-import imaplib
 import os
 import poplib
 import re
 import socket
-import ssl
 import time
 
 import pytest
@@ -23,11 +21,12 @@ from conftest import USERS, Raw, free_port
 # --- server with POP3 listeners --------------------------------------------------
 
 
-def pop3_extra(pop3="", auth="", store=""):
+def pop3_extra(pop3="", auth="", store="", tables=""):
     """Config lines adding a POP3 (+STLS) and a POP3S listener on free ports,
-    with fast failed logins. Returns (extra, plain port, implicit port)."""
+    with fast failed logins. `tables`: more whole tables ("[limits]\n...").
+    Returns (extra, plain port, implicit port)."""
     plain, implicit = free_port(), free_port()
-    text = "[auth]\nfailure_delay_ms = 10\n" + auth + "\n"
+    text = "[auth]\nfailure_delay_ms = 10\n" + auth + "\n" + tables + "\n"
     if pop3:
         text += "[pop3]\n" + pop3 + "\n"
     if store:
@@ -44,8 +43,8 @@ def pop3_server(make_server):
     """Factory: pop3_server(pop3="[pop3] lines", auth="[auth] lines",
     store="[store] lines") -> started Server with pop3_port, pop3s_port."""
 
-    def make(pop3="", auth="", store="", shards=2):
-        extra, plain, implicit = pop3_extra(pop3, auth, store)
+    def make(pop3="", auth="", store="", tables="", shards=2):
+        extra, plain, implicit = pop3_extra(pop3, auth, store, tables)
         s = make_server(extra=extra, shards=shards)
         s.pop3_port, s.pop3s_port = plain, implicit
         return s
@@ -625,7 +624,6 @@ def test_stat_list_retr_top_uidl_noop(srv):
     assert b"".join(line + b"\r\n" for line in lines) == messages[0]
     # Dot-stuffed body lines in TOP are unstuffed by the client.
     resp, lines, _ = p.top(2, 3)
-    h2, _, r2 = DOTS.partition(b"\r\n\r\n")
     assert lines[-3:] == [b".starts with a dot", b"..two dots", b"."]
 
     # UIDL: Dovecot's default format %08Xu%08Xv, so UIDLs follow IMAP UIDs.
@@ -746,9 +744,7 @@ def test_pipelined_login_is_handed_off_intact(srv, rawpop):
     append(srv, "INBOX", [m1])
     for user in ["alice", "bob"] * 3:
         r = rawpop(srv.pop3_port)
-        r.send(
-            f"CAPA\r\nUSER {user}\r\nPASS {USERS[user]}\r\nSTAT\r\nRETR 1\r\nNOOP\r\nQUIT\r\n"
-        )
+        r.send(f"CAPA\r\nUSER {user}\r\nPASS {USERS[user]}\r\nSTAT\r\nRETR 1\r\nNOOP\r\nQUIT\r\n")
         assert r.line().startswith(b"+OK")
         assert [x.rstrip(b"\r\n") for x in r.multi()] == CAPA_BEFORE
         assert r.line().startswith(b"+OK")
@@ -1009,4 +1005,121 @@ def test_uidl_stable_after_compaction(pop3_server):
     p = login(s)
     assert uidl_map(p) == expected
     assert retr_bytes(p, 20)[0] == messages[79]
+    p.quit()
+
+
+# --- the maildrop is fixed at login; other sessions meanwhile ------------------------
+
+
+def test_new_mail_during_session_waits_for_the_next_one(srv):
+    append(srv, "INBOX", [msg(1)])
+    p = login(srv)
+    append(srv, "INBOX", [msg(2)])
+    # RFC 1939 §4: the maildrop is the one at login; numbering stays fixed.
+    assert p.stat() == (1, len(msg(1)))
+    assert p.dele(1).startswith(b"+OK")
+    assert p.quit().startswith(b"+OK")
+    # The message that arrived meanwhile was not touched by the QUIT.
+    p = login(srv)
+    assert p.stat() == (1, len(msg(2)))
+    assert retr_bytes(p, 1)[0] == msg(2)
+    p.quit()
+
+
+def test_message_expunged_over_imap_during_session(srv, raw):
+    append(srv, "INBOX", [msg(1), msg(2), msg(3)])
+    p = login(srv)
+    im = raw(srv.imap_port)
+    _, tagged = im.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
+    assert tagged.startswith(b"l OK")
+    _, tagged = im.cmd("s", "SELECT INBOX")
+    assert tagged.startswith(b"s OK")
+    _, tagged = im.cmd("e", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+    assert tagged.startswith(b"e OK"), tagged
+    _, tagged = im.cmd("x", "EXPUNGE")
+    assert tagged.startswith(b"x OK"), tagged
+    # The message is gone: reading it fails cleanly, the session goes on.
+    with pytest.raises(poplib.error_proto) as e:
+        p.retr(1)
+    assert e.value.args[0].startswith(b"-ERR"), e.value
+    assert retr_bytes(p, 2)[0] == msg(2)
+    # Deleting it too, and another one: QUIT removes what is still there.
+    assert p.dele(1).startswith(b"+OK")
+    assert p.dele(2).startswith(b"+OK")
+    resp = p.quit()
+    assert resp.startswith(b"+OK"), resp
+    assert imap_count(srv) == 1
+    p = login(srv)
+    assert retr_bytes(p, 1)[0] == msg(3)
+    p.quit()
+
+
+def test_empty_maildrop_listings(srv, rawpop):
+    r = rawpop(srv.pop3_port)
+    r.login("bob")
+    assert r.cmd("STAT") == b"+OK 0 0\r\n"
+    assert r.cmd("LIST").startswith(b"+OK")
+    assert r.multi() == []
+    assert r.cmd("UIDL").startswith(b"+OK")
+    assert r.multi() == []
+    assert r.cmd("RETR 1").startswith(b"-ERR")
+    assert r.cmd("QUIT").startswith(b"+OK")
+
+
+def test_commands_are_case_insensitive(srv, rawpop):
+    append(srv, "INBOX", [msg(1)])
+    r = rawpop(srv.pop3_port)
+    assert r.cmd("capa").startswith(b"+OK")
+    assert [x.rstrip(b"\r\n") for x in r.multi()] == CAPA_BEFORE
+    assert r.cmd("user alice").startswith(b"+OK")
+    assert r.cmd(f"pAsS {USERS['alice']}").startswith(b"+OK")
+    assert r.cmd("stat") == f"+OK 1 {len(msg(1))}\r\n".encode()
+    assert r.cmd("list 1") == f"+OK 1 {len(msg(1))}\r\n".encode()
+    assert r.cmd("Top 1 0").startswith(b"+OK")
+    r.multi()
+    assert r.cmd("noop") == b"+OK\r\n"
+    assert r.cmd("quit").startswith(b"+OK")
+
+
+# --- limits and shutdown -------------------------------------------------------------
+
+
+def test_too_many_bad_commands_close_the_connection(srv, rawpop):
+    r = rawpop(srv.pop3_port)
+    for i in range(200):
+        try:
+            line = r.cmd(f"BOGUS{i}")
+        except (EOFError, ConnectionError):
+            break
+        assert line.startswith(b"-ERR"), line
+    else:
+        pytest.fail("200 unknown commands in a row and the connection is still open")
+    # Other connections are not affected.
+    p = login(srv)
+    assert p.stat() == (0, 0)
+    p.quit()
+
+
+def test_idle_connection_before_login_times_out(pop3_server, rawpop):
+    s = pop3_server(tables="[limits]\nlogin_timeout_secs = 1\n")
+    r = rawpop(s.pop3_port)
+    # Answered within the socket timeout (30 s), not after it.
+    line = r.line()
+    assert line.startswith(b"-ERR"), line
+    assert r.closed_by_server()
+
+
+def test_shutdown_during_session_deletes_nothing(srv, rawpop):
+    append(srv, "INBOX", [msg(1), msg(2)])
+    r = rawpop(srv.pop3_port)
+    r.login("alice")
+    assert r.cmd("DELE 1").startswith(b"+OK")
+    srv.stop()
+    # The server says why it leaves (RFC 2449 SYS/TEMP), then closes.
+    line = r.line()
+    assert line.startswith(b"-ERR [SYS/TEMP]"), line
+    assert r.closed_by_server()
+    srv.start()
+    p = login(srv)
+    assert p.stat() == (2, len(msg(1)) + len(msg(2)))
     p.quit()
