@@ -209,7 +209,12 @@ impl MailboxView {
                 let m = &self.msgs[i];
                 let mut f = encode::FetchResponse::begin(out, i as u32 + 1);
                 f.uid(m.uid);
-                f.flags(flag_names(m, &self.keywords));
+                f.flags(crate::fetch::flag_names(
+                    m.flags,
+                    false,
+                    &m.keywords,
+                    &self.keywords,
+                ));
                 if rules.modseq {
                     f.modseq(m.modseq);
                 }
@@ -295,28 +300,4 @@ pub fn compress(uids: impl IntoIterator<Item = u32>) -> Vec<(u32, u32)> {
         }
     }
     out
-}
-
-/// The flag names of a message: system flags, then its keywords.
-pub fn flag_names<'a>(
-    m: &'a MessageInfo,
-    keywords: &'a [String],
-) -> impl Iterator<Item = &'a [u8]> + 'a {
-    const SYSTEM: [(store::Flags, &[u8]); 5] = [
-        (store::Flags::ANSWERED, b"\\Answered"),
-        (store::Flags::FLAGGED, b"\\Flagged"),
-        (store::Flags::DELETED, b"\\Deleted"),
-        (store::Flags::SEEN, b"\\Seen"),
-        (store::Flags::DRAFT, b"\\Draft"),
-    ];
-    let flags = m.flags;
-    SYSTEM
-        .into_iter()
-        .filter(move |(f, _)| flags.contains(*f))
-        .map(|(_, n)| n)
-        .chain(
-            m.keywords
-                .ids()
-                .filter_map(move |id| keywords.get(id as usize).map(|k| k.as_bytes())),
-        )
 }

@@ -44,7 +44,7 @@ pub use section::{Slice, find_part, section_range};
 
 /// How the session wants FETCH answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FetchOptions {
+pub struct FetchOptions<'a> {
     /// A UID FETCH: every response carries UID (first, as Dovecot does).
     pub uid_command: bool,
     /// The mailbox was opened with EXAMINE (or is read-only): \Seen is
@@ -57,6 +57,9 @@ pub struct FetchOptions {
     pub condstore: bool,
     /// IMAP4rev2 session: like `utf8`, quoted strings may hold UTF-8.
     pub rev2: bool,
+    /// UIDs that are `\Recent` in this session (IMAP4rev1), ascending;
+    /// FLAGS includes `\Recent` for them.
+    pub recent: &'a [u32],
 }
 
 /// What a FETCH changed or could not do, for the session to act on.
@@ -113,7 +116,7 @@ pub async fn fetch<S: Sink>(
     keywords: &[String],
     msgs: &[(u32, MessageInfo)],
     attrs: &FetchAttrs<'_>,
-    opts: &FetchOptions,
+    opts: &FetchOptions<'_>,
     sink: &mut S,
 ) -> Result<FetchOutcome, ExecError> {
     let plan = Plan::new(attrs, opts.uid_command)?;
@@ -265,7 +268,7 @@ struct Ctx<'c, 'a> {
     mailbox: MailboxId,
     keywords: &'c [String],
     plan: &'c Plan<'a>,
-    opts: &'c FetchOptions,
+    opts: &'c FetchOptions<'a>,
     utf8: bool,
 }
 
@@ -482,9 +485,11 @@ const SYSTEM_FLAGS: [(Flags, &[u8]); 5] = [
     (Flags::DRAFT, b"\\Draft"),
 ];
 
-/// Flag names without allocating: system flags, then keywords by name.
-fn flag_names<'k>(
+/// The flag names of a message in FETCH order, without allocating: system
+/// flags (Dovecot's order), `\Recent` when asked, then keywords by name.
+pub fn flag_names<'k>(
     flags: Flags,
+    recent: bool,
     kw: &'k KeywordSet,
     names: &'k [String],
 ) -> impl Iterator<Item = &'k [u8]> {
@@ -497,6 +502,7 @@ fn flag_names<'k>(
         .iter()
         .filter(move |(f, _)| flags.contains(*f))
         .map(|(_, n)| *n)
+        .chain(recent.then_some(&b"\\Recent"[..]))
         .chain(keywords)
 }
 
@@ -600,7 +606,12 @@ fn render<S: Sink>(
         r.uid(info.uid);
     }
     if seen_modseq.is_some() && !plan.flags_asked {
-        r.flags(flag_names(flags, &info.keywords, ctx.keywords));
+        r.flags(flag_names(
+            flags,
+            ctx.opts.recent.binary_search(&info.uid).is_ok(),
+            &info.keywords,
+            ctx.keywords,
+        ));
     }
     let written = write_items(ctx, &mut r, info, flags, modseq, loaded, fields);
     if let Err(e) = written {
@@ -635,7 +646,12 @@ fn write_items(
                 r.uid(info.uid);
             }
             Item::Flags => {
-                r.flags(flag_names(flags, &info.keywords, ctx.keywords));
+                r.flags(flag_names(
+                    flags,
+                    ctx.opts.recent.binary_search(&info.uid).is_ok(),
+                    &info.keywords,
+                    ctx.keywords,
+                ));
             }
             Item::InternalDate => {
                 r.raw_item(b"INTERNALDATE", b"");
@@ -879,8 +895,13 @@ mod tests {
     fn flag_names_in_dovecot_order_then_keywords() {
         let names = vec!["$Junk".to_string(), "$Forwarded".to_string()];
         let kw = KeywordSet::from_ids([1, 0, 7]);
-        let got: Vec<&[u8]> =
-            flag_names(Flags::SEEN | Flags::ANSWERED | Flags::DRAFT, &kw, &names).collect();
+        let got: Vec<&[u8]> = flag_names(
+            Flags::SEEN | Flags::ANSWERED | Flags::DRAFT,
+            false,
+            &kw,
+            &names,
+        )
+        .collect();
         assert_eq!(
             got,
             vec![

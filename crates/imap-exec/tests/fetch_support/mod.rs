@@ -72,7 +72,7 @@ pub async fn fetch_raw(
     mb: MailboxId,
     seqs: &[u32],
     attrs: &str,
-    opts: FetchOptions,
+    opts: FetchOptions<'_>,
 ) -> (Vec<u8>, Result<FetchOutcome, ExecError>) {
     let snap = s.snapshot(mb).expect("snapshot");
     let msgs: Vec<(u32, store::MessageInfo)> = seqs
@@ -99,7 +99,7 @@ pub async fn fetch_ok(
     mb: MailboxId,
     seqs: &[u32],
     attrs: &str,
-    opts: FetchOptions,
+    opts: FetchOptions<'_>,
 ) -> String {
     let (out, r) = fetch_raw(s, mb, seqs, attrs, opts).await;
     if let Err(e) = r {
@@ -108,11 +108,11 @@ pub async fn fetch_ok(
     String::from_utf8(out).expect("utf-8 output")
 }
 
-pub fn opts() -> FetchOptions {
+pub fn opts() -> FetchOptions<'static> {
     FetchOptions::default()
 }
 
-pub fn read_only() -> FetchOptions {
+pub fn read_only() -> FetchOptions<'static> {
     FetchOptions {
         read_only: true,
         ..FetchOptions::default()

@@ -10,7 +10,8 @@
 use super::names;
 use super::session::{Cx, Next, Selected, claim_recent};
 use imap_exec::ExecError;
-use imap_exec::view::{MailboxView, compress, flag_names};
+use imap_exec::fetch::flag_names;
+use imap_exec::view::{MailboxView, compress};
 use imap_proto::encode::{self, Code, RespStatus};
 use imap_proto::{AppendMessage, CommandBody, Flag, FlagList, Mailbox, SelectParams, StoreMode};
 use store::{ExpungeMode, FlagOp, Flags, NewMessage};
@@ -468,7 +469,11 @@ impl Cx {
         use imap_exec::fetch::{FetchOptions, fetch};
         let idx = self.resolve(set, uid)?;
         let store = self.store_or_err()?;
-        let sel = self.need_selected()?;
+        // Field borrows: the selection is read while the connection is written.
+        let sel = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
         let msgs: Vec<(u32, store::MessageInfo)> = idx
             .iter()
             .filter_map(|&i| {
@@ -484,9 +489,18 @@ impl Cx {
             utf8: self.enabled.utf8,
             condstore: false,
             rev2: self.enabled.rev2,
+            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
         };
-        let (id, keywords) = (sel.view.id, sel.view.keywords.clone());
-        let outcome = fetch(&store, id, &keywords, &msgs, attrs, &opts, &mut self.conn).await?;
+        let outcome = fetch(
+            &store,
+            sel.view.id,
+            &sel.view.keywords,
+            &msgs,
+            attrs,
+            &opts,
+            &mut self.conn,
+        )
+        .await?;
         if let Some(sel) = self.selected.as_mut() {
             sel.view.note_own_changes(&store, &outcome.seen_set);
         }
@@ -539,7 +553,8 @@ impl Cx {
                     continue;
                 }
                 let mut r = encode::FetchResponse::begin(&mut self.conn.wbuf, i as u32 + 1);
-                r.flags(flag_names(m, &sel.view.keywords));
+                let recent = !self.enabled.rev2 && sel.recent.binary_search(&m.uid).is_ok();
+                r.flags(flag_names(m.flags, recent, &m.keywords, &sel.view.keywords));
                 if uid {
                     r.uid(m.uid);
                 }

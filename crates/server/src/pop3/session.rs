@@ -250,10 +250,11 @@ impl Session {
                     self.state = State::Authorization { user: None };
                 }
                 Step::Sasl(mech, initial) => match self.sasl(mech, initial).await? {
-                    Some(Step::LoggedIn(user)) => match self.logged_in(user).await {
-                        Some(user) => return Ok(Flow::Handoff(user)),
-                        None => {}
-                    },
+                    Some(Step::LoggedIn(user)) => {
+                        if let Some(user) = self.logged_in(user).await {
+                            return Ok(Flow::Handoff(user));
+                        }
+                    }
                     Some(_) => {}
                     None => return Ok(Flow::End),
                 },
