@@ -896,3 +896,20 @@ def test_commands_are_case_insensitive(srv, raw):
     untagged, _ = r.cmd("f2", "fetch 1 flags")
     # System flags are case-insensitive too and come back in their canonical form.
     assert untagged == [b"* 1 FETCH (FLAGS (\\Seen))\r\n"], untagged
+
+
+def test_move_seen_by_sessions_on_both_mailboxes(srv, raw):
+    a = login_raw(raw, srv)
+    ok(a.cmd("c", "CREATE mvw-dst")[1], "c")
+    fresh(a, "mvw-src", 2)
+    src = login_raw(raw, srv)
+    ok(src.cmd("s", "SELECT mvw-src")[1], "s")
+    dst = login_raw(raw, srv, "alice")
+    ok(dst.cmd("s", "SELECT mvw-dst")[1], "s")
+    ok(a.cmd("m", "MOVE 1 mvw-dst")[1], "m")
+    untagged, _ = src.cmd("n", "NOOP")
+    assert untagged == [b"* 1 EXPUNGE\r\n"], untagged
+    untagged, _ = dst.cmd("n", "NOOP")
+    assert b"* 1 EXISTS\r\n" in untagged, untagged
+    assert subjects(dst) == [b"m1"]
+    assert subjects(src) == [b"m2"]
