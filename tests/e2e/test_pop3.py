@@ -1123,3 +1123,84 @@ def test_shutdown_during_session_deletes_nothing(srv, rawpop):
     p = login(srv)
     assert p.stat() == (2, len(msg(1)) + len(msg(2)))
     p.quit()
+
+
+def test_overlong_lines_arriving_in_pieces(srv, rawpop):
+    """A line far over the limit gets one -ERR, however it arrives, and the
+    rest of it is not taken for commands."""
+    r = rawpop(srv.pop3_port)
+    chunk = b"x" * 16384
+    r.send(b"USER ")
+    for _ in range(13):
+        r.send(chunk)
+    r.send(b"\r\nNOOP\r\n")
+    assert r.line().startswith(b"-ERR")
+    assert r.line() == b"+OK\r\n"
+    r.login("alice")
+    r.send(b"LIST " + b"1" * 200_000 + b"\r\nNOOP\r\n")
+    assert r.line().startswith(b"-ERR")
+    assert r.line() == b"+OK\r\n"
+
+
+def test_overlong_sasl_response(srv, rawpop):
+    r = rawpop(srv.pop3_port)
+    assert r.cmd("AUTH PLAIN") == b"+ \r\n"
+    r.send(b"QUFB" * 50_000 + b"\r\nNOOP\r\n")
+    assert r.line().startswith(b"-ERR")
+    assert r.line() == b"+OK\r\n"
+    r.login("alice")
+    assert r.cmd("NOOP") == b"+OK\r\n"
+
+
+def test_auth_plain_with_own_authorization_identity(srv, rawpop):
+    r = rawpop(srv.pop3_port)
+    resp = r.cmd("AUTH PLAIN " + b64(f"alice\0alice\0{USERS['alice']}"))
+    assert resp.startswith(b"+OK"), resp
+
+
+def test_user_name_case_reaches_the_same_maildrop(srv, rawpop):
+    """However the name is spelled at login, it is one maildrop with one
+    lock: never two sessions on one store."""
+    append(srv, "INBOX", [msg(1)])
+    a = rawpop(srv.pop3_port)
+    a.login("alice")
+    for name in ["ALICE", "Alice"]:
+        b = rawpop(srv.pop3_port)
+        assert b.cmd(f"USER {name}").startswith(b"+OK")
+        resp = b.cmd(f"PASS {USERS['alice']}")
+        # Either the spelling is refused, or it is alice and the lock holds.
+        assert resp.startswith(b"-ERR [IN-USE]") or resp.startswith(b"-ERR [AUTH]"), (
+            name,
+            resp,
+        )
+    assert a.cmd("QUIT").startswith(b"+OK")
+    assert a.closed_by_server()
+    b = rawpop(srv.pop3_port)
+    assert b.cmd("USER ALICE").startswith(b"+OK")
+    resp = b.cmd(f"PASS {USERS['alice']}")
+    if resp.startswith(b"+OK"):
+        assert b.cmd("STAT") == f"+OK 1 {len(msg(1))}\r\n".encode()
+    else:
+        assert resp.startswith(b"-ERR [AUTH]"), resp
+
+
+def test_pipelined_burst_of_retrs_and_deles(srv, rawpop):
+    """200 RETRs and DELEs in one write: every answer in order, byte-exact,
+    while the server's output (several MB) exceeds what it buffers at once."""
+    big_lines = BIG.partition(b"\r\n\r\n")[2].splitlines(keepends=True)
+    messages = [
+        msg(i, body_lines=i % 50 + 1) + b"".join(big_lines[: 13 * (i % 30)]) for i in range(200)
+    ]
+    append(srv, "INBOX", messages)
+    r = rawpop(srv.pop3_port)
+    r.login("alice")
+    r.send("".join(f"RETR {i}\r\nDELE {i}\r\n" for i in range(1, 201)) + "STAT\r\nQUIT\r\n")
+    for i, m in enumerate(messages, 1):
+        assert r.line() == f"+OK {len(m)} octets\r\n".encode()
+        got = b"".join(r.multi())
+        assert got == m.replace(b"\r\n.", b"\r\n.."), f"message {i} differs"
+        assert r.line().startswith(b"+OK"), i
+    assert r.line() == b"+OK 0 0\r\n"
+    assert r.line().startswith(b"+OK")
+    assert r.closed_by_server()
+    assert imap_count(srv) == 0
