@@ -1,6 +1,7 @@
 """fetchmail, a POP3 client no one here wrote, downloads a 1,000-message
-maildrop: first leaving the messages on the server (keep), then deleting
-them (the server's UPDATE state must remove exactly what was retrieved)."""
+maildrop over POP3S and over STLS: first leaving the messages on the server
+and remembering their UIDLs (a second run must fetch only what arrived
+since), then deleting them (the UPDATE state must remove them all)."""
 
 import os
 import re
@@ -93,7 +94,7 @@ def strip_received(data):
     return b"\n".join(lines[i:])
 
 
-def test_fetchmail_keep_then_delete_1000(pop3_server, tmp_path):
+def test_fetchmail_keep_by_uidl_then_delete_1000(pop3_server, tmp_path):
     exe = need_fetchmail()
     s = pop3_server()
     messages = [message(n) for n in range(COUNT)]
@@ -109,7 +110,7 @@ def test_fetchmail_keep_then_delete_1000(pop3_server, tmp_path):
     mda.write_text(f'#!/bin/sh\nexec cat > "$(mktemp {outdir}/msg.XXXXXXXX)"\n')
     mda.chmod(0o755)
 
-    def rc(keep, tls):
+    def rc(keep, tls, which):
         if tls == "implicit":
             where = f"poll localhost port {s.pop3s_port} protocol POP3"
             security = f'ssl sslcertck sslcertfile "{s.cert_path()}"'
@@ -118,17 +119,27 @@ def test_fetchmail_keep_then_delete_1000(pop3_server, tmp_path):
             where = f"poll localhost port {s.pop3_port} protocol POP3"
             security = f'sslcertck sslcertfile "{s.cert_path()}"'
         return (
-            f"set no bouncemail\n{where}\n"
+            f"set no bouncemail\n{where} {which}\n"
             f'  user "alice" there with password "{USERS["alice"]}" is "alice" here\n'
             f"  {security}\n"
-            f"  {'keep' if keep else 'nokeep'} fetchall\n"
+            f"  {'keep' if keep else 'nokeep fetchall'}\n"
             f'  mda "{mda}"\n'
         )
 
-    r = run_fetchmail(exe, tmp_path, rc(keep=True, tls="implicit"))
-    assert r.returncode == 0, r.stderr.decode(errors="replace")
-    assert b"SSL/TLS: using protocol" in r.stdout + r.stderr
-    got = delivered(outdir)
+    def fetch(keep, tls, which=""):
+        for f in outdir.iterdir():
+            f.unlink()
+        r = run_fetchmail(exe, tmp_path, rc(keep, tls, which))
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out.decode(errors="replace")
+        if tls == "implicit":
+            assert b"SSL/TLS: using protocol" in out
+        else:
+            assert b"upgrade to TLS succeeded" in out, "fetchmail did not use STLS"
+        return delivered(outdir)
+
+    # Keep, remembering UIDLs (fetchmail's own .fetchids): everything is new.
+    got = fetch(keep=True, tls="implicit", which="uidl")
     assert sorted(got) == list(range(COUNT))
     for n in (0, 1, 2, 3, 4, 5, 6, 499, 998, 999):
         assert strip_received(got[n]) == messages[n].replace(b"\r\n", b"\n"), n
@@ -138,13 +149,16 @@ def test_fetchmail_keep_then_delete_1000(pop3_server, tmp_path):
     assert uidl_map(p) == uidls
     p.quit()
 
-    for f in outdir.iterdir():
-        f.unlink()
-    r = run_fetchmail(exe, tmp_path, rc(keep=False, tls="stls"))
-    assert r.returncode == 0, r.stderr.decode(errors="replace")
-    assert b"upgrade to TLS succeeded" in r.stdout + r.stderr, "fetchmail did not use STLS"
-    got = delivered(outdir)
-    assert sorted(got) == list(range(COUNT))
+    # Five more arrive: by UIDL, only they are new to fetchmail.
+    more = [message(n) for n in range(COUNT, COUNT + 5)]
+    append(s, "INBOX", more)
+    got = fetch(keep=True, tls="stls", which="uidl")
+    assert sorted(got) == list(range(COUNT, COUNT + 5))
+    assert strip_received(got[COUNT + 4]) == more[4].replace(b"\r\n", b"\n")
+
+    # Fetch everything and delete it on the server.
+    got = fetch(keep=False, tls="stls")
+    assert sorted(got) == list(range(COUNT + 5))
     assert strip_received(got[123]) == messages[123].replace(b"\r\n", b"\n")
     assert imap_count(s) == 0
     p = login(s)
