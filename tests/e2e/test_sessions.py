@@ -257,6 +257,14 @@ def test_users_are_spread_over_home_shards(server):
         name = f"user{i}"
         USERS[name] = f"pw-{i}"
         server.add_user(name, USERS[name])
+    # The server polls the user database file; wait for it to see all 14.
+    deadline = time.time() + WAIT
+    while not any(
+        "user database reloaded" in l and re.search(r"\busers=14\b", l)
+        for l in server.log().splitlines()
+    ):
+        assert time.time() < deadline, "user database not reloaded:\n" + server.log()[-3000:]
+        time.sleep(0.1)
     try:
         for i in range(12):
             name = f"user{i}"
