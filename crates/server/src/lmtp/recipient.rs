@@ -52,7 +52,9 @@ fn detail_mailbox(detail: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(detail).ok()?;
     let usable = !s.is_empty()
         && s.len() <= MAX_DETAIL_MAILBOX
-        && !s.chars().any(|c| c.is_control() || matches!(c, '/' | '*' | '%'));
+        && !s
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '*' | '%'));
     usable.then(|| s.to_string())
 }
 
@@ -120,10 +122,7 @@ mod tests {
     #[test]
     fn full_address_first_then_local_part() {
         let c = cfg("+", false);
-        assert_eq!(
-            rcpt("<bob@example.com>", &c),
-            r("bob@example.com", "INBOX")
-        );
+        assert_eq!(rcpt("<bob@example.com>", &c), r("bob@example.com", "INBOX"));
         assert_eq!(rcpt("<BOB@other.example>", &c), r("bob", "INBOX"));
         assert_eq!(rcpt("<Alice@anywhere.example>", &c), r("alice", "INBOX"));
         assert_eq!(rcpt("<ALICE>", &c), r("alice", "INBOX"));

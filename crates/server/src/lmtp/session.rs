@@ -499,7 +499,11 @@ impl Session {
         }
         if tx.rcpts.len() >= max {
             self.errors = 0;
-            self.reply(452, EnhancedCode::TOO_MANY_RECIPIENTS, "Too many recipients");
+            self.reply(
+                452,
+                EnhancedCode::TOO_MANY_RECIPIENTS,
+                "Too many recipients",
+            );
             return;
         }
         self.errors = 0;
@@ -652,7 +656,12 @@ impl Session {
                 self.reply(452, EnhancedCode::MAILBOX_FULL, &text);
             }
             Err(DeliveryError::Temporary(why)) => {
-                tracing::warn!(user, mailbox, error = why, "not delivered: temporary failure");
+                tracing::warn!(
+                    user,
+                    mailbox,
+                    error = why,
+                    "not delivered: temporary failure"
+                );
                 let text = format!("<{address}> Temporary failure, try again later");
                 self.reply(451, EnhancedCode::TEMPORARY_FAILURE, &text);
             }
@@ -666,7 +675,10 @@ mod tests {
 
     #[test]
     fn starttls_is_recognised_only_as_a_whole_line() {
-        assert_eq!(starttls_line(b"STARTTLS\r\nLHLO x\r\n", 512), Some((10, false)));
+        assert_eq!(
+            starttls_line(b"STARTTLS\r\nLHLO x\r\n", 512),
+            Some((10, false))
+        );
         assert_eq!(starttls_line(b"starttls  \n", 512), Some((11, false)));
         assert_eq!(starttls_line(b"StartTLS now\r\n", 512), Some((14, true)));
         assert_eq!(starttls_line(b"STARTTLS", 512), None);

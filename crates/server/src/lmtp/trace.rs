@@ -6,14 +6,14 @@
 //! Return-Path: <sender@example.org>
 //! Delivered-To: rcpt@example.com
 //! Received: from mta.example.com ([192.0.2.1])
-//! 	by mail.example.com with LMTP id 1f.2.6560f3a0
-//! 	(envelope-from <sender@example.org>)
-//! 	for <rcpt@example.com>; Sun, 22 Nov 2026 05:27:52 +0000
+//!     by mail.example.com with LMTP id 1f.2.6560f3a0
+//!     (envelope-from <sender@example.org>)
+//!     for <rcpt@example.com>; Sun, 22 Nov 2026 05:27:52 +0000
 //! ```
 //!
-//! Unlike Dovecot, which leaves `Delivered-To` out when a transaction has
-//! several recipients, every copy here names its own recipient: each copy
-//! is built for one recipient anyway. The date is in UTC: the local time
+//! (continuation lines start with a tab). Unlike Dovecot, which leaves
+//! `Delivered-To` out when a transaction has several recipients, every copy
+//! here names its own recipient: each copy is built for one recipient anyway. The date is in UTC: the local time
 //! zone would need the tz database, read from disk.
 
 use std::net::IpAddr;
@@ -116,14 +116,8 @@ mod tests {
             "Tue, 14 Nov 2023 22:13:20 +0000"
         );
         // A leap day, and the last second of a century leap year.
-        assert_eq!(
-            rfc5322_date(951_782_400),
-            "Tue, 29 Feb 2000 00:00:00 +0000"
-        );
-        assert_eq!(
-            rfc5322_date(978_307_199),
-            "Sun, 31 Dec 2000 23:59:59 +0000"
-        );
+        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(rfc5322_date(978_307_199), "Sun, 31 Dec 2000 23:59:59 +0000");
         assert_eq!(rfc5322_date(-1), "Wed, 31 Dec 1969 23:59:59 +0000");
     }
 
@@ -171,7 +165,10 @@ mod tests {
             },
         );
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("Return-Path: <>\r\nDelivered-To: bob\r\n"), "{s}");
+        assert!(
+            s.starts_with("Return-Path: <>\r\nDelivered-To: bob\r\n"),
+            "{s}"
+        );
         assert!(s.contains("from [10.0.0.1] ([::1])\r\n\tby h with LMTPS id 1\r\n"));
         assert!(s.contains("(envelope-from <>)"));
     }
