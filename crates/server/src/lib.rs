@@ -8,6 +8,7 @@ pub mod config;
 pub mod conns;
 pub mod deliver;
 pub mod imap;
+pub mod lmtp;
 pub mod login;
 pub mod pop3;
 pub mod runtime;

@@ -222,7 +222,7 @@ fn print_banner(
 
 /// Protocols this version serves; listeners for the others are not opened.
 fn supported(p: Protocol) -> bool {
-    matches!(p, Protocol::Imap | Protocol::Pop3)
+    matches!(p, Protocol::Imap | Protocol::Pop3 | Protocol::Lmtp)
 }
 
 fn spawn_signal_thread(
@@ -454,7 +454,8 @@ async fn accept_loop(
             match l.protocol {
                 Protocol::Imap => crate::imap::serve(s, sock, l).await,
                 Protocol::Pop3 => crate::pop3::serve(s, sock, l).await,
-                Protocol::Lmtp | Protocol::Metrics => {}
+                Protocol::Lmtp => crate::lmtp::serve(s, sock, l).await,
+                Protocol::Metrics => {}
             }
         });
         if let Ok(t) = spawned {

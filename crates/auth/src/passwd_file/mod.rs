@@ -16,6 +16,7 @@
 //!
 //! No I/O here; [`fs`] has a `std::fs` load/save for the CLI.
 
+pub mod app_password;
 mod entry;
 pub mod fs;
 

@@ -74,8 +74,14 @@ fn to_store_flags(list: &FlagList<'_>) -> Result<(Flags, Vec<String>), ExecError
                     keywords.push(k.to_string());
                 }
             }
-            // \Recent and unknown \-flags cannot be stored (RFC 9051 §2.3.2).
-            Flag::Extension(_) => {}
+            // \Recent and unknown \-flags cannot be set (RFC 9051 §2.3.2);
+            // saying so beats silently dropping them (Dovecot answers BAD too).
+            Flag::Extension(name) => {
+                return Err(ExecError::bad(format!(
+                    "Invalid system flag \\{}",
+                    String::from_utf8_lossy(name)
+                )));
+            }
         }
     }
     Ok((flags, keywords))
@@ -155,11 +161,13 @@ impl Cx {
                     store.expunge(id, None, ExpungeMode::DeletedOnly).await?;
                 }
                 self.selected = None;
+                self.saved = None;
                 Done::ok("CLOSE completed")
             }
             CommandBody::Unselect => {
                 self.need_selected()?;
                 self.selected = None;
+                self.saved = None;
                 Done::ok("UNSELECT completed")
             }
             CommandBody::Expunge => self.expunge(None).await?,
@@ -265,6 +273,8 @@ impl Cx {
     ) -> Result<Done, ExecError> {
         let store = self.store_or_err()?;
         let had_selection = self.selected.take().is_some();
+        // RFC 5182 §2.1: the saved result belongs to the mailbox it was made in.
+        self.saved = None;
         if had_selection {
             // RFC 9051 §6.3.2: the previous mailbox is closed first.
             encode::untagged_status(
