@@ -391,3 +391,37 @@ def test_delivery_seen_in_idle(srv, lmtp):
         assert tagged.startswith(b"i OK"), tagged
     finally:
         imap.close()
+
+
+def test_smtplib_lmtp_client(srv):
+    """Python's own LMTP client: LHLO, STARTTLS, one recipient per DATA
+    (smtplib reads a single reply after DATA), refusals as exceptions."""
+    import smtplib
+
+    with smtplib.LMTP("127.0.0.1", srv.lmtp_port, timeout=WAIT) as s:
+        ctx = srv.tls_context()
+        ctx.check_hostname = False
+        code, _ = s.starttls(context=ctx)
+        assert code == 220
+        assert s.ehlo()[0] == 250  # smtplib sends LHLO for LMTP
+        assert s.has_extn("pipelining") and not s.has_extn("starttls")
+        assert s.sendmail("py@example.org", ["bob@example.com"], message("smtplib")) == {}
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as e:
+            s.sendmail("py@example.org", ["ghost@example.com"], message("nobody"))
+        assert e.value.recipients["ghost@example.com"][0] == 550
+        with pytest.raises(smtplib.SMTPSenderRefused) as e:
+            # smtplib announces the size itself (SIZE=) when the server offers SIZE.
+            s.sendmail("py@example.org", ["bob"], b"x" * (LIMIT + 1))
+        assert e.value.smtp_code == 552
+    imap = srv.login("bob")
+    try:
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.search(None, "SUBJECT", "smtplib")
+        assert typ == "OK" and len(data[0].split()) == 1, data
+        typ, data = imap.fetch(data[0], "(BODY.PEEK[HEADER.FIELDS (DELIVERED-TO RECEIVED)])")
+        assert typ == "OK"
+        head = data[0][1]
+        assert b"Delivered-To: bob@example.com\r\n" in head, head
+        assert b" with LMTPS id " in head, head
+    finally:
+        imap.logout()
