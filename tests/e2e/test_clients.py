@@ -39,7 +39,9 @@ def populate(server, mailbox, messages):
         chunk = messages[start : start + batch]
         r.send(
             b"".join(
-                f"a{start + i} APPEND {mailbox} {{{len(m)}+}}\r\n".encode() + m + b"\r\n"
+                f"a{start + i} APPEND {mailbox} {{{len(m)}+}}\r\n".encode()
+                + m
+                + b"\r\n"
                 for i, m in enumerate(chunk)
             )
         )
@@ -52,7 +54,9 @@ def populate(server, mailbox, messages):
 
 def curl(*args):
     exe = need("curl", "curl")
-    return subprocess.run([exe, "-sS", "--max-time", "30", *args], capture_output=True, timeout=60)
+    return subprocess.run(
+        [exe, "-sS", "--max-time", "30", *args], capture_output=True, timeout=60
+    )
 
 
 AUTH = ["--user", f"alice:{USERS['alice']}"]
@@ -86,7 +90,9 @@ def test_curl_lists_mailboxes_and_fetches_by_uid(server):
     assert r.stdout == msg(2)
 
     # URL search (RFC 5092 "?" search): curl sends SEARCH.
-    r = curl(*AUTH, f"imap://127.0.0.1:{server.imap_port}/INBOX?SUBJECT%20%22message%202%22")
+    r = curl(
+        *AUTH, f"imap://127.0.0.1:{server.imap_port}/INBOX?SUBJECT%20%22message%202%22"
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"* SEARCH 2\r\n", r.stdout
 
@@ -106,7 +112,7 @@ def test_curl_implicit_tls(server):
     assert r.stdout == msg(7, size=10)
     r = curl(*AUTH, "--insecure", f"imaps://127.0.0.1:{server.imaps_port}/")
     assert r.returncode == 0, r.stderr
-    assert b'* LIST (' in r.stdout and b"INBOX" in r.stdout, r.stdout
+    assert b"* LIST (" in r.stdout and b"INBOX" in r.stdout, r.stdout
     # Without the CA the certificate is (rightly) not trusted.
     r = curl(*AUTH, url)
     assert r.returncode == 60, (r.returncode, r.stderr)
@@ -150,10 +156,17 @@ def test_curl_uploads_a_message(server, tmp_path):
     # And curl reads it back, with a custom command too.
     r = curl(*AUTH, f"imap://127.0.0.1:{server.imap_port}/Uploads;UID=1")
     assert r.stdout == body, r.stderr
-    r = curl(*AUTH, "-X", "STATUS Uploads (MESSAGES UIDNEXT)",
-             f"imap://127.0.0.1:{server.imap_port}/")
+    r = curl(
+        *AUTH,
+        "-X",
+        "STATUS Uploads (MESSAGES UIDNEXT)",
+        f"imap://127.0.0.1:{server.imap_port}/",
+    )
     assert r.returncode == 0, r.stderr
-    assert re.search(rb'\* STATUS "?Uploads"? \((MESSAGES 1 UIDNEXT 2|UIDNEXT 2 MESSAGES 1)\)', r.stdout), r.stdout
+    assert re.search(
+        rb'\* STATUS "?Uploads"? \((MESSAGES 1 UIDNEXT 2|UIDNEXT 2 MESSAGES 1)\)',
+        r.stdout,
+    ), r.stdout
 
 
 def test_curl_plaintext_refused_when_configured(make_server):
@@ -163,7 +176,10 @@ def test_curl_plaintext_refused_when_configured(make_server):
     r = curl(*AUTH, f"imap://127.0.0.1:{server.imap_port}/")
     assert r.returncode != 0, r.stdout
     r = curl(
-        *AUTH, "--ssl-reqd", "--cacert", str(server.cert_path()),
+        *AUTH,
+        "--ssl-reqd",
+        "--cacert",
+        str(server.cert_path()),
         f"imap://localhost:{server.imap_port}/",
     )
     assert r.returncode == 0, r.stderr
@@ -174,7 +190,9 @@ def test_curl_plaintext_refused_when_configured(make_server):
 
 
 def mbsync_version(exe):
-    out = subprocess.run([exe, "--version"], capture_output=True, timeout=10).stdout.decode()
+    out = subprocess.run(
+        [exe, "--version"], capture_output=True, timeout=10
+    ).stdout.decode()
     m = re.search(r"(\d+)\.(\d+)", out)
     return (int(m.group(1)), int(m.group(2))) if m else (1, 4)
 
@@ -222,7 +240,9 @@ def run_mbsync(exe, rc):
 
 
 def maildir_files(folder):
-    return [p for sub in ("cur", "new") for p in (folder / sub).iterdir() if p.is_file()]
+    return [
+        p for sub in ("cur", "new") for p in (folder / sub).iterdir() if p.is_file()
+    ]
 
 
 def as_maildir(data):
@@ -256,7 +276,9 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
     inbox = maildir / "INBOX"
     files = maildir_files(inbox)
     assert len(files) == n, len(files)
-    expected = {f"<m{i}@example.org>".encode(): as_maildir(m) for i, m in enumerate(messages)}
+    expected = {
+        f"<m{i}@example.org>".encode(): as_maildir(m) for i, m in enumerate(messages)
+    }
     by_uid = {}
     for f in files:
         data = strip_tuid(f.read_bytes())
@@ -339,7 +361,9 @@ def test_mbsync_pull_then_push_flags_and_new_message(server, tmp_path):
     assert len(files) == n
     answered = [f for f in files if re.search(rf",U={answered_uid}:2,", f.name)]
     assert len(answered) == 1 and answered[0].name.endswith(":2,R"), answered
-    print(f"mbsync pull of {n} messages: {pull_secs:.1f} s; push run: {push_secs:.1f} s")
+    print(
+        f"mbsync pull of {n} messages: {pull_secs:.1f} s; push run: {push_secs:.1f} s"
+    )
 
 
 def test_mbsync_creates_folders_both_ways(server, tmp_path):

@@ -20,23 +20,23 @@ TIMEOUT = 20  # seconds any single answer may take before we call it a hang
 VALID = [
     "NOOP",
     "CAPABILITY",
-    "ID (\"name\" \"fuzzer\" \"version\" \"1\")",
+    'ID ("name" "fuzzer" "version" "1")',
     "ENABLE IMAP4rev2 UTF8=ACCEPT",
     "NAMESPACE",
     "SELECT INBOX",
     "EXAMINE INBOX",
-    "SELECT \"Fuzz/sub\" (CONDSTORE)",
+    'SELECT "Fuzz/sub" (CONDSTORE)',
     "UNSELECT",
     "CLOSE",
     "CREATE Fuzz/sub",
-    "CREATE \"Fuzz/&AOk-t&AOk-\"",
+    'CREATE "Fuzz/&AOk-t&AOk-"',
     "RENAME Fuzz/sub Fuzz/other",
     "DELETE Fuzz/other",
     "SUBSCRIBE Fuzz",
     "UNSUBSCRIBE Fuzz",
-    "LIST \"\" \"*\"",
-    "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"INBOX\" \"Fu%\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN SIZE))",
-    "LSUB \"\" \"*\"",
+    'LIST "" "*"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" ("INBOX" "Fu%") RETURN (CHILDREN STATUS (MESSAGES UNSEEN SIZE))',
+    'LSUB "" "*"',
     "STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE)",
     "FETCH 1:* (FLAGS UID RFC822.SIZE INTERNALDATE)",
     "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] BODY.PEEK[1]<0.10>)",
@@ -46,11 +46,11 @@ VALID = [
     "STORE 1 +FLAGS (\\Seen $Label1)",
     "STORE 1:* -FLAGS.SILENT (\\Flagged)",
     "UID STORE 1:2 FLAGS (\\Answered)",
-    "SEARCH OR FROM bob SUBJECT \"hello\" NOT DELETED",
-    "SEARCH CHARSET UTF-8 TEXT \"h\u00e9llo\"",
+    'SEARCH OR FROM bob SUBJECT "hello" NOT DELETED',
+    'SEARCH CHARSET UTF-8 TEXT "h\u00e9llo"',
     "UID SEARCH RETURN (MIN MAX COUNT SAVE) SINCE 1-Jan-2020 LARGER 10",
     "SEARCH $",
-    "SEARCH (OR (SEEN) (UNSEEN)) UID 1:* HEADER \"X-Thing\" \"v\"",
+    'SEARCH (OR (SEEN) (UNSEEN)) UID 1:* HEADER "X-Thing" "v"',
     "COPY 1 Fuzz",
     "UID COPY 1:* INBOX",
     "MOVE 1 Fuzz",
@@ -72,8 +72,29 @@ HUGE = [
     b"*",
     b"1:*:2",
 ]
-INSERTS = [b"(", b")", b"{", b"}", b"\"", b"\\", b"[", b"]", b"<", b">", b"*", b"%",
-           b"\x00", b"\xff", b"\xc3\xa9", b"\x7f", b"\t", b" ", b"~{3}", b"{0}", b"NIL"]
+INSERTS = [
+    b"(",
+    b")",
+    b"{",
+    b"}",
+    b'"',
+    b"\\",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"*",
+    b"%",
+    b"\x00",
+    b"\xff",
+    b"\xc3\xa9",
+    b"\x7f",
+    b"\t",
+    b" ",
+    b"~{3}",
+    b"{0}",
+    b"NIL",
+]
 
 
 def strip_crlf(b):
@@ -104,13 +125,17 @@ def mutate(rng, line):
         elif op == 3:
             line = line[:pos] + bytes([rng.randrange(256)]) + line[pos:]
         elif op == 4:
-            line = re.sub(rb"\d+", lambda m: rng.choice(HUGE), line, count=rng.randint(1, 3))
+            line = re.sub(
+                rb"\d+", lambda m: rng.choice(HUGE), line, count=rng.randint(1, 3)
+            )
         elif op == 5:
             line = line[:pos] + b"(" * rng.randint(1, 300) + line[pos:]
         elif op == 6:
             line = line[:pos] + b")" * rng.randint(1, 5) + line[pos:]
         else:
-            line = line[:pos] + line[pos:].upper() if rng.random() < 0.5 else line.lower()
+            line = (
+                line[:pos] + line[pos:].upper() if rng.random() < 0.5 else line.lower()
+            )
     return strip_crlf(line)
 
 
@@ -137,7 +162,9 @@ def generate(rng, tag):
         arg = rng.choice([b"FOO", b"PLAIN !!!", b"PLAIN {5}", b""])
         # The grammar has no literal there, but a server may read any
         # literal header generically before parsing: then it gets 5 bytes.
-        return t + b" AUTHENTICATE " + arg + b"\r\n", b"xxxxx\r\n" if b"{" in arg else None
+        return t + b" AUTHENTICATE " + arg + b"\r\n", (
+            b"xxxxx\r\n" if b"{" in arg else None
+        )
     data, literal = generate_line(rng, tag)
     if literal is None or literal > 1 << 20:
         return data, None
@@ -160,29 +187,39 @@ def generate_line(rng, tag):
         filler = rng.choice([b"x", b"1,", b"(", b"\xff"])
         return t + b" FETCH " + filler * (n // len(filler)) + b"\r\n", None
     if kind < 0.23:
-        line = t + b" " + rng.choice(
-            [
-                b"APPEND INBOX {999999999999}",
-                b"APPEND INBOX {999999999999+}",
-                b"APPEND INBOX (\\Seen) {18446744073709551616}",
-                b"APPEND INBOX {-1}",
-                b"APPEND INBOX {1x}",
-                b"APPEND INBOX {}",
-                b"LOGOUT {99999999999999}",
-                b"SELECT {4294967296}",
-                b"FETCH 1 (BODY[]<0.4294967296>)",
-                b"FETCH 1:" + b"9" * 40 + b" FLAGS",
-                b"SEARCH " + b"NOT " * 5000 + b"ALL",
-                b"SEARCH " + b"(" * 2000 + b"ALL" + b")" * 2000,
-                b"FETCH " + b",".join(str(i).encode() for i in range(1, 9000)) + b" FLAGS",
-                b"STORE 1 +FLAGS (" + b" ".join(b"k%d" % i for i in range(3000)) + b")",
-            ]
+        line = (
+            t
+            + b" "
+            + rng.choice(
+                [
+                    b"APPEND INBOX {999999999999}",
+                    b"APPEND INBOX {999999999999+}",
+                    b"APPEND INBOX (\\Seen) {18446744073709551616}",
+                    b"APPEND INBOX {-1}",
+                    b"APPEND INBOX {1x}",
+                    b"APPEND INBOX {}",
+                    b"LOGOUT {99999999999999}",
+                    b"SELECT {4294967296}",
+                    b"FETCH 1 (BODY[]<0.4294967296>)",
+                    b"FETCH 1:" + b"9" * 40 + b" FLAGS",
+                    b"SEARCH " + b"NOT " * 5000 + b"ALL",
+                    b"SEARCH " + b"(" * 2000 + b"ALL" + b")" * 2000,
+                    b"FETCH "
+                    + b",".join(str(i).encode() for i in range(1, 9000))
+                    + b" FLAGS",
+                    b"STORE 1 +FLAGS ("
+                    + b" ".join(b"k%d" % i for i in range(3000))
+                    + b")",
+                ]
+            )
         )
-        return line + b"\r\n", (int(m.group(1)) if (m := re.search(rb"\{(\d+)\}$", line)) else None)
+        return line + b"\r\n", (
+            int(m.group(1)) if (m := re.search(rb"\{(\d+)\}$", line)) else None
+        )
     if kind < 0.30:
         # A well-formed APPEND whose command part is mutated.
         data = message(rng)
-        head = mutate(rng, t + b" APPEND INBOX (\\Seen) \"22-Nov-2026 05:00:00 +0000\"")
+        head = mutate(rng, t + b' APPEND INBOX (\\Seen) "22-Nov-2026 05:00:00 +0000"')
         if NEVER.match(head):
             head = t + b" NOOP"
         if rng.random() < 0.5:
@@ -256,7 +293,9 @@ class Fuzzer:
                 data = self.f.read(n)
                 rest = self.f.readline(1 << 20)
             except socket.timeout:
-                raise AssertionError(f"{self.name}: response literal cut short") from None
+                raise AssertionError(
+                    f"{self.name}: response literal cut short"
+                ) from None
             if len(data) < n or not rest:
                 raise Closed()
             line = line + data + rest
@@ -269,9 +308,9 @@ class Fuzzer:
         while True:
             line = self.readline(sent)
             if line.startswith(b"+"):
-                assert cont is not None and not continued, (
-                    f"{self.name}: unexpected continuation {line!r} after {sent[:300]!r}"
-                )
+                assert (
+                    cont is not None and not continued
+                ), f"{self.name}: unexpected continuation {line!r} after {sent[:300]!r}"
                 continued = True
                 self.sock.sendall(cont)
                 continue
@@ -400,8 +439,13 @@ def test_many_connections_in_parallel(fuzz_server):
     def work(k):
         try:
             # Every fourth connection runs over TLS (the other read path).
-            f = Fuzzer(fuzz_server, random.Random(100 + k), user="bob" if k % 2 else None,
-                       name=f"c{k}_", tls=k % 4 == 0)
+            f = Fuzzer(
+                fuzz_server,
+                random.Random(100 + k),
+                user="bob" if k % 2 else None,
+                name=f"c{k}_",
+                tls=k % 4 == 0,
+            )
             fuzzers.append(f)
             f.run(250)
         except BaseException as e:

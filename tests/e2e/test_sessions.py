@@ -28,7 +28,9 @@ class TlsRaw(Raw):
     """Raw over implicit TLS (the IMAPS port)."""
 
     def __init__(self, server, timeout=WAIT):
-        plain = socket.create_connection(("127.0.0.1", server.imaps_port), timeout=timeout)
+        plain = socket.create_connection(
+            ("127.0.0.1", server.imaps_port), timeout=timeout
+        )
         self.sock = server.tls_context().wrap_socket(plain, server_hostname="localhost")
         self.f = self.sock.makefile("rb")
         self.greeting = self.f.readline()
@@ -177,7 +179,9 @@ def test_expunge_held_back_during_fetch_store_search(server):
     untagged, tagged = a.cmd("st", r"STORE 3 +FLAGS (\Seen)")
     assert tagged.startswith(b"st OK"), tagged
     assert not any(l.endswith(b"EXPUNGE\r\n") for l in untagged), untagged
-    assert any(l.startswith(b"* 3 FETCH") and b"\\Seen" in l for l in untagged), untagged
+    assert any(
+        l.startswith(b"* 3 FETCH") and b"\\Seen" in l for l in untagged
+    ), untagged
 
     untagged, tagged = a.cmd("se", "SEARCH UID 3")
     assert tagged.startswith(b"se OK"), tagged
@@ -213,7 +217,9 @@ def logins(server, user):
     """(session id, shard) of every 'logged in' line of `user`, in order."""
     out = []
     for line in server.log().splitlines():
-        if "logged in" in line and re.search(rf"user=\"?{re.escape(user)}\"?(\s|}}|$)", line):
+        if "logged in" in line and re.search(
+            rf"user=\"?{re.escape(user)}\"?(\s|}}|$)", line
+        ):
             m = LOGIN_RE.search(line)
             assert m, f"unparsable login line: {line}"
             out.append((int(m.group(1)), int(m.group(2))))
@@ -248,7 +254,9 @@ def test_sessions_of_one_user_share_the_home_shard(server):
     assert tagged.startswith(b"a OK"), tagged
     wait_for(r0, lambda l: l == b"* 1 EXISTS\r\n", "EXISTS on the other session")
     r0.send("DONE\r\n")
-    assert wait_for(r0, lambda l: l.startswith(b"i "), "IDLE end")[-1].startswith(b"i OK")
+    assert wait_for(r0, lambda l: l.startswith(b"i "), "IDLE end")[-1].startswith(
+        b"i OK"
+    )
 
 
 def test_users_are_spread_over_home_shards(server):
@@ -263,7 +271,9 @@ def test_users_are_spread_over_home_shards(server):
         "user database reloaded" in l and re.search(r"\busers=14\b", l)
         for l in server.log().splitlines()
     ):
-        assert time.time() < deadline, "user database not reloaded:\n" + server.log()[-3000:]
+        assert time.time() < deadline, (
+            "user database not reloaded:\n" + server.log()[-3000:]
+        )
         time.sleep(0.1)
     try:
         for i in range(12):
@@ -325,8 +335,14 @@ def test_commands_pipelined_behind_login_survive_the_handoff(server, tls):
                 lines.append(r.line())
         except (EOFError, ConnectionError):
             pass
-        tags = [l.split(b" ")[0] + b" " + l.split(b" ")[1] for l in lines if not l.startswith(b"*")
-                and not l.startswith(b"Subject") and l != b")\r\n" and l != b"\r\n"]
+        tags = [
+            l.split(b" ")[0] + b" " + l.split(b" ")[1]
+            for l in lines
+            if not l.startswith(b"*")
+            and not l.startswith(b"Subject")
+            and l != b")\r\n"
+            and l != b"\r\n"
+        ]
         assert tags == [b"l OK", b"n OK", b"s OK", b"a OK", b"f OK", b"x OK"], lines
         assert f"Subject: test {attempt}".encode() in b"".join(lines), lines
         sid = logins(server, "alice")[-1][0]
@@ -352,7 +368,8 @@ def test_concurrent_appends_from_many_sessions(server):
             r.sock.settimeout(60)
             payload = b"".join(
                 f"a{i} APPEND INBOX {{{len(msg(k * 1000 + i, 5))}+}}\r\n".encode()
-                + msg(k * 1000 + i, 5) + b"\r\n"
+                + msg(k * 1000 + i, 5)
+                + b"\r\n"
                 for i in range(per)
             )
             r.send(payload)
@@ -446,7 +463,9 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     # Flag changes acknowledged before the kill must survive it too
     # (sync_flag_changes defaults to true).
     for i in range(3):
-        assert append_raw(r, f"p{i}", "INBOX", msg(1000 + i)).startswith(f"p{i} OK".encode())
+        assert append_raw(r, f"p{i}", "INBOX", msg(1000 + i)).startswith(
+            f"p{i} OK".encode()
+        )
     r.cmd("s", "SELECT INBOX")
     _, tagged = r.cmd("f", r"STORE 1:3 +FLAGS (\Answered $Kept)")
     assert tagged.startswith(b"f OK"), tagged
@@ -502,7 +521,9 @@ def test_kill_9_keeps_every_acknowledged_append(server):
     # APPEND gets a fresh UID.
     for uid, (_, body) in got.items():
         assert re.search(rb"Subject: test \d+", body), uid
-    print(f"kill -9: {len(acked)} APPENDs acknowledged, {len(got) - 3} present after restart")
+    print(
+        f"kill -9: {len(acked)} APPENDs acknowledged, {len(got) - 3} present after restart"
+    )
     typ, data = c.append("INBOX", None, None, msg(999))
     new_uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
     assert new_uid > max(got), (new_uid, max(got))
@@ -758,7 +779,9 @@ def test_idle_timeout_says_bye(make_server):
                 lines.append(r.line())
         except (EOFError, ConnectionError):
             pass
-        assert any(l.startswith(b"* BYE") for l in lines), f"{what} closed without BYE: {lines}"
+        assert any(
+            l.startswith(b"* BYE") for l in lines
+        ), f"{what} closed without BYE: {lines}"
     assert time.time() - start < 8, "idle sessions closed too late"
 
 
