@@ -23,6 +23,20 @@ pub enum UserCommand {
     Del { name: String },
     /// List the users.
     List,
+    /// Manage a user's app passwords: extra, revocable passwords for mail
+    /// clients (IMAP, POP3, SMTP AUTH with PLAIN/LOGIN).
+    #[command(subcommand, name = "app-password")]
+    AppPassword(AppPasswordCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AppPasswordCommand {
+    /// Generate an app password NAME for USER and print it (shown once).
+    Add { user: String, name: String },
+    /// List USER's app passwords by name.
+    List { user: String },
+    /// Revoke USER's app password NAME.
+    Revoke { user: String, name: String },
 }
 
 pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
@@ -73,6 +87,7 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             println!("changed the password of {}", user.as_str());
             Ok(())
         }
+        UserCommand::AppPassword(cmd) => app_password(&path, cmd),
         UserCommand::Del { name } => {
             let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
             let _lock = lock(&path)?;
@@ -134,4 +149,53 @@ fn read_new_password() -> anyhow::Result<Vec<u8>> {
         bail!("empty password");
     }
     Ok(password)
+}
+
+fn app_password(path: &Path, cmd: AppPasswordCommand) -> anyhow::Result<()> {
+    use auth::passwd_file::app_password::generate;
+    let user_of = |name: &str| -> anyhow::Result<Username> {
+        Username::new(name).with_context(|| format!("user name {name:?}"))
+    };
+    match cmd {
+        AppPasswordCommand::List { user } => {
+            let user = user_of(&user)?;
+            let db = pwfs::load(path)?;
+            let Some(entry) = db.get(user.as_str()) else {
+                bail!("no user {}", user.as_str());
+            };
+            for (name, _) in entry.app_passwords() {
+                println!("{name}");
+            }
+            Ok(())
+        }
+        AppPasswordCommand::Add { user, name } => {
+            let user = user_of(&user)?;
+            let _lock = lock(path)?;
+            let mut db = pwfs::load(path)?;
+            let Some(entry) = db.get_mut(user.as_str()) else {
+                bail!("no user {}", user.as_str());
+            };
+            let password = generate()?;
+            entry.add_app_password(&name, password.as_bytes())?;
+            save(path, &db)?;
+            println!("{password}");
+            eprintln!(
+                "app password {name:?} for {} (shown only now)",
+                user.as_str()
+            );
+            Ok(())
+        }
+        AppPasswordCommand::Revoke { user, name } => {
+            let user = user_of(&user)?;
+            let _lock = lock(path)?;
+            let mut db = pwfs::load(path)?;
+            let Some(entry) = db.get_mut(user.as_str()) else {
+                bail!("no user {}", user.as_str());
+            };
+            entry.revoke_app_password(&name)?;
+            save(path, &db)?;
+            println!("revoked app password {name:?} of {}", user.as_str());
+            Ok(())
+        }
+    }
 }

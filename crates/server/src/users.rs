@@ -65,13 +65,24 @@ pub async fn verify_login(
         Ok(u) => u.into_string(),
         Err(_) => return LoginOutcome::Failed,
     };
-    let stored = db
-        .load()
-        .get(&folded)
-        .and_then(|e| e.password().map(str::to_owned));
+    let entry = db.load().get(&folded).map(|e| {
+        let main = e.password().map(str::to_owned);
+        let apps: Vec<String> = e.app_passwords().map(|(_, h)| h.to_owned()).collect();
+        (main, apps)
+    });
     let ok = glommio::executor()
-        .spawn_blocking(move || match stored {
-            Some(s) => auth::scheme::verify(&s, &password, &policy).unwrap_or(false),
+        .spawn_blocking(move || match entry {
+            Some((main, apps)) => {
+                let main_ok = main
+                    .as_deref()
+                    .is_some_and(|s| auth::scheme::verify(s, &password, &policy).unwrap_or(false));
+                // App passwords (bounded in number) are tried when the main
+                // password does not match.
+                main_ok
+                    || apps
+                        .iter()
+                        .any(|h| auth::scheme::verify(h, &password, &policy).unwrap_or(false))
+            }
             None => {
                 auth::scheme::verify_unknown_user(&password);
                 false
