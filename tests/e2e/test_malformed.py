@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import USERS
+from conftest import USERS, Raw
 
 TIMEOUT = 20  # seconds any single answer may take before we call it a hang
 
@@ -462,3 +462,60 @@ def test_many_connections_in_parallel(fuzz_server):
     assert len(fuzzers) == 20
     assert sum(sum(f.answers.values()) for f in fuzzers) == 20 * 250
     check_alive(fuzz_server)
+
+
+def rss_kb(server):
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_literals_before_login_are_bounded(make_server):
+    """Before login nobody may make the server hold a big literal: a
+    synchronising one is refused without a continuation, a
+    non-synchronising one ends the connection (RFC 7888 §4)."""
+    server = make_server()
+    base = rss_kb(server)
+    for i in range(4):
+        r = Raw(server.imap_port, timeout=TIMEOUT)
+        r.send(f"a{i} LOGIN {{60000000}}\r\n")
+        line = r.line()
+        assert line.startswith(f"a{i} NO [TOOBIG]".encode()), line
+        r.close()
+    r = Raw(server.imap_port, timeout=TIMEOUT)
+    r.send(b"b LOGIN {60000000+}\r\n")
+    sent = 0
+    try:
+        for _ in range(60):
+            r.send(b"x" * 1_000_000)
+            sent += 1
+    except OSError:
+        pass
+    assert sent < 60, "the server took 60 MB of a literal before login"
+    r.close()
+    check_alive(server)
+    assert rss_kb(server) - base < 20_000, (base, rss_kb(server))
+
+
+def test_multiappend_argument_count_is_bounded(make_server):
+    server = make_server()
+    r = Raw(server.imap_port, timeout=TIMEOUT)
+    _, tagged = r.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
+    assert tagged.startswith(b"l OK")
+    m = b"Subject: m\r\n\r\nx\r\n"
+    data = b"a APPEND INBOX" + b"".join(
+        b" {%d+}\r\n" % len(m) + m for _ in range(50_000)
+    )
+    try:
+        r.send(data + b"\r\n")
+        line = r.line()
+    except (OSError, EOFError):
+        line = b""
+    assert re.match(rb"(\* BYE|a (NO|BAD)) \[(LIMIT|TOOBIG)\]", line), line
+    check_alive(server)
+    c = server.login("alice")
+    # All or nothing: MULTIAPPEND is atomic (RFC 3502).
+    assert c.select("INBOX") == ("OK", [b"0"])
+    c.logout()
