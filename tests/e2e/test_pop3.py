@@ -12,6 +12,7 @@ import os
 import poplib
 import re
 import socket
+import ssl
 import time
 
 import pytest
@@ -1204,3 +1205,62 @@ def test_pipelined_burst_of_retrs_and_deles(srv, rawpop):
     assert r.line().startswith(b"+OK")
     assert r.closed_by_server()
     assert imap_count(srv) == 0
+
+
+def test_plaintext_pipelined_behind_stls_is_not_executed(srv):
+    """Commands sent in plaintext after STLS, in the same write, must not
+    be taken as if they came over TLS (the STARTTLS injection of
+    CVE-2011-0411; RFC 2595 §4 asks the client to wait, so the server
+    must discard them or close)."""
+    sock = socket.create_connection(("127.0.0.1", srv.pop3_port), timeout=30)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    sock.sendall(b"STLS\r\nUSER alice\r\n")
+    assert f.readline().startswith(b"+OK")
+    try:
+        tls = stls_context(srv).wrap_socket(sock, server_hostname="localhost")
+    except (ssl.SSLError, OSError):
+        return  # closing the connection is a safe answer
+    tf = tls.makefile("rb")
+    tls.sendall(f"PASS {USERS['alice']}\r\n".encode())
+    line = tf.readline()
+    assert line.startswith(b"-ERR"), f"injected USER was honoured: {line!r}"
+    tls.close()
+
+
+def test_per_user_connection_limit_counts_imap_and_pop3(pop3_server, rawpop):
+    s = pop3_server(tables="[limits]\nmax_connections_per_user = 2\n")
+    c1 = s.login("alice")
+    c2 = s.login("alice")
+    r = rawpop(s.pop3_port)
+    assert r.cmd("USER alice").startswith(b"+OK")
+    resp = r.cmd(f"PASS {USERS['alice']}")
+    assert resp.startswith(b"-ERR [IN-USE]"), resp
+    c1.logout()
+    # The IMAP session's end is seen asynchronously: retry for a while.
+    deadline = time.time() + 10
+    while True:
+        assert r.cmd("USER alice").startswith(b"+OK")
+        resp = r.cmd(f"PASS {USERS['alice']}")
+        if resp.startswith(b"+OK") or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert resp.startswith(b"+OK"), resp
+    c2.logout()
+
+
+def test_scram_for_unknown_user_fails_with_auth_code(srv, rawpop):
+    r = rawpop(srv.pop3_port)
+    cnonce = b64(os.urandom(18))
+    first = r.cmd("AUTH SCRAM-SHA-256 " + b64(f"n,,n=nosuchuser,r={cnonce}"))
+    if first.startswith(b"+ "):
+        # A made-up challenge (RFC 5802 §9 suggests not revealing users):
+        # answer it; the proof cannot match.
+        attrs = dict(
+            kv.split("=", 1) for kv in base64.b64decode(first[2:].strip()).decode().split(",")
+        )
+        final = r.cmd(b64(f"c={b64('n,,')},r={attrs['r']},p={b64(bytes(32))}"))
+        assert final.startswith(b"-ERR [AUTH]"), final
+    else:
+        assert first.startswith(b"-ERR [AUTH]"), first
+    r.login("alice")
