@@ -1264,3 +1264,38 @@ def test_scram_for_unknown_user_fails_with_auth_code(srv, rawpop):
     else:
         assert first.startswith(b"-ERR [AUTH]"), first
     r.login("alice")
+
+
+def test_open_session_reads_messages_moved_by_compaction(pop3_server, raw):
+    """A POP3 session lists the maildrop at login; IMAP expunges most of it
+    and compaction rewrites the segments under the session, which still
+    reads every remaining message byte-exact and deletes at QUIT."""
+    s = pop3_server(store="segment_size = 65536\ncompact_dead_ratio = 0.2")
+    messages = [msg(i, body_lines=60) for i in range(1, 81)]
+    append(s, "INBOX", messages)
+    before_sizes = segments(s)
+    p = login(s)
+    before = uidl_map(p)
+    im = raw(s.imap_port)
+    _, tagged = im.cmd("l", f'LOGIN alice "{USERS["alice"]}"')
+    assert tagged.startswith(b"l OK")
+    _, tagged = im.cmd("s", "SELECT INBOX")
+    assert tagged.startswith(b"s OK")
+    _, tagged = im.cmd("d", "STORE 1:60 +FLAGS.SILENT (\\Deleted)")
+    assert tagged.startswith(b"d OK"), tagged
+    _, tagged = im.cmd("x", "EXPUNGE")
+    assert tagged.startswith(b"x OK"), tagged
+    deadline = time.time() + 20
+    while not [f for f, n in segments(s).items() if f in before_sizes and n < before_sizes[f]]:
+        assert time.time() < deadline, "no segment was compacted"
+        im.cmd("n", "NOOP")
+        time.sleep(0.1)
+    for i in range(61, 81):
+        assert retr_bytes(p, i)[0] == messages[i - 1], i
+    assert p.uidl(70) == f"+OK 70 {before[70]}".encode()
+    assert p.dele(61).startswith(b"+OK")
+    assert p.dele(1).startswith(b"+OK")  # already expunged over IMAP
+    assert p.quit().startswith(b"+OK")
+    untagged, _ = im.cmd("n2", "NOOP")
+    assert [x for x in untagged if b"EXPUNGE" in x] == [b"* 1 EXPUNGE\r\n"]
+    assert imap_count(s) == 19
