@@ -130,6 +130,30 @@ def test_idle_sees_append_flags_and_expunge(server, tls):
     b.logout()
 
 
+def test_many_idlers_all_see_one_append(server):
+    """20 sessions of one user IDLE (accepted on both shards, all served by
+    the home shard); one APPEND reaches every one of them."""
+    idlers = []
+    for i in range(20):
+        r = login_raw(server, tls=i % 5 == 0)
+        _, tagged = r.cmd("s", "SELECT INBOX")
+        assert tagged.startswith(b"s OK"), tagged
+        r.send("i IDLE\r\n")
+        assert r.line() == b"+ idling\r\n"
+        idlers.append(r)
+    a = server.login("alice")
+    assert a.append("INBOX", None, None, msg(1))[0] == "OK"
+    for r in idlers:
+        wait_for(r, lambda l: l == b"* 1 EXISTS\r\n", "EXISTS in every IDLE")
+        r.send("DONE\r\n")
+    for r in idlers:
+        assert wait_for(r, lambda l: l.startswith(b"i "), "IDLE end")[-1].startswith(
+            b"i OK"
+        )
+        r.close()
+    a.logout()
+
+
 def test_noop_reports_changes_without_idle(server):
     a = login_raw(server)
     a.cmd("s", "SELECT INBOX")
