@@ -139,7 +139,10 @@ pub struct Args {
     #[arg(long)]
     pub via_lmtp: Option<String>,
     /// Mixed-mode weights, e.g. `fetch_headers=30,fetch_body=20,store=20,append=10,expunge=5,idle=5,noop=5,logout=5`.
-    #[arg(long, default_value = "fetch_headers=30,fetch_body=20,store=20,append=10,expunge=5,idle=5,noop=5,logout=5")]
+    #[arg(
+        long,
+        default_value = "fetch_headers=30,fetch_body=20,store=20,append=10,expunge=5,idle=5,noop=5,logout=5"
+    )]
     pub weights: String,
     /// Server PID whose RSS (with its child processes) is reported (idle-density).
     #[arg(long)]

@@ -59,21 +59,32 @@ impl ServerCertVerifier for NoVerify {
 
 /// Builds the TLS client configuration: `insecure` skips verification,
 /// otherwise the PEM bundle `ca_pem` is the trust root.
-pub fn tls_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, ConnError> {
+pub fn tls_config(
+    insecure: bool,
+    ca_pem: Option<&[u8]>,
+) -> Result<Arc<rustls::ClientConfig>, ConnError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ConnError::Setup(e.to_string()))?;
     let cfg = if insecure {
-        let schemes = provider.signature_verification_algorithms.supported_schemes();
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(schemes))).with_no_client_auth()
+        let schemes = provider
+            .signature_verification_algorithms
+            .supported_schemes();
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(schemes)))
+            .with_no_client_auth()
     } else {
         use rustls::pki_types::pem::PemObject;
-        let pem = ca_pem.ok_or_else(|| ConnError::Setup("TLS needs --ca FILE or --insecure".into()))?;
+        let pem =
+            ca_pem.ok_or_else(|| ConnError::Setup("TLS needs --ca FILE or --insecure".into()))?;
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| ConnError::Setup(format!("CA file: {e:?}")))?;
-            roots.add(cert).map_err(|e| ConnError::Setup(e.to_string()))?;
+            roots
+                .add(cert)
+                .map_err(|e| ConnError::Setup(e.to_string()))?;
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
@@ -82,15 +93,24 @@ pub fn tls_config(insecure: bool, ca_pem: Option<&[u8]>) -> Result<Arc<rustls::C
 
 /// Opens a connection to `addr`; with `tls` set, completes a TLS handshake
 /// for `server_name` first.
-pub async fn connect(addr: &str, tls: Option<(&Arc<rustls::ClientConfig>, &str)>) -> Result<Stream, ConnError> {
-    let tcp = glommio::net::TcpStream::connect(addr).await.map_err(|e| ConnError::Connect(addr.to_string(), e.to_string()))?;
+pub async fn connect(
+    addr: &str,
+    tls: Option<(&Arc<rustls::ClientConfig>, &str)>,
+) -> Result<Stream, ConnError> {
+    let tcp = glommio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| ConnError::Connect(addr.to_string(), e.to_string()))?;
     let _ = tcp.set_nodelay(true);
     match tls {
         None => Ok(Box::new(tcp)),
         Some((cfg, name)) => {
-            let server_name = ServerName::try_from(name.to_string()).map_err(|e| ConnError::Setup(e.to_string()))?;
+            let server_name = ServerName::try_from(name.to_string())
+                .map_err(|e| ConnError::Setup(e.to_string()))?;
             let connector = futures_rustls::TlsConnector::from(cfg.clone());
-            let s = connector.connect(server_name, tcp).await.map_err(|e| ConnError::Tls(addr.to_string(), e))?;
+            let s = connector
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| ConnError::Tls(addr.to_string(), e))?;
             Ok(Box::new(s))
         }
     }

@@ -15,21 +15,28 @@ fn main() -> ExitCode {
     print!("{}", out.report.text());
     let mut failed = false;
     if let Some(p) = &args.json {
-        let res = serde_json::to_vec_pretty(&out.report).map_err(|e| e.to_string()).and_then(|j| std::fs::write(p, j).map_err(|e| e.to_string()));
+        let res = serde_json::to_vec_pretty(&out.report)
+            .map_err(|e| e.to_string())
+            .and_then(|j| std::fs::write(p, j).map_err(|e| e.to_string()));
         if let Err(e) = res {
             eprintln!("{}: {e}", p.display());
             failed = true;
         }
     }
     if let Some(p) = &args.hdr_log {
-        let res = std::fs::File::create(p).map_err(|e| e.to_string()).and_then(|mut f| stats::write_hdr_log(&out.recorder, &mut f));
+        let res = std::fs::File::create(p)
+            .map_err(|e| e.to_string())
+            .and_then(|mut f| stats::write_hdr_log(&out.recorder, &mut f));
         if let Err(e) = res {
             eprintln!("{}: {e}", p.display());
             failed = true;
         }
     }
     if let Some(p) = &args.plot {
-        let title = format!("{} {} ({} conns)", out.report.mode, out.report.target, out.report.connections);
+        let title = format!(
+            "{} {} ({} conns)",
+            out.report.mode, out.report.target, out.report.connections
+        );
         if let Err(e) = plot::write_svg(&out.recorder, p, &title) {
             eprintln!("{}: {e}", p.display());
             failed = true;

@@ -70,7 +70,8 @@ fn record(ctx: &Ctx, rec: &Rec, label: &str, sent: Instant, ok: bool) {
 }
 
 fn conn_error(ctx: &Ctx, rec: &Rec, c: usize, e: &SessionError) {
-    rec.borrow_mut().connection_error(Instant::now().max(ctx.measure_from));
+    rec.borrow_mut()
+        .connection_error(Instant::now().max(ctx.measure_from));
     ctx.errors.fetch_add(1, Ordering::Relaxed);
     eprintln!("connection {c}: {e}");
 }
@@ -109,18 +110,34 @@ fn seed_for(ctx: &Ctx, c: usize) -> SmallRng {
 }
 
 /// Text of one command of `kind` (without tag), or None for APPEND (has a literal).
-fn command_text(ctx: &Ctx, kind: Command, uids: &[u32], rng: &mut SmallRng, flip: &mut bool) -> String {
-    let uid = if uids.is_empty() { 1 } else { uids[rng.gen_range(0..uids.len())] };
+fn command_text(
+    ctx: &Ctx,
+    kind: Command,
+    uids: &[u32],
+    rng: &mut SmallRng,
+    flip: &mut bool,
+) -> String {
+    let uid = if uids.is_empty() {
+        1
+    } else {
+        uids[rng.gen_range(0..uids.len())]
+    };
     match kind {
         Command::Noop => "NOOP".into(),
         Command::FetchHeaders => format!("UID FETCH {uid} (FLAGS BODY.PEEK[HEADER])"),
         Command::FetchBody => format!("UID FETCH {uid} (BODY.PEEK[])"),
         Command::Store => {
             *flip = !*flip;
-            format!("UID STORE {uid} {}FLAGS.SILENT (\\Flagged)", if *flip { '+' } else { '-' })
+            format!(
+                "UID STORE {uid} {}FLAGS.SILENT (\\Flagged)",
+                if *flip { '+' } else { '-' }
+            )
         }
         Command::Search => "UID SEARCH FLAGGED".into(),
-        Command::Status => format!("STATUS {} (MESSAGES UIDNEXT UNSEEN)", quote(&ctx.args.mailbox)),
+        Command::Status => format!(
+            "STATUS {} (MESSAGES UIDNEXT UNSEEN)",
+            quote(&ctx.args.mailbox)
+        ),
         Command::Select => format!("SELECT {}", quote(&ctx.args.mailbox)),
         Command::Append => String::new(),
     }
@@ -140,7 +157,8 @@ async fn send_one(
         s.send_append(tag, &ctx.args.mailbox, msg).await
     } else {
         let text = command_text(ctx, kind, uids, rng, flip);
-        s.w.write_all(format!("{tag} {text}\r\n").as_bytes()).await?;
+        s.w.write_all(format!("{tag} {text}\r\n").as_bytes())
+            .await?;
         Ok(())
     }
 }
@@ -152,7 +170,11 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
     let mut rng = seed_for(ctx, c);
     let msg = msggen::sized(&mut rng, c as u64, ctx.args.msg_size);
     // Without LITERAL+ an APPEND waits for a continuation, so only one can be in flight.
-    let depth = if kind == Command::Append && !s.literal_plus { 1 } else { ctx.args.depth.max(1) };
+    let depth = if kind == Command::Append && !s.literal_plus {
+        1
+    } else {
+        ctx.args.depth.max(1)
+    };
     let mut inflight: HashMap<u64, Instant> = HashMap::new();
     let mut next = 0u64;
     let mut flip = false;
@@ -164,20 +186,38 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
         }
         next += 1;
         inflight.insert(next, Instant::now());
-        send_one(ctx, &mut s, &format!("p{next}"), kind, &uids, &mut rng, &mut flip, &msg).await?;
+        send_one(
+            ctx,
+            &mut s,
+            &format!("p{next}"),
+            kind,
+            &uids,
+            &mut rng,
+            &mut flip,
+            &msg,
+        )
+        .await?;
     }
     s.w.flush().await?;
     while !inflight.is_empty() {
         match s.r.read_response().await? {
             Kind::Untagged => {
                 if s.r.first_line().starts_with(b"* BYE") {
-                    return Err(SessionError::Protocol(format!("unexpected {}", show(s.r.first_line()))));
+                    return Err(SessionError::Protocol(format!(
+                        "unexpected {}",
+                        show(s.r.first_line())
+                    )));
                 }
             }
             Kind::Tagged { tag, status } => {
-                let n = tag.strip_prefix(b"p").and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
+                let n = tag
+                    .strip_prefix(b"p")
+                    .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
                 let Some(sent) = n.and_then(|n| inflight.remove(&n)) else {
-                    return Err(SessionError::Protocol(format!("unknown tag: {}", show(s.r.first_line()))));
+                    return Err(SessionError::Protocol(format!(
+                        "unknown tag: {}",
+                        show(s.r.first_line())
+                    )));
                 };
                 if status != Status::Ok {
                     eprintln!("connection {c}: {}", show(s.r.first_line()));
@@ -186,14 +226,31 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                 if !stopping && ctx.may_start() {
                     next += 1;
                     inflight.insert(next, Instant::now());
-                    send_one(ctx, &mut s, &format!("p{next}"), kind, &uids, &mut rng, &mut flip, &msg).await?;
+                    send_one(
+                        ctx,
+                        &mut s,
+                        &format!("p{next}"),
+                        kind,
+                        &uids,
+                        &mut rng,
+                        &mut flip,
+                        &msg,
+                    )
+                    .await?;
                     s.w.flush().await?;
                 } else {
                     stopping = true;
                 }
             }
-            Kind::Continuation => return Err(SessionError::Protocol("unexpected continuation".into())),
-            Kind::Garbage => return Err(SessionError::Protocol(format!("garbage: {}", show(s.r.first_line())))),
+            Kind::Continuation => {
+                return Err(SessionError::Protocol("unexpected continuation".into()));
+            }
+            Kind::Garbage => {
+                return Err(SessionError::Protocol(format!(
+                    "garbage: {}",
+                    show(s.r.first_line())
+                )));
+            }
         }
     }
     s.logout().await
@@ -201,10 +258,21 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
 
 async fn open_loop(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
     let (s, uids) = login_select(ctx, c).await?;
-    let Imap { mut r, mut w, literal_plus, .. } = s;
-    let kind = if ctx.args.command == Command::Append && !literal_plus { Command::Noop } else { ctx.args.command };
+    let Imap {
+        mut r,
+        mut w,
+        literal_plus,
+        ..
+    } = s;
+    let kind = if ctx.args.command == Command::Append && !literal_plus {
+        Command::Noop
+    } else {
+        ctx.args.command
+    };
     if kind != ctx.args.command {
-        return Err(SessionError::Protocol("open-loop APPEND needs LITERAL+".into()));
+        return Err(SessionError::Protocol(
+            "open-loop APPEND needs LITERAL+".into(),
+        ));
     }
     let per_conn = (ctx.args.rate / ctx.args.connections.max(1) as f64).max(0.001);
     let gap = Duration::from_secs_f64(1.0 / per_conn);
@@ -236,7 +304,11 @@ async fn open_loop(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                 b.extend_from_slice(b"\r\n");
                 b
             } else {
-                format!("o{k} {}\r\n", command_text(ctx_ptr, kind, &uids, &mut rng, &mut flip)).into_bytes()
+                format!(
+                    "o{k} {}\r\n",
+                    command_text(ctx_ptr, kind, &uids, &mut rng, &mut flip)
+                )
+                .into_bytes()
             };
             w.write_all(&buf).await?;
             w.flush().await?;
@@ -253,14 +325,24 @@ async fn open_loop(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                     if tag == b"logout" {
                         return Ok::<_, SessionError>(());
                     }
-                    let n = tag.strip_prefix(b"o").and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
+                    let n = tag
+                        .strip_prefix(b"o")
+                        .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
                     let sent = n.and_then(|n| inflight.borrow_mut().remove(&n));
                     let Some(sent) = sent else {
-                        return Err(SessionError::Protocol(format!("unknown tag: {}", show(r.first_line()))));
+                        return Err(SessionError::Protocol(format!(
+                            "unknown tag: {}",
+                            show(r.first_line())
+                        )));
                     };
                     record(ctx, rec, kind.label(), sent, status == Status::Ok);
                 }
-                _ => return Err(SessionError::Protocol(format!("unexpected: {}", show(r.first_line())))),
+                _ => {
+                    return Err(SessionError::Protocol(format!(
+                        "unexpected: {}",
+                        show(r.first_line())
+                    )));
+                }
             }
         }
     };
@@ -296,10 +378,21 @@ async fn idle(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
         match s.r.read_response().await? {
             Kind::Continuation => break,
             Kind::Untagged => {}
-            _ => return Err(SessionError::Protocol(format!("IDLE: {}", show(s.r.first_line())))),
+            _ => {
+                return Err(SessionError::Protocol(format!(
+                    "IDLE: {}",
+                    show(s.r.first_line())
+                )));
+            }
         }
     }
-    record(ctx, rec, "CONNECT+LOGIN+IDLE", t0.max(ctx.measure_from), true);
+    record(
+        ctx,
+        rec,
+        "CONNECT+LOGIN+IDLE",
+        t0.max(ctx.measure_from),
+        true,
+    );
     ctx.established.fetch_add(1, Ordering::Relaxed);
     while !ctx.release.load(Ordering::Relaxed) {
         glommio::timer::sleep(Duration::from_millis(100)).await;
@@ -312,16 +405,32 @@ async fn idle(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
     s.logout().await
 }
 
-const MIXED_OPS: &[&str] = &["fetch_headers", "fetch_body", "store", "append", "expunge", "idle", "noop", "logout"];
+const MIXED_OPS: &[&str] = &[
+    "fetch_headers",
+    "fetch_body",
+    "store",
+    "append",
+    "expunge",
+    "idle",
+    "noop",
+    "logout",
+];
 
 pub fn parse_weights(spec: &str) -> Result<Vec<(String, u32)>, String> {
     let mut out = Vec::new();
     for part in spec.split(',').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("weight `{part}`: expected name=number"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("weight `{part}`: expected name=number"))?;
         if !MIXED_OPS.contains(&k) {
-            return Err(format!("unknown operation `{k}` (known: {})", MIXED_OPS.join(", ")));
+            return Err(format!(
+                "unknown operation `{k}` (known: {})",
+                MIXED_OPS.join(", ")
+            ));
         }
-        let v: u32 = v.parse().map_err(|_| format!("weight `{part}`: not a number"))?;
+        let v: u32 = v
+            .parse()
+            .map_err(|_| format!("weight `{part}`: not a number"))?;
         if v > 1_000_000 {
             return Err(format!("weight `{part}` too large"));
         }
@@ -362,17 +471,35 @@ async fn mixed(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
         let mut mine: Vec<u32> = Vec::new();
         while ctx.may_start() {
             let op = pick(&ctx.weights, &mut rng);
-            let uid = if uids.is_empty() { 1 } else { uids[rng.gen_range(0..uids.len())] };
+            let uid = if uids.is_empty() {
+                1
+            } else {
+                uids[rng.gen_range(0..uids.len())]
+            };
             let t = Instant::now();
             let (label, st) = match op {
                 "fetch_headers" => {
                     let last = uids.last().copied().unwrap_or(1);
-                    ("FETCH new headers", s.cmd(&format!("UID FETCH {}:* (FLAGS BODY.PEEK[HEADER])", last.saturating_sub(9).max(1))).await?)
+                    (
+                        "FETCH new headers",
+                        s.cmd(&format!(
+                            "UID FETCH {}:* (FLAGS BODY.PEEK[HEADER])",
+                            last.saturating_sub(9).max(1)
+                        ))
+                        .await?,
+                    )
                 }
-                "fetch_body" => ("FETCH body", s.cmd(&format!("UID FETCH {uid} (BODY.PEEK[])")).await?),
+                "fetch_body" => (
+                    "FETCH body",
+                    s.cmd(&format!("UID FETCH {uid} (BODY.PEEK[])")).await?,
+                ),
                 "store" => {
                     let sign = if rng.r#gen::<bool>() { '+' } else { '-' };
-                    ("STORE flags", s.cmd(&format!("UID STORE {uid} {sign}FLAGS (\\Seen)")).await?)
+                    (
+                        "STORE flags",
+                        s.cmd(&format!("UID STORE {uid} {sign}FLAGS (\\Seen)"))
+                            .await?,
+                    )
                 }
                 "append" => {
                     n += 1;
@@ -387,7 +514,8 @@ async fn mixed(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                 "expunge" => {
                     let Some(u) = mine.pop() else { continue };
                     uids.retain(|x| *x != u);
-                    s.ok(&format!("UID STORE {u} +FLAGS.SILENT (\\Deleted)")).await?;
+                    s.ok(&format!("UID STORE {u} +FLAGS.SILENT (\\Deleted)"))
+                        .await?;
                     ("EXPUNGE", s.cmd(&format!("UID EXPUNGE {u}")).await?)
                 }
                 "idle" => {
@@ -397,7 +525,12 @@ async fn mixed(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                         match s.r.read_response().await? {
                             Kind::Continuation => break,
                             Kind::Untagged => {}
-                            _ => return Err(SessionError::Protocol(format!("IDLE: {}", show(s.r.first_line())))),
+                            _ => {
+                                return Err(SessionError::Protocol(format!(
+                                    "IDLE: {}",
+                                    show(s.r.first_line())
+                                )));
+                            }
                         }
                     }
                     glommio::timer::sleep(Duration::from_millis(20)).await;
@@ -435,7 +568,10 @@ async fn pop3(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
         let ok = s.pop_cmd(&format!("USER {u}")).await? && s.pop_cmd(&format!("PASS {p}")).await?;
         record(ctx, rec, "USER+PASS", t0, ok);
         if !ok {
-            return Err(SessionError::Protocol(format!("POP3 login: {}", show(s.r.first_line()))));
+            return Err(SessionError::Protocol(format!(
+                "POP3 login: {}",
+                show(s.r.first_line())
+            )));
         }
         let t = Instant::now();
         s.send("STAT").await?;
@@ -472,14 +608,24 @@ async fn pop3(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
 }
 
 async fn lmtp_session(ctx: &Ctx, addr: &str) -> Result<Lines, SessionError> {
-    let t = Target { addr: addr.to_string(), tls: None, server_name: ctx.target.server_name.clone() };
+    let t = Target {
+        addr: addr.to_string(),
+        tls: None,
+        server_name: ctx.target.server_name.clone(),
+    };
     let mut s = Lines::connect(&t).await?;
     if s.smtp_reply().await? != 220 {
-        return Err(SessionError::Protocol(format!("LMTP greeting: {}", show(s.r.first_line()))));
+        return Err(SessionError::Protocol(format!(
+            "LMTP greeting: {}",
+            show(s.r.first_line())
+        )));
     }
     s.send("LHLO loadgen.example").await?;
     if s.smtp_reply().await? != 250 {
-        return Err(SessionError::Protocol(format!("LHLO: {}", show(s.r.first_line()))));
+        return Err(SessionError::Protocol(format!(
+            "LHLO: {}",
+            show(s.r.first_line())
+        )));
     }
     Ok(s)
 }
@@ -506,7 +652,11 @@ async fn deliver(s: &mut Lines, rcpt: &str, msg: &[u8]) -> Result<bool, SessionE
 }
 
 fn rcpt(ctx: &Ctx, user: &str) -> String {
-    if user.contains('@') { user.to_string() } else { format!("{user}@{}", ctx.args.domain) }
+    if user.contains('@') {
+        user.to_string()
+    } else {
+        format!("{user}@{}", ctx.args.domain)
+    }
 }
 
 async fn lmtp(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
@@ -532,11 +682,20 @@ async fn lmtp(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
 /// the same data.
 async fn populate(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
     let conns = ctx.args.connections.max(1);
-    let n_users = if ctx.users.is_empty() { ctx.args.users.max(1) } else { ctx.users.len() };
+    let n_users = if ctx.users.is_empty() {
+        ctx.args.users.max(1)
+    } else {
+        ctx.users.len()
+    };
     let mut ui = c;
     while ui < n_users {
         let (u, p) = ctx.user(ui);
-        let mut rng = SmallRng::seed_from_u64(ctx.args.seed.wrapping_mul(1_000_003).wrapping_add(ui as u64));
+        let mut rng = SmallRng::seed_from_u64(
+            ctx.args
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(ui as u64),
+        );
         let mut gen_msg = |i: u64| {
             if ctx.args.fixed_size {
                 msggen::sized(&mut rng, i, ctx.args.msg_size)
@@ -558,7 +717,11 @@ async fn populate(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
         } else {
             let mut s = Imap::connect(&ctx.target).await?;
             s.login(&u, &p).await?;
-            let depth = if s.literal_plus { ctx.args.depth.clamp(1, 64) } else { 1 };
+            let depth = if s.literal_plus {
+                ctx.args.depth.clamp(1, 64)
+            } else {
+                1
+            };
             let mut inflight: HashMap<u64, Instant> = HashMap::new();
             let total = ctx.args.messages as u64;
             let mut sent = 0u64;
@@ -567,22 +730,33 @@ async fn populate(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                     let msg = gen_msg(sent);
                     sent += 1;
                     inflight.insert(sent, Instant::now());
-                    s.send_append(&format!("a{sent}"), &ctx.args.mailbox, &msg).await?;
+                    s.send_append(&format!("a{sent}"), &ctx.args.mailbox, &msg)
+                        .await?;
                 }
                 s.w.flush().await?;
                 match s.r.read_response().await? {
                     Kind::Untagged => {}
                     Kind::Tagged { tag, status } => {
-                        let n = tag.strip_prefix(b"a").and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
+                        let n = tag
+                            .strip_prefix(b"a")
+                            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok());
                         let Some(t) = n.and_then(|n| inflight.remove(&n)) else {
-                            return Err(SessionError::Protocol(format!("unknown tag: {}", show(s.r.first_line()))));
+                            return Err(SessionError::Protocol(format!(
+                                "unknown tag: {}",
+                                show(s.r.first_line())
+                            )));
                         };
                         if status != Status::Ok {
                             eprintln!("populate {u}: {}", show(s.r.first_line()));
                         }
                         record(ctx, rec, "APPEND", t, status == Status::Ok);
                     }
-                    _ => return Err(SessionError::Protocol(format!("unexpected: {}", show(s.r.first_line())))),
+                    _ => {
+                        return Err(SessionError::Protocol(format!(
+                            "unexpected: {}",
+                            show(s.r.first_line())
+                        )));
+                    }
                 }
             }
             s.logout().await?;

@@ -5,9 +5,36 @@ use rand::Rng;
 use rand::rngs::SmallRng;
 
 const WORDS: &[&str] = &[
-    "meeting", "report", "quarterly", "the", "and", "project", "deadline", "please", "review", "attached",
-    "invoice", "schedule", "update", "team", "thanks", "regards", "budget", "draft", "customer", "release",
-    "server", "mail", "friday", "tomorrow", "question", "proposal", "notes", "agenda", "client", "status",
+    "meeting",
+    "report",
+    "quarterly",
+    "the",
+    "and",
+    "project",
+    "deadline",
+    "please",
+    "review",
+    "attached",
+    "invoice",
+    "schedule",
+    "update",
+    "team",
+    "thanks",
+    "regards",
+    "budget",
+    "draft",
+    "customer",
+    "release",
+    "server",
+    "mail",
+    "friday",
+    "tomorrow",
+    "question",
+    "proposal",
+    "notes",
+    "agenda",
+    "client",
+    "status",
 ];
 
 fn words(rng: &mut SmallRng, bytes: usize, out: &mut String) {
@@ -40,7 +67,9 @@ fn base64_block(rng: &mut SmallRng, bytes: usize, out: &mut String) {
 }
 
 fn headers(rng: &mut SmallRng, idx: u64, out: &mut String) {
-    let subj: Vec<&str> = (0..rng.gen_range(2..8)).map(|_| WORDS[rng.gen_range(0..WORDS.len())]).collect();
+    let subj: Vec<&str> = (0..rng.gen_range(2..8))
+        .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
+        .collect();
     let day = 1 + (idx % 28);
     out.push_str(&format!(
         "Return-Path: <sender{a}@example.org>\r\nReceived: from mx{b}.example.org (mx{b}.example.org [192.0.2.{b}])\r\n\tby mail.example.net with ESMTPS id {idx:x}; Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nDate: Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nFrom: Sender {a} <sender{a}@example.org>\r\nTo: Recipient <rcpt@example.net>\r\nSubject: {s}\r\nMessage-ID: <{idx}.{r:x}@example.org>\r\nMIME-Version: 1.0\r\n",
@@ -60,7 +89,9 @@ pub fn message(rng: &mut SmallRng, idx: u64, max_bytes: usize) -> Vec<u8> {
     let kind = rng.gen_range(0..100);
     if kind < 55 {
         let len = rng.gen_range(300..6000);
-        out.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n");
+        out.push_str(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+        );
         words(rng, len, &mut out);
     } else if kind < 85 {
         let len = rng.gen_range(1000..12000);

@@ -66,7 +66,10 @@ pub fn classify(line: &[u8]) -> Kind {
     } else {
         Status::Other
     };
-    Kind::Tagged { tag: tag.to_vec(), status }
+    Kind::Tagged {
+        tag: tag.to_vec(),
+        status,
+    }
 }
 
 /// If `line` (without CRLF) ends in a literal announcement `{n}` or `{n+}`,
@@ -96,7 +99,14 @@ pub struct Reader<R> {
 
 impl<R: AsyncRead + Unpin> Reader<R> {
     pub fn new(inner: R) -> Self {
-        Reader { inner, buf: vec![0; 64 * 1024], start: 0, end: 0, resp: Vec::new(), first_line_len: 0 }
+        Reader {
+            inner,
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            resp: Vec::new(),
+            first_line_len: 0,
+        }
     }
 
     pub fn get_mut(&mut self) -> &mut R {
@@ -154,7 +164,10 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 self.fill().await?;
             }
             let take = n.min(self.end - self.start);
-            let chunk = self.buf.get(self.start..self.start + take).unwrap_or_default();
+            let chunk = self
+                .buf
+                .get(self.start..self.start + take)
+                .unwrap_or_default();
             self.resp.extend_from_slice(chunk);
             self.start += take;
             n -= take;
@@ -223,7 +236,13 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0, Kind::Untagged);
         assert_eq!(got[0].1, b"* 1 FETCH (BODY[] {5}ab\r\nc UID 7)".to_vec());
-        assert_eq!(got[1].0, Kind::Tagged { tag: b"a1".to_vec(), status: Status::Ok });
+        assert_eq!(
+            got[1].0,
+            Kind::Tagged {
+                tag: b"a1".to_vec(),
+                status: Status::Ok
+            }
+        );
     }
 
     #[test]
@@ -231,7 +250,13 @@ mod tests {
         let input = b"* 2 FETCH (BODY[] {14}\r\na1 OK fake\r\n\r\n)\r\na1 NO real\r\n";
         let got = read_all(input);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[1].0, Kind::Tagged { tag: b"a1".to_vec(), status: Status::No });
+        assert_eq!(
+            got[1].0,
+            Kind::Tagged {
+                tag: b"a1".to_vec(),
+                status: Status::No
+            }
+        );
     }
 
     #[test]
@@ -240,13 +265,25 @@ mod tests {
         let got = read_all(input);
         assert_eq!(got[0].1, b"* 3 FETCH (A {0} B {3+}xyz)".to_vec());
         assert_eq!(got[1].0, Kind::Continuation);
-        assert_eq!(got[2].0, Kind::Tagged { tag: b"t".to_vec(), status: Status::Bad });
+        assert_eq!(
+            got[2].0,
+            Kind::Tagged {
+                tag: b"t".to_vec(),
+                status: Status::Bad
+            }
+        );
     }
 
     #[test]
     fn classify_and_literal_len_edges() {
         assert_eq!(classify(b"garbage"), Kind::Garbage);
-        assert_eq!(classify(b"x WHAT y"), Kind::Tagged { tag: b"x".to_vec(), status: Status::Other });
+        assert_eq!(
+            classify(b"x WHAT y"),
+            Kind::Tagged {
+                tag: b"x".to_vec(),
+                status: Status::Other
+            }
+        );
         assert_eq!(literal_len(b"abc {12}"), Some(12));
         assert_eq!(literal_len(b"abc {}"), None);
         assert_eq!(literal_len(b"abc {1x}"), None);
@@ -256,14 +293,18 @@ mod tests {
 
     #[test]
     fn oversized_literal_is_an_error_not_an_allocation() {
-        let mut r = Reader::new(futures_lite::io::Cursor::new(b"* X {999999999999}\r\n".to_vec()));
+        let mut r = Reader::new(futures_lite::io::Cursor::new(
+            b"* X {999999999999}\r\n".to_vec(),
+        ));
         let res = futures_lite::future::block_on(r.read_response());
         assert!(matches!(res, Err(ReadError::LiteralTooLarge(999999999999))));
     }
 
     #[test]
     fn truncated_stream_is_eof() {
-        let mut r = Reader::new(futures_lite::io::Cursor::new(b"* 1 FETCH {10}\r\nabc".to_vec()));
+        let mut r = Reader::new(futures_lite::io::Cursor::new(
+            b"* 1 FETCH {10}\r\nabc".to_vec(),
+        ));
         let res = futures_lite::future::block_on(r.read_response());
         assert!(matches!(res, Err(ReadError::Eof)));
     }

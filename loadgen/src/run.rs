@@ -49,7 +49,9 @@ pub fn validate(a: &Args) -> Result<(), String> {
 }
 
 fn read_users(a: &Args) -> Result<Vec<(String, String)>, String> {
-    let Some(path) = &a.users_file else { return Ok(Vec::new()) };
+    let Some(path) = &a.users_file else {
+        return Ok(Vec::new());
+    };
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -57,7 +59,9 @@ fn read_users(a: &Args) -> Result<Vec<(String, String)>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (u, p) = line.split_once(':').ok_or_else(|| format!("{}:{}: expected user:password", path.display(), i + 1))?;
+        let (u, p) = line
+            .split_once(':')
+            .ok_or_else(|| format!("{}:{}: expected user:password", path.display(), i + 1))?;
         out.push((u.to_string(), p.to_string()));
     }
     if out.is_empty() {
@@ -71,23 +75,44 @@ fn read_users(a: &Args) -> Result<Vec<(String, String)>, String> {
 pub fn tree_rss_kib(pid: u32) -> Option<u64> {
     let mut parent_of = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
         // The command name may contain spaces; fields resume after the last ')'.
-        let Some(rest) = stat.rfind(')').and_then(|i| stat.get(i + 2..)) else { continue };
-        let ppid = rest.split(' ').nth(1).and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+        let Some(rest) = stat.rfind(')').and_then(|i| stat.get(i + 2..)) else {
+            continue;
+        };
+        let ppid = rest
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0);
         parent_of.push((p, ppid));
     }
     let mut tree = vec![pid];
     let mut i = 0;
     while let Some(&cur) = tree.get(i) {
-        tree.extend(parent_of.iter().filter(|(_, pp)| *pp == cur).map(|(p, _)| *p));
+        tree.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == cur)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
     let mut total = 0;
     let mut found = false;
     for p in tree {
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) else { continue };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) else {
+            continue;
+        };
         if let Some(kib) = status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -116,7 +141,11 @@ pub fn run(args: Args) -> Result<Outcome, String> {
     } else {
         None
     };
-    let weights = if args.mode == Mode::Mixed { modes::parse_weights(&args.weights)? } else { Vec::new() };
+    let weights = if args.mode == Mode::Mixed {
+        modes::parse_weights(&args.weights)?
+    } else {
+        Vec::new()
+    };
     let users = read_users(&args)?;
     let rss_before = args.server_pid.and_then(tree_rss_kib);
     let start = Instant::now();
@@ -126,10 +155,17 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         _ => (Duration::from_secs_f64(args.warmup), args.count.is_some()),
     };
     let measure_from = start + warmup;
-    let deadline =
-        if far { measure_from + Duration::from_secs(86_400 * 7) } else { measure_from + Duration::from_secs_f64(args.duration) };
+    let deadline = if far {
+        measure_from + Duration::from_secs(86_400 * 7)
+    } else {
+        measure_from + Duration::from_secs_f64(args.duration)
+    };
     let ctx = Arc::new(Ctx {
-        target: Target { addr: args.addr.clone(), tls, server_name: args.server_name.clone() },
+        target: Target {
+            addr: args.addr.clone(),
+            tls,
+            server_name: args.server_name.clone(),
+        },
         users,
         measure_from,
         deadline,
@@ -157,7 +193,11 @@ pub fn run(args: Args) -> Result<Outcome, String> {
                 let mut tasks = Vec::new();
                 let mut c = t;
                 while c < conns {
-                    tasks.push(glommio::spawn_local(modes::run_connection(ctx.clone(), c, rec.clone())));
+                    tasks.push(glommio::spawn_local(modes::run_connection(
+                        ctx.clone(),
+                        c,
+                        rec.clone(),
+                    )));
                     c += threads;
                 }
                 for task in tasks {
@@ -178,7 +218,8 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         std::thread::sleep(Duration::from_millis(200));
         let now = Instant::now();
         if args.mode == Mode::IdleDensity && rss_idle.is_none() {
-            let settled = ctx.established.load(Ordering::Relaxed) + ctx.failed.load(Ordering::Relaxed);
+            let settled =
+                ctx.established.load(Ordering::Relaxed) + ctx.failed.load(Ordering::Relaxed);
             if settled >= args.connections as u64 {
                 // Let the server settle before sampling, then hold for --duration.
                 std::thread::sleep(Duration::from_secs(1));
@@ -190,7 +231,11 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         if !quiet && now.duration_since(last.0) >= Duration::from_secs(1) {
             let ok = ctx.ok.load(Ordering::Relaxed);
             let rate = (ok - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
-            let phase = if now < measure_from { "warm-up" } else { "measuring" };
+            let phase = if now < measure_from {
+                "warm-up"
+            } else {
+                "measuring"
+            };
             eprint!(
                 "\r[{:6.1}s {phase}] ok {ok} errors {} rate {rate:.0}/s idle {}   ",
                 now.duration_since(start).as_secs_f64(),
@@ -210,25 +255,44 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         merged.merge(&r);
     }
     let measured = if far || finished < deadline {
-        finished.saturating_duration_since(measure_from).as_secs_f64()
+        finished
+            .saturating_duration_since(measure_from)
+            .as_secs_f64()
     } else {
         args.duration
     };
     let target = args.addr.clone();
-    let mut report =
-        Report::build(&merged, measured, &format!("{:?}", args.mode).to_lowercase(), &target, args.seed, args.connections, args.threads);
+    let mut report = Report::build(
+        &merged,
+        measured,
+        &format!("{:?}", args.mode).to_lowercase(),
+        &target,
+        args.seed,
+        args.connections,
+        args.threads,
+    );
     if args.mode == Mode::IdleDensity {
         if let Some(b) = rss_before {
-            report.extra.insert("server_rss_before_kib".into(), b as f64);
+            report
+                .extra
+                .insert("server_rss_before_kib".into(), b as f64);
         }
         if let Some(Some(i)) = rss_idle {
             report.extra.insert("server_rss_idle_kib".into(), i as f64);
             if let Some(b) = rss_before {
                 let per = (i as f64 - b as f64) * 1024.0 / args.connections as f64;
-                report.extra.insert("server_bytes_per_idle_connection".into(), per);
+                report
+                    .extra
+                    .insert("server_bytes_per_idle_connection".into(), per);
             }
         }
-        report.extra.insert("idle_sessions".into(), ctx.established.load(Ordering::Relaxed) as f64);
+        report.extra.insert(
+            "idle_sessions".into(),
+            ctx.established.load(Ordering::Relaxed) as f64,
+        );
     }
-    Ok(Outcome { report, recorder: merged })
+    Ok(Outcome {
+        report,
+        recorder: merged,
+    })
 }

@@ -44,7 +44,9 @@ pub struct Target {
     pub server_name: String,
 }
 
-pub async fn open(t: &Target) -> Result<(Reader<ReadHalf<Stream>>, WriteHalf<Stream>), SessionError> {
+pub async fn open(
+    t: &Target,
+) -> Result<(Reader<ReadHalf<Stream>>, WriteHalf<Stream>), SessionError> {
     let s = conn::connect(&t.addr, t.tls.as_ref().map(|c| (c, t.server_name.as_str()))).await?;
     let (r, w) = futures_lite::io::split(s);
     Ok((Reader::new(r), w))
@@ -64,9 +66,18 @@ impl Imap {
         let (mut r, w) = open(t).await?;
         let k = r.read_response().await?;
         if k != Kind::Untagged || !r.first_line().starts_with(b"* OK") {
-            return Err(SessionError::Protocol(format!("greeting: {}", show(r.first_line()))));
+            return Err(SessionError::Protocol(format!(
+                "greeting: {}",
+                show(r.first_line())
+            )));
         }
-        Ok(Imap { r, w, next_tag: 1, literal_plus: false, untagged: Vec::new() })
+        Ok(Imap {
+            r,
+            w,
+            next_tag: 1,
+            literal_plus: false,
+            untagged: Vec::new(),
+        })
     }
 
     pub fn tag(&mut self) -> String {
@@ -77,7 +88,9 @@ impl Imap {
     /// Runs one command (the text after the tag, without CRLF) to completion.
     pub async fn cmd(&mut self, text: &str) -> Result<Status, SessionError> {
         let tag = self.tag();
-        self.w.write_all(format!("{tag} {text}\r\n").as_bytes()).await?;
+        self.w
+            .write_all(format!("{tag} {text}\r\n").as_bytes())
+            .await?;
         self.w.flush().await?;
         self.complete(&tag).await
     }
@@ -90,7 +103,10 @@ impl Imap {
                 Kind::Untagged => {
                     if self.r.first_line().starts_with(b"* BYE") {
                         // A BYE outside LOGOUT: the server is closing on us.
-                        return Err(SessionError::Protocol(format!("unexpected {}", show(self.r.first_line()))));
+                        return Err(SessionError::Protocol(format!(
+                            "unexpected {}",
+                            show(self.r.first_line())
+                        )));
                     }
                     self.untagged.push(self.r.first_line().to_vec());
                 }
@@ -101,10 +117,20 @@ impl Imap {
                     return Ok(status);
                 }
                 Kind::Tagged { .. } => {
-                    return Err(SessionError::Protocol(format!("completion for another tag: {}", show(self.r.first_line()))));
+                    return Err(SessionError::Protocol(format!(
+                        "completion for another tag: {}",
+                        show(self.r.first_line())
+                    )));
                 }
-                Kind::Continuation => return Err(SessionError::Protocol("unexpected continuation".into())),
-                Kind::Garbage => return Err(SessionError::Protocol(format!("garbage: {}", show(self.r.first_line())))),
+                Kind::Continuation => {
+                    return Err(SessionError::Protocol("unexpected continuation".into()));
+                }
+                Kind::Garbage => {
+                    return Err(SessionError::Protocol(format!(
+                        "garbage: {}",
+                        show(self.r.first_line())
+                    )));
+                }
             }
         }
     }
@@ -121,10 +147,13 @@ impl Imap {
     }
 
     pub async fn login(&mut self, user: &str, pass: &str) -> Result<(), SessionError> {
-        self.ok(&format!("LOGIN {} {}", quote(user), quote(pass))).await?;
+        self.ok(&format!("LOGIN {} {}", quote(user), quote(pass)))
+            .await?;
         self.ok("CAPABILITY").await?;
         self.literal_plus = self.untagged.iter().any(|l| {
-            l.starts_with(b"* CAPABILITY") && l.split(|b| *b == b' ').any(|w| w.eq_ignore_ascii_case(b"LITERAL+"))
+            l.starts_with(b"* CAPABILITY")
+                && l.split(|b| *b == b' ')
+                    .any(|w| w.eq_ignore_ascii_case(b"LITERAL+"))
         });
         Ok(())
     }
@@ -132,7 +161,11 @@ impl Imap {
     /// SELECTs `mailbox`, returning the EXISTS count.
     pub async fn select(&mut self, mailbox: &str) -> Result<u64, SessionError> {
         self.ok(&format!("SELECT {}", quote(mailbox))).await?;
-        Ok(self.untagged.iter().find_map(|l| parse_exists(l)).unwrap_or(0))
+        Ok(self
+            .untagged
+            .iter()
+            .find_map(|l| parse_exists(l))
+            .unwrap_or(0))
     }
 
     /// All UIDs of the selected mailbox.
@@ -141,14 +174,21 @@ impl Imap {
         let mut out = Vec::new();
         for l in &self.untagged {
             if let Some(rest) = l.strip_prefix(b"* SEARCH") {
-                out.extend(rest.split(|b| *b == b' ').filter_map(|w| std::str::from_utf8(w).ok()?.parse::<u32>().ok()));
+                out.extend(
+                    rest.split(|b| *b == b' ')
+                        .filter_map(|w| std::str::from_utf8(w).ok()?.parse::<u32>().ok()),
+                );
             }
         }
         Ok(out)
     }
 
     /// APPENDs one message (LITERAL+ when offered), returning the APPENDUID uid if given.
-    pub async fn append(&mut self, mailbox: &str, msg: &[u8]) -> Result<(Status, Option<u32>), SessionError> {
+    pub async fn append(
+        &mut self,
+        mailbox: &str,
+        msg: &[u8],
+    ) -> Result<(Status, Option<u32>), SessionError> {
         let tag = self.tag();
         self.send_append(&tag, mailbox, msg).await?;
         let st = self.complete(&tag).await?;
@@ -156,21 +196,36 @@ impl Imap {
     }
 
     /// Sends an APPEND; without LITERAL+ waits for the continuation first.
-    pub async fn send_append(&mut self, tag: &str, mailbox: &str, msg: &[u8]) -> Result<(), SessionError> {
+    pub async fn send_append(
+        &mut self,
+        tag: &str,
+        mailbox: &str,
+        msg: &[u8],
+    ) -> Result<(), SessionError> {
         if self.literal_plus {
-            let mut buf = format!("{tag} APPEND {} {{{}+}}\r\n", quote(mailbox), msg.len()).into_bytes();
+            let mut buf =
+                format!("{tag} APPEND {} {{{}+}}\r\n", quote(mailbox), msg.len()).into_bytes();
             buf.extend_from_slice(msg);
             buf.extend_from_slice(b"\r\n");
             self.w.write_all(&buf).await?;
             self.w.flush().await?;
         } else {
-            self.w.write_all(format!("{tag} APPEND {} {{{}}}\r\n", quote(mailbox), msg.len()).as_bytes()).await?;
+            self.w
+                .write_all(
+                    format!("{tag} APPEND {} {{{}}}\r\n", quote(mailbox), msg.len()).as_bytes(),
+                )
+                .await?;
             self.w.flush().await?;
             loop {
                 match self.r.read_response().await? {
                     Kind::Continuation => break,
                     Kind::Untagged => {}
-                    _ => return Err(SessionError::Protocol(format!("APPEND refused: {}", show(self.r.first_line())))),
+                    _ => {
+                        return Err(SessionError::Protocol(format!(
+                            "APPEND refused: {}",
+                            show(self.r.first_line())
+                        )));
+                    }
                 }
             }
             self.w.write_all(msg).await?;
@@ -187,8 +242,16 @@ impl Imap {
         loop {
             match self.r.read_response().await? {
                 Kind::Untagged => {}
-                Kind::Tagged { tag: t, status: Status::Ok } if t == tag.as_bytes() => return Ok(()),
-                _ => return Err(SessionError::Protocol(format!("LOGOUT: {}", show(self.r.first_line())))),
+                Kind::Tagged {
+                    tag: t,
+                    status: Status::Ok,
+                } if t == tag.as_bytes() => return Ok(()),
+                _ => {
+                    return Err(SessionError::Protocol(format!(
+                        "LOGOUT: {}",
+                        show(self.r.first_line())
+                    )));
+                }
             }
         }
     }
@@ -198,7 +261,11 @@ pub fn parse_exists(line: &[u8]) -> Option<u64> {
     let rest = line.strip_prefix(b"* ")?;
     let sp = memchr::memchr(b' ', rest)?;
     let (num, word) = rest.split_at(sp);
-    if word.eq_ignore_ascii_case(b" EXISTS") { std::str::from_utf8(num).ok()?.parse().ok() } else { None }
+    if word.eq_ignore_ascii_case(b" EXISTS") {
+        std::str::from_utf8(num).ok()?.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// The UID from `[APPENDUID <validity> <uid>]` in a tagged OK.
@@ -266,7 +333,9 @@ impl Lines {
     pub async fn smtp_reply(&mut self) -> Result<u16, SessionError> {
         loop {
             let l = self.r.read_line().await?;
-            let code = l.get(..3).and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
+            let code = l
+                .get(..3)
+                .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
             let Some(code) = code else {
                 return Err(SessionError::Protocol(format!("LMTP: {}", show(l))));
             };
@@ -304,7 +373,10 @@ mod tests {
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(parse_exists(b"* 172 EXISTS"), Some(172));
         assert_eq!(parse_exists(b"* 172 RECENT"), None);
-        assert_eq!(appenduid(b"a OK [APPENDUID 38505 3955] APPEND completed"), Some(3955));
+        assert_eq!(
+            appenduid(b"a OK [APPENDUID 38505 3955] APPEND completed"),
+            Some(3955)
+        );
         assert_eq!(appenduid(b"a OK done"), None);
         assert_eq!(dot_stuff(b"a\r\n.b\r\n"), b"a\r\n..b\r\n.\r\n".to_vec());
         assert_eq!(dot_stuff(b"x"), b"x\r\n.\r\n".to_vec());

@@ -26,7 +26,12 @@ pub struct CommandStats {
 
 impl CommandStats {
     fn new() -> Self {
-        CommandStats { total: new_hist(), errors: 0, intervals: Vec::new(), interval_errors: Vec::new() }
+        CommandStats {
+            total: new_hist(),
+            errors: 0,
+            intervals: Vec::new(),
+            interval_errors: Vec::new(),
+        }
     }
 
     fn slot(&mut self, idx: usize) {
@@ -51,7 +56,12 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(measure_from: Instant, interval: Duration) -> Self {
         let interval = interval.max(Duration::from_millis(10));
-        Recorder { measure_from, interval, commands: BTreeMap::new(), connection_errors: 0 }
+        Recorder {
+            measure_from,
+            interval,
+            commands: BTreeMap::new(),
+            connection_errors: 0,
+        }
     }
 
     fn entry(&mut self, cmd: &str) -> &mut CommandStats {
@@ -70,7 +80,9 @@ impl Recorder {
     /// Records a completed command that was (intended to be) sent at `sent`
     /// and whose completion arrived at `done`.
     pub fn record(&mut self, cmd: &str, sent: Instant, done: Instant, ok: bool) {
-        let Some(idx) = self.interval_index(sent) else { return };
+        let Some(idx) = self.interval_index(sent) else {
+            return;
+        };
         let us = (done.saturating_duration_since(sent).as_micros() as u64).clamp(1, MAX_LATENCY_US);
         let s = self.entry(cmd);
         s.slot(idx);
@@ -143,11 +155,21 @@ pub struct Summary {
 
 pub fn summarize(h: &Histogram<u64>, errors: u64, seconds: f64) -> Summary {
     let count = h.len();
-    let q = |p: f64| if count == 0 { 0 } else { h.value_at_quantile(p) };
+    let q = |p: f64| {
+        if count == 0 {
+            0
+        } else {
+            h.value_at_quantile(p)
+        }
+    };
     Summary {
         count,
         errors,
-        throughput_per_s: if seconds > 0.0 { count as f64 / seconds } else { 0.0 },
+        throughput_per_s: if seconds > 0.0 {
+            count as f64 / seconds
+        } else {
+            0.0
+        },
         p50_us: q(0.5),
         p90_us: q(0.9),
         p99_us: q(0.99),
@@ -186,7 +208,15 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn build(rec: &Recorder, measured: f64, mode: &str, target: &str, seed: u64, conns: usize, threads: usize) -> Report {
+    pub fn build(
+        rec: &Recorder,
+        measured: f64,
+        mode: &str,
+        target: &str,
+        seed: u64,
+        conns: usize,
+        threads: usize,
+    ) -> Report {
         let iv = rec.interval.as_secs_f64();
         let mut commands = BTreeMap::new();
         let mut total_errors = rec.connection_errors;
@@ -200,10 +230,19 @@ impl Report {
                 .enumerate()
                 .map(|(i, h)| {
                     let errs = s.interval_errors.get(i).copied().unwrap_or(0);
-                    IntervalRow { start_s: i as f64 * iv, summary: summarize(h, errs, iv) }
+                    IntervalRow {
+                        start_s: i as f64 * iv,
+                        summary: summarize(h, errs, iv),
+                    }
                 })
                 .collect();
-            commands.insert(name.clone(), CommandReport { total: summarize(&s.total, s.errors, measured), intervals });
+            commands.insert(
+                name.clone(),
+                CommandReport {
+                    total: summarize(&s.total, s.errors, measured),
+                    intervals,
+                },
+            );
         }
         Report {
             mode: mode.to_string(),
@@ -223,14 +262,35 @@ impl Report {
     pub fn text(&self) -> String {
         let mut out = format!(
             "mode {} target {} conns {} threads {} measured {:.1}s errors {}\n{:<16} {:>10} {:>7} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
-            self.mode, self.target, self.connections, self.threads, self.measured_seconds, self.total_errors,
-            "command", "count", "errors", "ops/s", "p50us", "p90us", "p99us", "p99.9us", "maxus"
+            self.mode,
+            self.target,
+            self.connections,
+            self.threads,
+            self.measured_seconds,
+            self.total_errors,
+            "command",
+            "count",
+            "errors",
+            "ops/s",
+            "p50us",
+            "p90us",
+            "p99us",
+            "p99.9us",
+            "maxus"
         );
         for (name, c) in &self.commands {
             let t = &c.total;
             out.push_str(&format!(
                 "{:<16} {:>10} {:>7} {:>11.1} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
-                name, t.count, t.errors, t.throughput_per_s, t.p50_us, t.p90_us, t.p99_us, t.p999_us, t.max_us
+                name,
+                t.count,
+                t.errors,
+                t.throughput_per_s,
+                t.p50_us,
+                t.p90_us,
+                t.p99_us,
+                t.p999_us,
+                t.max_us
             ));
         }
         for (k, v) in &self.extra {
@@ -252,10 +312,14 @@ pub fn write_hdr_log<W: std::io::Write>(rec: &Recorder, out: &mut W) -> Result<(
         .map_err(|e| e.to_string())?;
     let iv = rec.interval;
     for (name, s) in &rec.commands {
-        let tag_name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let tag_name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         for (i, h) in s.intervals.iter().enumerate() {
             let start = iv * i as u32;
-            w.write_histogram(h, start, iv, Tag::new(&tag_name)).map_err(|e| format!("{e:?}"))?;
+            w.write_histogram(h, start, iv, Tag::new(&tag_name))
+                .map_err(|e| format!("{e:?}"))?;
         }
     }
     Ok(())
@@ -272,8 +336,18 @@ mod tests {
         let mut r = Recorder::new(start, Duration::from_secs(1));
         r.record("NOOP", t0, t0 + Duration::from_millis(5), true); // warm-up: dropped
         r.record("NOOP", start, start + Duration::from_micros(100), true);
-        r.record("NOOP", start + Duration::from_millis(1500), start + Duration::from_millis(1501), true);
-        r.record("NOOP", start + Duration::from_millis(1600), start + Duration::from_millis(1700), false);
+        r.record(
+            "NOOP",
+            start + Duration::from_millis(1500),
+            start + Duration::from_millis(1501),
+            true,
+        );
+        r.record(
+            "NOOP",
+            start + Duration::from_millis(1600),
+            start + Duration::from_millis(1700),
+            false,
+        );
         let s = &r.commands["NOOP"];
         assert_eq!(s.total.len(), 2);
         assert_eq!(s.errors, 1);
@@ -290,7 +364,12 @@ mod tests {
         let mut a = Recorder::new(t, Duration::from_secs(1));
         let mut b = Recorder::new(t, Duration::from_secs(1));
         a.record("X", t, t + Duration::from_micros(10), true);
-        b.record("X", t + Duration::from_secs(3), t + Duration::from_secs(3) + Duration::from_micros(20), true);
+        b.record(
+            "X",
+            t + Duration::from_secs(3),
+            t + Duration::from_secs(3) + Duration::from_micros(20),
+            true,
+        );
         b.record("Y", t, t, false);
         b.connection_error(t);
         a.merge(&b);
@@ -338,7 +417,13 @@ mod tests {
         let rep = Report::build(&r, 1.0, "pipelined", "x", 1, 1, 1);
         let json = serde_json::to_value(&rep).unwrap();
         assert_eq!(json["commands"]["UID FETCH"]["total"]["count"], 100);
-        assert_eq!(json["commands"]["UID FETCH"]["intervals"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            json["commands"]["UID FETCH"]["intervals"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(rep.text().contains("UID FETCH"));
         let mut log = Vec::new();
         write_hdr_log(&r, &mut log).unwrap();
@@ -346,7 +431,10 @@ mod tests {
         let mut count = 0;
         for item in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log) {
             if let Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(ih)) = item {
-                assert_eq!(ih.tag().map(|t| t.as_str().to_string()), Some("UID_FETCH".to_string()));
+                assert_eq!(
+                    ih.tag().map(|t| t.as_str().to_string()),
+                    Some("UID_FETCH".to_string())
+                );
                 let bytes = base64_decode(ih.encoded_histogram());
                 let h: Histogram<u64> = de.deserialize(&mut &bytes[..]).unwrap();
                 assert_eq!(h.len(), 100);
