@@ -6,7 +6,9 @@
 //! - [`scheme`]: Dovecot password schemes (`{ARGON2ID}`, `{SHA512-CRYPT}`,
 //!   `{BLF-CRYPT}`, `{SCRAM-SHA-256}`, ...): [`scheme::verify`] and
 //!   [`scheme::hash_password`].
-//! - [`sasl`]: PLAIN, LOGIN and SCRAM-SHA-256 server state machines.
+//! - [`sasl`]: PLAIN, LOGIN, SCRAM-SHA-256, OAUTHBEARER and XOAUTH2 server
+//!   state machines.
+//! - [`oauth`]: bearer tokens (JWTs) checked against a configured public key.
 //! - [`throttle`]: per-IP and per-user failure delays and lockouts.
 //! - [`username`]: validation and ASCII case folding of user names; the
 //!   folded name keys the database and picks the user's home shard.
@@ -50,6 +52,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod oauth;
 pub mod passwd_file;
 pub mod sasl;
 pub mod scheme;

@@ -1,5 +1,6 @@
 //! SASL server mechanisms as pure state machines: PLAIN (RFC 4616), LOGIN
-//! (draft-murchison-sasl-login) and SCRAM-SHA-256 (RFC 5802, RFC 7677).
+//! (draft-murchison-sasl-login), SCRAM-SHA-256 (RFC 5802, RFC 7677),
+//! OAUTHBEARER (RFC 7628) and XOAUTH2.
 //!
 //! The server decodes the client's base64 and feeds the bytes in; it gets
 //! back a [`Progress`] telling it what to do next. Base64 and the protocol
@@ -21,16 +22,28 @@
 //! }
 //! ```
 //!
+//! OAUTHBEARER and XOAUTH2 need a [`crate::oauth::TokenValidator`]: build
+//! the machine with [`SaslServer::with_oauth`] (an [`OAuthServer`]);
+//! [`SaslServer::new`] refuses them with [`SaslError::NeedsTokenValidator`].
+//! The token is checked inside the machine (a signature verification, no
+//! I/O), so the loop above works unchanged: a good token ends in
+//! `Authenticated` (the user named by the token; the server must still
+//! check that this user exists), a bad one in the RFC 7628 error challenge
+//! and then an error.
+//!
 //! Every error is a failed authentication: answer `NO` (IMAP) / `-ERR`
 //! (POP3), count it in the [`crate::throttle`], and drop the machine.
 
+mod oauth;
 mod plain;
 mod scram;
 
+pub use oauth::OAuthServer;
 pub use scram::ScramServer;
 
 use thiserror::Error;
 
+use crate::oauth::OAuthError;
 use crate::secret::Secret;
 use crate::username::{Username, UsernameError};
 
@@ -43,11 +56,19 @@ pub enum Mechanism {
     Plain,
     Login,
     ScramSha256,
+    OAuthBearer,
+    XOAuth2,
 }
 
 impl Mechanism {
     /// All mechanisms, strongest first (the order to advertise them in).
-    pub const ALL: [Mechanism; 3] = [Mechanism::ScramSha256, Mechanism::Plain, Mechanism::Login];
+    pub const ALL: [Mechanism; 5] = [
+        Mechanism::ScramSha256,
+        Mechanism::OAuthBearer,
+        Mechanism::XOAuth2,
+        Mechanism::Plain,
+        Mechanism::Login,
+    ];
 
     /// The IANA name, as advertised in `AUTH=` / `SASL`.
     pub fn name(self) -> &'static str {
@@ -55,6 +76,8 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::XOAuth2 => "XOAUTH2",
         }
     }
 
@@ -65,10 +88,24 @@ impl Mechanism {
             .find(|m| m.name().as_bytes().eq_ignore_ascii_case(name))
     }
 
-    /// Whether the password crosses the wire in clear text (PLAIN, LOGIN):
-    /// such mechanisms are offered only under TLS or on loopback.
+    /// Whether the password crosses the wire in clear text (PLAIN, LOGIN).
+    /// False for OAUTHBEARER and XOAUTH2, but their bearer token is a secret
+    /// too: gate offering a mechanism on [`Mechanism::needs_protection`].
     pub fn sends_clear_password(self) -> bool {
+        matches!(self, Mechanism::Plain | Mechanism::Login)
+    }
+
+    /// Whether whoever reads the exchange can log in with what they saw
+    /// (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2): such mechanisms are offered
+    /// only under TLS, on loopback, or when the plaintext policy allows.
+    pub fn needs_protection(self) -> bool {
         !matches!(self, Mechanism::ScramSha256)
+    }
+
+    /// Whether the mechanism carries a bearer token (OAUTHBEARER, XOAUTH2)
+    /// and so needs [`SaslServer::with_oauth`].
+    pub fn uses_token(self) -> bool {
+        matches!(self, Mechanism::OAuthBearer | Mechanism::XOAuth2)
     }
 }
 
@@ -97,7 +134,8 @@ pub enum Progress {
     /// exists).
     NeedScramSecrets { username: Username },
     /// SCRAM succeeded: the client proved knowledge of the password and has
-    /// acknowledged the server's signature. Answer OK.
+    /// acknowledged the server's signature; or OAUTHBEARER/XOAUTH2 got a
+    /// valid token naming this user. Answer OK.
     Authenticated { username: Username },
 }
 
@@ -124,6 +162,10 @@ pub enum SaslError {
     UnexpectedStep,
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    #[error("bearer token refused: {0}")]
+    Token(#[from] OAuthError),
+    #[error("OAUTHBEARER and XOAUTH2 need a configured token validator")]
+    NeedsTokenValidator,
 }
 
 #[derive(Debug)]
@@ -134,6 +176,7 @@ enum State {
     LoginAwaitUser,
     LoginAwaitPassword(Username),
     Scram(Box<ScramServer>),
+    OAuth(Box<OAuthServer>),
     Done,
 }
 
@@ -152,6 +195,9 @@ impl SaslServer {
             Mechanism::Plain => State::PlainStart,
             Mechanism::Login => State::LoginStart,
             Mechanism::ScramSha256 => State::Scram(Box::new(ScramServer::new()?)),
+            Mechanism::OAuthBearer | Mechanism::XOAuth2 => {
+                return Err(SaslError::NeedsTokenValidator);
+            }
         };
         Ok(SaslServer { state })
     }
@@ -160,6 +206,13 @@ impl SaslServer {
     pub fn with_scram(scram: ScramServer) -> Self {
         SaslServer {
             state: State::Scram(Box::new(scram)),
+        }
+    }
+
+    /// An OAUTHBEARER or XOAUTH2 exchange driven by a prepared [`OAuthServer`].
+    pub fn with_oauth(oauth: OAuthServer) -> Self {
+        SaslServer {
+            state: State::OAuth(Box::new(oauth)),
         }
     }
 
@@ -193,6 +246,11 @@ impl SaslServer {
                     Ok(Progress::Challenge(Vec::new()))
                 }
             },
+            State::OAuth(mut o) => {
+                let p = o.start(initial_response)?;
+                self.state = State::OAuth(o);
+                Ok(p)
+            }
             _ => Err(SaslError::UnexpectedStep),
         }
     }
@@ -217,6 +275,13 @@ impl SaslServer {
                 let p = s.step(response)?;
                 if !matches!(p, Progress::Authenticated { .. }) {
                     self.state = State::Scram(s);
+                }
+                Ok(p)
+            }
+            State::OAuth(mut o) => {
+                let p = o.step(response)?;
+                if !matches!(p, Progress::Authenticated { .. }) {
+                    self.state = State::OAuth(o);
                 }
                 Ok(p)
             }
