@@ -112,8 +112,9 @@ async fn deliver_here(
             Err(e) => return Err(DeliveryError::from_store(e)),
         },
     };
+    let raw = crlf_normalized(raw);
     let msg = NewMessage {
-        raw,
+        raw: &raw,
         flags: Flags::empty(),
         keywords: Vec::new(),
         internal_date,
@@ -125,4 +126,47 @@ async fn deliver_here(
     uids.first()
         .copied()
         .ok_or_else(|| DeliveryError::Temporary("append returned no UID".into()))
+}
+
+/// A message with every bare LF turned into CRLF; borrowed when it has none.
+///
+/// IMAP and POP3 present messages with CRLF line ends (RFC 9051 §2.2,
+/// RFC 1939 §3) and their sizes count them; Dovecot converts on output.
+/// Storing the CRLF form instead makes RFC822.SIZE, POP3 LIST/STAT and the
+/// bytes sent agree with no per-read conversion.
+pub fn crlf_normalized(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let bare = memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw[i - 1] != b'\r');
+    if !bare {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut prev = 0u8;
+    for &b in raw {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crlf_normalized;
+    use std::borrow::Cow;
+
+    #[test]
+    fn bare_lf_becomes_crlf_and_crlf_stays() {
+        assert!(matches!(crlf_normalized(b"a\r\nb\r\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            &*crlf_normalized(b"Subject: x\n\nbody\n"),
+            b"Subject: x\r\n\r\nbody\r\n"
+        );
+        assert_eq!(&*crlf_normalized(b"\n"), b"\r\n");
+        assert_eq!(&*crlf_normalized(b"a\r\nb\nc"), b"a\r\nb\r\nc");
+        // A lone CR is left alone: only line feeds define lines here.
+        assert_eq!(&*crlf_normalized(b"a\rb"), b"a\rb");
+        assert!(matches!(crlf_normalized(b""), Cow::Borrowed(_)));
+    }
 }

@@ -43,6 +43,8 @@ pub enum ServerError {
 const STOP_POLL: Duration = Duration::from_millis(100);
 /// How often the control thread looks at the passwd-file's mtime.
 const PASSWD_POLL: Duration = Duration::from_secs(1);
+/// How long sessions get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a user's store stays open after their last session.
 const STORE_LINGER: Duration = Duration::from_secs(30);
 
@@ -417,9 +419,27 @@ async fn shard_main(
         glommio::timer::sleep(STOP_POLL).await;
     }
     shard.stop.trigger();
-    // Sessions see the stop, say BYE and finish their in-flight writes.
-    if let Err(e) = gate.close().await {
-        tracing::warn!(shard = id, error = %e, "waiting for sessions");
+    // Sessions see the stop, say BYE and finish their in-flight writes. One
+    // whose client does not read cannot say BYE: it is given a grace period,
+    // then dropped with the executor (no store write waits on a socket).
+    let closed = futures_lite::future::or(
+        async {
+            if let Err(e) = gate.close().await {
+                tracing::warn!(shard = id, error = %e, "waiting for sessions");
+            }
+            true
+        },
+        async {
+            glommio::timer::sleep(SHUTDOWN_GRACE).await;
+            false
+        },
+    )
+    .await;
+    if !closed {
+        tracing::warn!(
+            shard = id,
+            "sessions still writing after the grace period; dropping them"
+        );
     }
     shard.close_channels();
     shard.stores.close_all().await;

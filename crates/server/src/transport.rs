@@ -264,6 +264,31 @@ impl Conn {
         }
     }
 
+    /// Turns a connection away with `message` (a protocol's "too many
+    /// connections" line). On an implicit-TLS port the handshake comes
+    /// first, so the client reads the refusal instead of a TLS error
+    /// (RFC 8314 §3.2); it is bounded by `timeout`.
+    pub async fn refuse(
+        sock: TcpStream,
+        implicit_tls: Option<Arc<ServerConfig>>,
+        message: &[u8],
+        timeout: Duration,
+    ) {
+        let Ok(mut conn) = Conn::new(sock) else {
+            return;
+        };
+        let _ = conn.set_read_timeout(Some(timeout));
+        let _ = conn.set_write_timeout(Some(timeout));
+        if let Some(cfg) = implicit_tls {
+            let mut scratch = BytesMut::new();
+            if conn.start_tls(cfg, &mut scratch).await.is_err() {
+                return;
+            }
+        }
+        conn.wbuf.extend_from_slice(message);
+        let _ = conn.close().await;
+    }
+
     /// Sends a TLS close_notify (if TLS is on) and whatever is buffered, then
     /// shuts the socket down for writing.
     pub async fn close(mut self) -> io::Result<()> {

@@ -383,8 +383,12 @@ impl Cx {
         let Some(id) = store.mailbox_id(&name) else {
             return Err(ExecError::no(Some("TRYCREATE"), "No such mailbox"));
         };
+        let bodies: Vec<std::borrow::Cow<'_, [u8]>> = std::iter::once(&first)
+            .chain(more.iter())
+            .map(|m| crate::deliver::crlf_normalized(m.data))
+            .collect();
         let mut owned = Vec::with_capacity(1 + more.len());
-        for m in std::iter::once(&first).chain(more.iter()) {
+        for (m, body) in std::iter::once(&first).chain(more.iter()).zip(&bodies) {
             if m.data.is_empty() {
                 return Err(ExecError::no(None, "Cannot save an empty message"));
             }
@@ -394,7 +398,7 @@ impl Cx {
                 .as_ref()
                 .map_or_else(now_unix, imap_exec::dates::to_unix);
             owned.push(NewMessage {
-                raw: m.data,
+                raw: body,
                 flags,
                 keywords,
                 internal_date: date,

@@ -120,6 +120,11 @@ impl Session {
         listener: ListenerConfig,
     ) -> Session {
         let reader = CommandReader::new(parser_limits(&shard));
+        // A client that stops reading is dropped after as long as a silent
+        // one would be, instead of holding its session (and store) forever.
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(
+            shard.cfg.limits.idle_timeout_secs.max(1),
+        )));
         Session {
             rbuf,
             reader,

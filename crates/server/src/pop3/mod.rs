@@ -29,14 +29,16 @@ pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) 
         Ok(g) => g,
         Err(why) => {
             tracing::warn!(%peer, ?why, "connection refused: limit reached");
-            if let Ok(mut conn) = Conn::new(sock) {
-                pop3_proto::pop3::write_err(
-                    &mut conn.wbuf,
-                    Some(pop3_proto::pop3::RespCode::SysTemp),
-                    b"Too many connections, try later",
-                );
-                let _ = conn.close().await;
-            }
+            let tls = (listener.tls == TlsMode::Implicit).then(|| shard.tls.load_full());
+            let timeout =
+                std::time::Duration::from_secs(shard.cfg.limits.login_timeout_secs.max(1));
+            Conn::refuse(
+                sock,
+                tls,
+                b"-ERR [SYS/TEMP] Too many connections, try later\r\n",
+                timeout,
+            )
+            .await;
             return;
         }
     };

@@ -67,6 +67,11 @@ impl Session {
         id: u64,
         listener: ListenerConfig,
     ) -> Session {
+        // A client that stops reading is dropped after as long as a silent
+        // one would be.
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(
+            shard.cfg.limits.idle_timeout_secs.max(600),
+        )));
         Session {
             shard,
             conn,
@@ -564,6 +569,13 @@ impl Session {
                             }
                             Err(e) => {
                                 self.rbuf.advance(e.recovery.skip().min(self.rbuf.len()));
+                                if let pop3_proto::Recovery::DiscardToEol { .. } = e.recovery {
+                                    // The rest of this line is still coming
+                                    // and must not be taken for a command.
+                                    self.discarding = true;
+                                    write_err(&mut self.conn.wbuf, None, b"Line too long");
+                                    return Ok(Some(Step::Next));
+                                }
                                 break Some(None);
                             }
                         }
