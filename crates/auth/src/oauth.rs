@@ -328,17 +328,21 @@ impl TokenValidator {
     /// The JSON error (RFC 7628 §3.2.2) sent as the final challenge when a
     /// token is refused. `google` picks XOAUTH2's variant (status `401`).
     pub(crate) fn error_json(&self, google: bool) -> Vec<u8> {
-        let mut obj = serde_json::Map::new();
+        // Written by hand to keep RFC 7628's key order (status first), which
+        // a serde_json map would sort; values go through serde_json for escaping.
         let status = if google { "401" } else { "invalid_token" };
-        obj.insert("status".to_owned(), Value::from(status));
-        obj.insert("schemes".to_owned(), Value::from("bearer"));
-        if let Some(scope) = &self.scope {
-            obj.insert("scope".to_owned(), Value::from(scope.as_str()));
+        let mut out = format!(r#"{{"status":"{status}","schemes":"bearer""#);
+        let fields = [
+            ("scope", &self.scope),
+            ("openid-configuration", &self.openid_configuration),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                out.push_str(&format!(r#","{key}":{}"#, Value::from(v.as_str())));
+            }
         }
-        if let Some(url) = &self.openid_configuration {
-            obj.insert("openid-configuration".to_owned(), Value::from(url.as_str()));
-        }
-        Value::Object(obj).to_string().into_bytes()
+        out.push('}');
+        out.into_bytes()
     }
 }
 

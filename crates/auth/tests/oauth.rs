@@ -434,7 +434,15 @@ fn oauthbearer_failure_sends_json_then_fails_on_x01() {
         c.insert("exp".into(), json!(NOW - 1000));
     }));
     let mut s = server(Mechanism::OAuthBearer);
-    let json = error_challenge(s.start(Some(&bearer_msg("", &expired))));
+    let raw = match s.start(Some(&bearer_msg("", &expired))) {
+        Ok(Progress::Challenge(c)) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        String::from_utf8(raw.clone()).unwrap(),
+        r#"{"status":"invalid_token","schemes":"bearer","scope":"https://mail.example.org/"}"#
+    );
+    let json: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
         json,
         json!({"status": "invalid_token", "schemes": "bearer", "scope": "https://mail.example.org/"})
@@ -521,5 +529,49 @@ fn xoauth2_success_and_failure() {
     assert!(matches!(
         s.start(Some(format!("auth=Bearer {token}\x01\x01").as_bytes())),
         Err(SaslError::Malformed(_))
+    ));
+}
+
+#[test]
+fn validator_and_exchange_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<TokenValidator>();
+    send::<SaslServer>();
+    // And really used from another thread.
+    let v = shared(ED_PUB);
+    let user = std::thread::spawn(move || v.validate(PYJWT_EDDSA, SystemTime::now()))
+        .join()
+        .unwrap();
+    assert_eq!(user.unwrap().as_str(), "ann@example.org");
+}
+
+#[test]
+fn error_json_escapes_configured_values() {
+    let mut cfg = OAuthConfig::new(RSA_PUB, ISSUER, AUDIENCE);
+    cfg.scope = Some("a \"quoted\" scope".into());
+    cfg.openid_configuration =
+        Some("https://idp.example.org/.well-known/openid-configuration".into());
+    let o = OAuthServer::new(
+        Mechanism::OAuthBearer,
+        Arc::new(TokenValidator::new(&cfg).unwrap()),
+    )
+    .unwrap();
+    let mut s = SaslServer::with_oauth(o);
+    let json = error_challenge(s.start(Some(&bearer_msg("", "e30.e30.AAAA"))));
+    assert_eq!(
+        json,
+        json!({
+            "status": "invalid_token",
+            "schemes": "bearer",
+            "scope": "a \"quoted\" scope",
+            "openid-configuration": "https://idp.example.org/.well-known/openid-configuration",
+        })
+    );
+    assert!(matches!(
+        s.step(b"\x01"),
+        Err(SaslError::Token(
+            OAuthError::Malformed(_) | OAuthError::BadSignature
+        ))
     ));
 }
