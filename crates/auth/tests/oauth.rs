@@ -575,3 +575,43 @@ fn error_json_escapes_configured_values() {
         ))
     ));
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Each case verifies one signature (slow in debug builds): few cases.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any one-character change to a valid token makes it invalid, and
+        /// never panics.
+        #[test]
+        fn a_changed_token_never_validates(pos in any::<prop::sample::Index>(), c in "[A-Za-z0-9_.=-]") {
+            let v = validator(ED_PUB);
+            let token = sign(Algorithm::EdDSA, ED_KEY, &claims());
+            let i = pos.index(token.len());
+            let c = c.as_bytes()[0];
+            prop_assume!(token.as_bytes()[i] != c);
+            let mut changed = token.into_bytes();
+            changed[i] = c;
+            let changed = String::from_utf8(changed).unwrap();
+            prop_assert!(v.validate_at(&changed, NOW).is_err());
+        }
+
+        /// Arbitrary client messages end in an error or the error challenge,
+        /// never a panic or a login.
+        #[test]
+        fn arbitrary_messages_never_log_in(msg in prop::collection::vec(any::<u8>(), 0..300), google in any::<bool>()) {
+            let mech = if google { Mechanism::XOAuth2 } else { Mechanism::OAuthBearer };
+            let mut s = server(mech);
+            let r = s.start(Some(&msg));
+            let logged_in = matches!(r, Ok(Progress::Authenticated { .. }));
+            prop_assert!(!logged_in);
+            if let Ok(Progress::Challenge(_)) = r {
+                // The error challenge, or the empty one for an empty message.
+                prop_assert!(s.step(b"\x01").is_err());
+            }
+        }
+    }
+}
