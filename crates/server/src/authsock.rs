@@ -65,8 +65,13 @@ async fn client(shard: Rc<Shard>, mut stream: UnixStream, cuid: u64) {
     // not offer; a failed random source still gives a well-formed one.
     let _ = getrandom::fill(&mut raw);
     let cookie: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let token_mechs = if shard.oauth.is_some() {
+        "MECH\tOAUTHBEARER\tplaintext\nMECH\tXOAUTH2\tplaintext\n"
+    } else {
+        ""
+    };
     let handshake = format!(
-        "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nMECH\tSCRAM-SHA-256\tmutual-auth\nSPID\t{}\nCUID\t{cuid}\nCOOKIE\t{cookie}\nDONE\n",
+        "VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\tplaintext\nMECH\tSCRAM-SHA-256\tmutual-auth\n{token_mechs}SPID\t{}\nCUID\t{cuid}\nCOOKIE\t{cookie}\nDONE\n",
         std::process::id()
     );
     if stream.write_all(handshake.as_bytes()).await.is_err() {
@@ -152,12 +157,12 @@ async fn handle_line(
                 return Ok(Some(format!("FAIL\t{id}\treason=Unsupported mechanism\n")));
             };
             let plaintext_ok = secured || crate::login::plaintext_allowed(shard, false, ip);
-            if mechanism.sends_clear_password() && !plaintext_ok {
+            if mechanism.needs_protection() && !plaintext_ok {
                 return Ok(Some(format!(
                     "FAIL\t{id}\treason=Plaintext authentication disallowed on non-secure connections\n"
                 )));
             }
-            let Ok(mut sasl) = SaslServer::new(mechanism) else {
+            let Some(mut sasl) = crate::login::sasl_server(shard, mechanism) else {
                 return Ok(Some(format!("FAIL\t{id}\treason=Unsupported mechanism\n")));
             };
             let initial = match resp {
@@ -236,6 +241,10 @@ async fn drive(
             }
             Progress::Authenticated { username } => {
                 let user = username.into_string();
+                if !crate::login::known_user(shard, &user) {
+                    crate::login::failed(shard, req.ip, Some(&user)).await;
+                    return Ok(format!("FAIL\t{id}\tuser={user}\n"));
+                }
                 tracing::info!(user, "authenticated for an auth-socket client");
                 return Ok(format!("OK\t{id}\tuser={user}\n"));
             }

@@ -43,6 +43,40 @@ pub struct Config {
     pub store: StoreSettings,
     pub pop3: Pop3Settings,
     pub lmtp: LmtpSettings,
+    pub oauth: OAuthSettings,
+}
+
+/// OAUTHBEARER / XOAUTH2 (RFC 7628): JWT bearer tokens checked against one
+/// public key. Off unless `public_key_file` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthSettings {
+    /// PEM public key of the token issuer (RSA >= 2048 bits, P-256 or
+    /// Ed25519; the key decides the algorithm). Empty: OAuth is off.
+    pub public_key_file: PathBuf,
+    /// Required `iss` claim.
+    pub issuer: String,
+    /// Required in the `aud` claim.
+    pub audience: String,
+    /// Claim that names the user.
+    pub username_claim: String,
+    /// Clock skew allowed on `exp` and `nbf`, seconds (at most 3600).
+    pub leeway_secs: u64,
+    /// Scope named in the error sent to a client with a bad token.
+    pub scope: String,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        OAuthSettings {
+            public_key_file: PathBuf::new(),
+            issuer: String::new(),
+            audience: String::new(),
+            username_claim: "email".into(),
+            leeway_secs: 60,
+            scope: String::new(),
+        }
+    }
 }
 
 /// POP3 policy.
@@ -229,6 +263,7 @@ impl Default for Config {
             store: StoreSettings::default(),
             pop3: Pop3Settings::default(),
             lmtp: LmtpSettings::default(),
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -361,6 +396,14 @@ impl Config {
                 "auth.socket_mode {:?} is not an octal permission like \"0660\"",
                 self.auth.socket_mode
             )));
+        }
+        let o = &self.oauth;
+        if !o.public_key_file.as_os_str().is_empty()
+            && (o.issuer.is_empty() || o.audience.is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "oauth.issuer and oauth.audience are required with oauth.public_key_file".into(),
+            ));
         }
         let lim = &self.limits;
         if lim.max_line_length < 1024 {

@@ -92,3 +92,39 @@ pub fn base64_decode(b: &[u8]) -> Option<Vec<u8>> {
     }
     base64::engine::general_purpose::STANDARD.decode(b).ok()
 }
+
+/// SASL mechanisms offered on a connection: SCRAM always; PLAIN, LOGIN and
+/// (when configured) the bearer-token mechanisms only where a secret may
+/// cross (`protected`: TLS or the plaintext policy allows it).
+pub fn sasl_mechanisms(shard: &Shard, protected: bool) -> Vec<&'static str> {
+    let mut m = Vec::with_capacity(5);
+    if protected {
+        m.push("PLAIN");
+        m.push("LOGIN");
+    }
+    m.push("SCRAM-SHA-256");
+    if protected && shard.oauth.is_some() {
+        m.push("OAUTHBEARER");
+        m.push("XOAUTH2");
+    }
+    m
+}
+
+/// A SASL server for `mech`, with the token validator for OAUTHBEARER and
+/// XOAUTH2. None when the mechanism is not available here.
+pub fn sasl_server(shard: &Shard, mech: auth::sasl::Mechanism) -> Option<auth::sasl::SaslServer> {
+    use auth::sasl::{OAuthServer, SaslServer};
+    if mech.uses_token() {
+        let v = shard.oauth.as_ref()?;
+        return OAuthServer::new(mech, std::sync::Arc::clone(v))
+            .ok()
+            .map(SaslServer::with_oauth);
+    }
+    SaslServer::new(mech).ok()
+}
+
+/// After a SASL exchange that proved an identity without a password
+/// (SCRAM, a bearer token): the user must still exist here.
+pub fn known_user(shard: &Shard, user: &str) -> bool {
+    shard.users.load().get(user).is_some()
+}

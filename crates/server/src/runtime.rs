@@ -34,6 +34,8 @@ pub enum ServerError {
     Signals(std::io::Error),
     #[error("starting shards: {0}")]
     Executors(String),
+    #[error("oauth: {0}")]
+    OAuth(String),
     #[error("listener {address}: {reason}")]
     Listen { address: String, reason: String },
 }
@@ -43,6 +45,26 @@ pub enum ServerError {
 const STOP_POLL: Duration = Duration::from_millis(100);
 /// How often the control thread looks at the passwd-file's mtime.
 const PASSWD_POLL: Duration = Duration::from_secs(1);
+/// The token validator of `[oauth]`, when configured (the key file is read
+/// here, before the executors start).
+fn oauth_validator(cfg: &Config) -> Result<Option<Arc<auth::oauth::TokenValidator>>, ServerError> {
+    let o = &cfg.oauth;
+    if o.public_key_file.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let pem = std::fs::read_to_string(&o.public_key_file)
+        .map_err(|e| ServerError::OAuth(format!("{}: {e}", o.public_key_file.display())))?;
+    let mut c = auth::oauth::OAuthConfig::new(&pem, &o.issuer, &o.audience);
+    c.username_claim = o.username_claim.clone();
+    c.leeway_secs = o.leeway_secs;
+    if !o.scope.is_empty() {
+        c.scope = Some(o.scope.clone());
+    }
+    auth::oauth::TokenValidator::new(&c)
+        .map(|v| Some(Arc::new(v)))
+        .map_err(|e| ServerError::OAuth(e.to_string()))
+}
+
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a user's store stays open after their last session.
@@ -69,6 +91,7 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
         );
     }
     let tls = Arc::new(ArcSwap::new(crate::tls::load_server_config(&cert, &key)?));
+    let oauth = oauth_validator(&cfg)?;
     let passwd = cfg.passwd_path();
     let users: UserDb = Arc::new(ArcSwap::from_pointee(pwfs::load(&passwd)?));
     let stopping = Arc::new(AtomicBool::new(false));
@@ -110,7 +133,7 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
         LocalExecutorPoolBuilder::new(placement)
             .name("postcore-shard")
             .on_all_shards(move || async move {
-                shard_main(cfg, tls, users, conns, stopping, mesh, ready_tx).await
+                shard_main(cfg, tls, users, conns, oauth, stopping, mesh, ready_tx).await
             })
             .map_err(|e| ServerError::Executors(e.to_string()))?
     };
@@ -293,11 +316,13 @@ fn spawn_passwd_watcher(stopping: Arc<AtomicBool>, users: UserDb, path: PathBuf)
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     cfg: Arc<Config>,
     tls: crate::tls::SharedTls,
     users: UserDb,
     conns: Arc<ConnTracker>,
+    oauth: Option<Arc<auth::oauth::TokenValidator>>,
     stopping: Arc<AtomicBool>,
     mesh: MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>,
     ready: std::sync::mpsc::Sender<Result<usize, ServerError>>,
@@ -318,7 +343,7 @@ async fn shard_main(
         crate::store_config(&cfg),
         STORE_LINGER,
     );
-    let shard = Rc::new(Shard::new(
+    let mut shard = Shard::new(
         id,
         count,
         Arc::clone(&cfg),
@@ -327,7 +352,9 @@ async fn shard_main(
         conns,
         stores,
         senders,
-    ));
+    );
+    shard.oauth = oauth;
+    let shard = Rc::new(shard);
 
     let mut listeners = Vec::new();
     for l in cfg.listeners.iter().filter(|l| supported(l.protocol)) {

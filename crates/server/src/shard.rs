@@ -62,6 +62,8 @@ pub struct Shard {
     pub stores: std::rc::Rc<OpenStores>,
     pub throttle: RefCell<Throttle>,
     pub stop: Stop,
+    /// Bearer-token validator when `[oauth]` is configured.
+    pub oauth: Option<Arc<auth::oauth::TokenValidator>>,
     senders: Senders<ShardMsg>,
     next_session: Cell<u64>,
 }
@@ -88,6 +90,7 @@ impl Shard {
             stores,
             throttle: RefCell::new(Throttle::new(Default::default())),
             stop: Stop::default(),
+            oauth: None,
             senders,
             next_session: Cell::new(0),
         }

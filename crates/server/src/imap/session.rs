@@ -448,19 +448,16 @@ impl Session {
         mechanism: auth::sasl::Mechanism,
         initial: Option<Vec<u8>>,
     ) -> io::Result<Option<Next>> {
-        use auth::sasl::{Progress, SaslServer};
-        let mut sasl = match SaslServer::new(mechanism) {
-            Ok(s) => s,
-            Err(_) => {
-                encode::tagged(
-                    &mut self.cx.conn.wbuf,
-                    tag,
-                    RespStatus::No,
-                    None,
-                    "Unsupported mechanism",
-                );
-                return Ok(Some(Next::Continue));
-            }
+        use auth::sasl::Progress;
+        let Some(mut sasl) = crate::login::sasl_server(&self.cx.shard, mechanism) else {
+            encode::tagged(
+                &mut self.cx.conn.wbuf,
+                tag,
+                RespStatus::No,
+                None,
+                "Unsupported mechanism",
+            );
+            return Ok(Some(Next::Continue));
         };
         let limits = parser_limits(&self.cx.shard);
         let mut progress = sasl.start(initial.as_deref());
@@ -543,11 +540,12 @@ impl Session {
                     progress = sasl.scram_secrets(secrets.as_ref());
                 }
                 Progress::Authenticated { username } => {
-                    return self
-                        .cx
-                        .login_succeeded(tag, username.into_string())
-                        .await
-                        .map(Some);
+                    let user = username.into_string();
+                    if !crate::login::known_user(&self.cx.shard, &user) {
+                        self.cx.login_failed(tag, Some(&user)).await;
+                        return Ok(Some(Next::Continue));
+                    }
+                    return self.cx.login_succeeded(tag, user).await.map(Some);
                 }
             }
         }
@@ -603,13 +601,13 @@ impl Cx {
             if !self.conn.is_tls() && self.listener.tls == TlsMode::Starttls {
                 c.push("STARTTLS".into());
             }
-            if self.tls_or_trusted() {
-                c.push("AUTH=PLAIN".into());
-                c.push("AUTH=LOGIN".into());
-            } else {
+            let protected = self.tls_or_trusted();
+            for m in crate::login::sasl_mechanisms(&self.shard, protected) {
+                c.push(format!("AUTH={m}"));
+            }
+            if !protected {
                 c.push("LOGINDISABLED".into());
             }
-            c.push("AUTH=SCRAM-SHA-256".into());
         } else {
             for s in [
                 "NAMESPACE",
@@ -865,7 +863,7 @@ impl Cx {
             self.no(tag, None, "Unsupported authentication mechanism");
             return Next::Continue;
         };
-        if mech.sends_clear_password() && !self.tls_or_trusted() {
+        if mech.needs_protection() && !self.tls_or_trusted() {
             self.no(
                 tag,
                 Some(&Code::PrivacyRequired),

@@ -102,7 +102,7 @@ impl Session {
         plaintext_allowed(&self.shard, self.conn.is_tls(), self.conn.peer().ip())
     }
 
-    fn capabilities(&self) -> Vec<Capability<'static>> {
+    fn capabilities<'m>(&self, mechanisms: &'m [&'static str]) -> Vec<Capability<'m>> {
         let mut caps = vec![
             Capability::Top,
             Capability::Uidl,
@@ -122,10 +122,8 @@ impl Session {
         if let State::Authorization { .. } = self.state {
             if self.plaintext_ok() {
                 caps.push(Capability::User);
-                caps.push(Capability::Sasl(&["PLAIN", "LOGIN", "SCRAM-SHA-256"]));
-            } else {
-                caps.push(Capability::Sasl(&["SCRAM-SHA-256"]));
             }
+            caps.push(Capability::Sasl(mechanisms));
             if !self.conn.is_tls() && self.listener.tls == TlsMode::Starttls {
                 caps.push(Capability::Stls);
             }
@@ -375,7 +373,8 @@ impl Session {
         let out = &mut self.conn.wbuf;
         match (&mut self.state, cmd) {
             (_, Command::Capa) => {
-                let caps = self.capabilities();
+                let mechanisms = crate::login::sasl_mechanisms(&self.shard, plain_ok);
+                let caps = self.capabilities(&mechanisms);
                 pop3::write_capa(&mut self.conn.wbuf, &caps);
             }
             (_, Command::Noop) => write_ok(out, b""),
@@ -436,10 +435,11 @@ impl Session {
             ) => {
                 // The pre-RFC 5034 mechanism listing.
                 write_ok(out, b"");
-                if plain_ok {
-                    out.extend_from_slice(b"PLAIN\r\nLOGIN\r\n");
+                for m in crate::login::sasl_mechanisms(&self.shard, plain_ok) {
+                    out.extend_from_slice(m.as_bytes());
+                    out.extend_from_slice(b"\r\n");
                 }
-                out.extend_from_slice(b"SCRAM-SHA-256\r\n.\r\n");
+                out.extend_from_slice(b".\r\n");
             }
             (
                 State::Authorization { .. },
@@ -452,7 +452,7 @@ impl Session {
                     write_err(out, None, b"Unsupported authentication mechanism");
                     return Ok(Step::Next);
                 };
-                if mech.sends_clear_password() && !plain_ok {
+                if mech.needs_protection() && !plain_ok {
                     write_err(
                         &mut self.conn.wbuf,
                         Some(RespCode::Auth),
@@ -518,8 +518,8 @@ impl Session {
         mech: auth::sasl::Mechanism,
         initial: Option<Vec<u8>>,
     ) -> io::Result<Option<Step>> {
-        use auth::sasl::{Progress, SaslServer};
-        let Ok(mut sasl) = SaslServer::new(mech) else {
+        use auth::sasl::Progress;
+        let Some(mut sasl) = crate::login::sasl_server(&self.shard, mech) else {
             write_err(
                 &mut self.conn.wbuf,
                 None,
@@ -619,7 +619,18 @@ impl Session {
                     progress = sasl.scram_secrets(secrets.as_ref());
                 }
                 Progress::Authenticated { username } => {
-                    return Ok(Some(Step::LoggedIn(username.into_string())));
+                    let user = username.into_string();
+                    if !crate::login::known_user(&self.shard, &user) {
+                        self.conn.flush().await?;
+                        crate::login::failed(&self.shard, ip, Some(&user)).await;
+                        write_err(
+                            &mut self.conn.wbuf,
+                            Some(RespCode::Auth),
+                            b"Authentication failed",
+                        );
+                        return Ok(Some(Step::Next));
+                    }
+                    return Ok(Some(Step::LoggedIn(user)));
                 }
             }
         }
