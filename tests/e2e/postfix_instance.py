@@ -142,10 +142,12 @@ class Postfix:
     def start(self):
         # `start` runs `check`, which creates the queue and data directories
         # with the owners Postfix wants.
+        # Marked before the attempt: a start that fails half way may still
+        # leave a master behind for stop() to end.
+        self.started = True
         r = self.run("start")
         if r.returncode != 0:
             raise RuntimeError(f"postfix start failed ({r.returncode}):\n{r.stdout}{r.stderr}\n{self.log()}")
-        self.started = True
         return self
 
     def stop(self):
