@@ -51,8 +51,8 @@ userdb {
 mail_location = mdbox:~/mdbox
 mail_fsync = always
 mail_max_userip_connections = 100000
-default_client_limit = 20000
-default_process_limit = 20000
+default_client_limit = 100000
+default_process_limit = 12000
 protocol lmtp {
   auth_username_format = %n
 }
@@ -97,7 +97,8 @@ case "${1:-}" in
   start)
     install; conf
     ulimit -n 200000 2>/dev/null || ulimit -n 65536 || true
-    dovecot -c "$DIR/dovecot.conf"
+    # The daemon must not keep the caller's stdout open (callers capture the PID line).
+    dovecot -c "$DIR/dovecot.conf" </dev/null >/dev/null 2>&1
     for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$IMAP_PORT") 2>/dev/null && break; sleep 0.2; done
     cat "$DIR/run/master.pid" ;;
   stop)

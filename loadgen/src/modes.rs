@@ -41,10 +41,10 @@ impl Ctx {
         if now >= self.deadline {
             return false;
         }
-        if let Some(limit) = self.args.count {
-            if now >= self.measure_from {
-                return self.started.fetch_add(1, Ordering::Relaxed) < limit;
-            }
+        if let Some(limit) = self.args.count
+            && now >= self.measure_from
+        {
+            return self.started.fetch_add(1, Ordering::Relaxed) < limit;
         }
         true
     }
@@ -149,8 +149,7 @@ async fn send_one(
     tag: &str,
     kind: Command,
     uids: &[u32],
-    rng: &mut SmallRng,
-    flip: &mut bool,
+    (rng, flip): (&mut SmallRng, &mut bool),
     msg: &[u8],
 ) -> Result<(), SessionError> {
     if kind == Command::Append {
@@ -192,8 +191,7 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
             &format!("p{next}"),
             kind,
             &uids,
-            &mut rng,
-            &mut flip,
+            (&mut rng, &mut flip),
             &msg,
         )
         .await?;
@@ -232,8 +230,7 @@ async fn pipelined(ctx: &Ctx, c: usize, rec: &Rec) -> Result<(), SessionError> {
                         &format!("p{next}"),
                         kind,
                         &uids,
-                        &mut rng,
-                        &mut flip,
+                        (&mut rng, &mut flip),
                         &msg,
                     )
                     .await?;
