@@ -94,6 +94,14 @@ pub struct Pop3Settings {
     pub delete_after_days: u32,
     /// Set \Seen on messages fetched with RETR.
     pub mark_seen_on_retr: bool,
+    /// Offer APOP (RFC 1939 §7). It needs each user's password in clear
+    /// text (`{PLAIN}` entries and `[auth] allow_plain_scheme`).
+    pub apop: bool,
+    /// UIDL format, with Dovecot's variables: `%u`/`%v` (UID/UIDVALIDITY in
+    /// decimal), `%Xu`/`%Xv` (hex), `%08Xu`/`%08Xv` (hex, 8 digits), `%%`.
+    /// The default is Dovecot's, so migrated mailboxes (same UIDs and
+    /// UIDVALIDITY) keep their UIDLs.
+    pub uidl_format: String,
 }
 
 impl Default for Pop3Settings {
@@ -103,6 +111,8 @@ impl Default for Pop3Settings {
             delete: true,
             delete_after_days: 0,
             mark_seen_on_retr: false,
+            apop: false,
+            uidl_format: "%08Xu%08Xv".into(),
         }
     }
 }
@@ -397,6 +407,9 @@ impl Config {
                 self.auth.socket_mode
             )));
         }
+        if let Err(e) = crate::pop3::uidl::check_format(&self.pop3.uidl_format) {
+            return Err(ConfigError::Invalid(format!("pop3.uidl_format: {e}")));
+        }
         let o = &self.oauth;
         if !o.public_key_file.as_os_str().is_empty()
             && (o.issuer.is_empty() || o.audience.is_empty())
@@ -448,7 +461,9 @@ impl Config {
         }
     }
 
-    /// The configured host name, or the system's.
+    /// The configured host name, or the system's. Reads a file when none is
+    /// configured: the server resolves it once at start (`runtime::run`), so
+    /// on a shard this is a field read.
     pub fn host_name(&self) -> String {
         if !self.hostname.is_empty() {
             return self.hostname.clone();

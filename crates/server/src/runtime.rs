@@ -92,6 +92,10 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
     }
     let tls = Arc::new(ArcSwap::new(crate::tls::load_server_config(&cert, &key)?));
     let oauth = oauth_validator(&cfg)?;
+    // Resolved here, off the executors: afterwards host_name() reads no file.
+    if cfg.hostname.is_empty() {
+        cfg.hostname = cfg.host_name();
+    }
     let passwd = cfg.passwd_path();
     let users: UserDb = Arc::new(ArcSwap::from_pointee(pwfs::load(&passwd)?));
     let stopping = Arc::new(AtomicBool::new(false));

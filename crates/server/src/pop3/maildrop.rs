@@ -84,14 +84,12 @@ impl Maildrop {
             .fold((0, 0), |(c, s), m| (c + 1, s + m.size))
     }
 
-    /// The UIDL of a message: its UID and its mailbox's UIDVALIDITY in
-    /// Dovecot's default format (`%08Xu%08Xv`), so it never changes for the
-    /// message and a Dovecot-migrated maildrop keeps its UIDLs.
-    pub fn uidl(m: &Message) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        let text = format!("{:08X}{:08X}", m.uid, m.uidvalidity);
-        out.copy_from_slice(&text.as_bytes()[..16]);
-        out
+    /// The UIDL of a message: its UID and its mailbox's UIDVALIDITY in the
+    /// configured format (Dovecot's `%08Xu%08Xv` by default), so it never
+    /// changes for the message and a migrated maildrop keeps its UIDLs.
+    pub fn uidl(m: &Message, format: &str) -> String {
+        // The format was checked when the configuration was loaded.
+        super::uidl::render(format, m.uid, m.uidvalidity).unwrap_or_default()
     }
 
     pub async fn mark_seen(&self, m: &Message) -> Result<(), StoreError> {

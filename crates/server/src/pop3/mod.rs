@@ -5,6 +5,7 @@
 
 mod maildrop;
 mod session;
+pub mod uidl;
 
 use crate::config::{ListenerConfig, TlsMode};
 use crate::conns::ConnGuard;

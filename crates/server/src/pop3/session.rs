@@ -49,6 +49,8 @@ pub(super) struct Session {
     /// limit whose end has not arrived yet).
     discarding: bool,
     errors: u32,
+    /// The APOP timestamp of the greeting, when APOP is offered.
+    apop_stamp: Option<String>,
 }
 
 fn now_unix() -> i64 {
@@ -83,6 +85,7 @@ impl Session {
             limits: pop3::Limits::default(),
             discarding: false,
             errors: 0,
+            apop_stamp: None,
         }
     }
 
@@ -95,7 +98,23 @@ impl Session {
     }
 
     pub fn greet(&mut self) {
-        write_ok(&mut self.conn.wbuf, b"postcore POP3 ready.");
+        if self.shard.cfg.pop3.apop {
+            // RFC 1939 §7: unique per connection; the session id is.
+            let stamp = format!(
+                "<{}.{}.{}@{}>",
+                std::process::id(),
+                self.id,
+                now_unix(),
+                self.shard.cfg.host_name()
+            );
+            write_ok(
+                &mut self.conn.wbuf,
+                format!("postcore POP3 ready. {stamp}").as_bytes(),
+            );
+            self.apop_stamp = Some(stamp);
+        } else {
+            write_ok(&mut self.conn.wbuf, b"postcore POP3 ready.");
+        }
     }
 
     fn plaintext_ok(&self) -> bool {
@@ -424,8 +443,31 @@ impl Session {
                     ),
                 }
             }
-            (State::Authorization { .. }, Command::Apop { .. }) => {
-                write_err(out, None, b"APOP is not enabled");
+            (State::Authorization { .. }, Command::Apop { name, digest }) => {
+                let Some(stamp) = self.apop_stamp.clone() else {
+                    write_err(out, None, b"APOP is not enabled");
+                    return Ok(Step::Next);
+                };
+                let name = String::from_utf8_lossy(name).into_owned();
+                let ip = self.conn.peer().ip();
+                self.conn.flush().await?;
+                match apop_check(&self.shard, &name, &stamp, &digest) {
+                    Some(user) => {
+                        self.shard
+                            .throttle
+                            .borrow_mut()
+                            .record_success(ip, &user, Shard::now_ms());
+                        return Ok(Step::LoggedIn(user));
+                    }
+                    None => {
+                        crate::login::failed(&self.shard, ip, Some(&name)).await;
+                        write_err(
+                            &mut self.conn.wbuf,
+                            Some(RespCode::Auth),
+                            b"Authentication failed",
+                        );
+                    }
+                }
             }
             (
                 State::Authorization { .. },
@@ -670,7 +712,11 @@ async fn transaction(m: &mut Maildrop, cmd: Command<'_>, shard: &Shard, out: &mu
             write_ok(out, b"");
             for (i, msg) in m.msgs.iter().enumerate() {
                 if !msg.deleted {
-                    pop3::write_uidl(out, i as u32 + 1, &Maildrop::uidl(msg));
+                    pop3::write_uidl(
+                        out,
+                        i as u32 + 1,
+                        Maildrop::uidl(msg, &shard.cfg.pop3.uidl_format).as_bytes(),
+                    );
                 }
             }
             pop3::write_multiline_end(out);
@@ -680,7 +726,7 @@ async fn transaction(m: &mut Maildrop, cmd: Command<'_>, shard: &Shard, out: &mu
                 out.extend_from_slice(b"+OK ");
                 out.extend_from_slice(n.to_string().as_bytes());
                 out.extend_from_slice(b" ");
-                out.extend_from_slice(&Maildrop::uidl(msg));
+                out.extend_from_slice(Maildrop::uidl(msg, &shard.cfg.pop3.uidl_format).as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
             None => write_err(out, None, NO_SUCH),
@@ -737,4 +783,28 @@ async fn transaction(m: &mut Maildrop, cmd: Command<'_>, shard: &Shard, out: &mu
         Command::Utf8 => write_err(out, None, b"UTF8 is not supported"),
         Command::Capa | Command::Noop | Command::Quit => write_ok(out, b""),
     }
+}
+
+/// APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the password.
+/// Only possible with the password in clear text, so only for `{PLAIN}`
+/// entries when `[auth] allow_plain_scheme` is on. The canonical user name
+/// on success.
+fn apop_check(shard: &Shard, name: &str, stamp: &str, digest: &[u8; 16]) -> Option<String> {
+    use md5::{Digest, Md5};
+    use subtle::ConstantTimeEq;
+    let user = auth::username::Username::new(name).ok()?.into_string();
+    if !shard.cfg.auth.allow_plain_scheme {
+        return None;
+    }
+    let db = shard.users.load();
+    let field = db.get(&user)?.password()?.to_owned();
+    let stored = auth::scheme::StoredPassword::parse(&field).ok()?;
+    if stored.scheme() != auth::scheme::Scheme::Plain {
+        return None;
+    }
+    let mut h = Md5::new();
+    h.update(stamp.as_bytes());
+    h.update(stored.data().as_bytes());
+    let ours: [u8; 16] = h.finalize().into();
+    bool::from(ours.ct_eq(digest)).then_some(user)
 }
