@@ -58,8 +58,7 @@ impl std::fmt::Debug for ScramSecrets {
 }
 
 pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    // ok: HMAC accepts keys of any length, so new_from_slice cannot fail.
-    // ok: HMAC is defined for keys of any length; this cannot fail.
+    // HMAC accepts keys of any length, so new_from_slice cannot fail.
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length"); // ok: infallible
     for p in parts {
         mac.update(p);
