@@ -124,6 +124,30 @@ impl Shard {
         self.senders.close();
     }
 
+    /// Admits a newly accepted connection against the connection limits.
+    /// A refused one gets `refusal` (inside TLS on an implicit-TLS port)
+    /// and None comes back.
+    pub async fn admit(
+        &self,
+        sock: glommio::net::TcpStream,
+        listener: &crate::config::ListenerConfig,
+        refusal: &[u8],
+    ) -> Option<(crate::transport::Conn, crate::conns::ConnGuard)> {
+        let peer = sock.peer_addr().ok()?;
+        match self.conns.admit(peer.ip()) {
+            Ok(guard) => Some((crate::transport::Conn::new(sock).ok()?, guard)),
+            Err(why) => {
+                tracing::warn!(%peer, ?why, "connection refused: limit reached");
+                let tls = (listener.tls == crate::config::TlsMode::Implicit)
+                    .then(|| self.tls.load_full());
+                let timeout =
+                    std::time::Duration::from_secs(self.cfg.limits.login_timeout_secs.max(1));
+                crate::transport::Conn::refuse(sock, tls, refusal, timeout).await;
+                None
+            }
+        }
+    }
+
     pub fn now_ms() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

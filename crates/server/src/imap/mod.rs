@@ -31,34 +31,11 @@ pub struct HandedOff {
 
 /// Serves a newly accepted IMAP connection.
 pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) {
-    let peer = match sock.peer_addr() {
-        Ok(p) => p,
-        Err(_) => return,
+    let refusal = b"* BYE [UNAVAILABLE] Too many connections, try later\r\n";
+    let Some((conn, guard)) = shard.admit(sock, &listener, refusal).await else {
+        return;
     };
-    let guard = match shard.conns.admit(peer.ip()) {
-        Ok(g) => g,
-        Err(why) => {
-            tracing::warn!(%peer, ?why, "connection refused: limit reached");
-            let tls = (listener.tls == TlsMode::Implicit).then(|| shard.tls.load_full());
-            let timeout =
-                std::time::Duration::from_secs(shard.cfg.limits.login_timeout_secs.max(1));
-            Conn::refuse(
-                sock,
-                tls,
-                b"* BYE [UNAVAILABLE] Too many connections, try later\r\n",
-                timeout,
-            )
-            .await;
-            return;
-        }
-    };
-    let conn = match Conn::new(sock) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::debug!(%peer, error = %e, "connection lost at accept");
-            return;
-        }
-    };
+    let peer = conn.peer();
     let id = shard.new_session_id();
     let span = tracing::info_span!("imap", session = id, %peer, shard = shard.id, user = tracing::field::Empty);
     let implicit = listener.tls == TlsMode::Implicit;
