@@ -83,21 +83,18 @@ pub(crate) fn format_err(path: &Path, line: u64, reason: impl Into<String>) -> E
     }
 }
 
-/// Keywords end up space-separated in both formats' metadata, so anything
-/// that would split or corrupt such a list is refused rather than mangled.
-pub(crate) fn check_keyword(kw: &str, extra_forbidden: &[char]) -> Result<(), Error> {
-    if kw.is_empty()
+/// Keywords end up in whitespace-separated lists in both formats, so a
+/// keyword that would split or corrupt such a list is refused rather than
+/// mangled. `also_forbidden` adds separators a format's readers also split on.
+pub(crate) fn check_keyword(kw: &str, also_forbidden: &[char]) -> Result<(), Error> {
+    let bad = kw.is_empty()
         || kw
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || extra_forbidden.contains(&c))
-    {
+            .any(|c| c.is_whitespace() || c.is_control() || also_forbidden.contains(&c));
+    if bad {
         return Err(Error::Invalid(format!(
-            "keyword {kw:?} cannot be stored (empty, or contains whitespace, control characters{})",
-            if extra_forbidden.is_empty() {
-                ""
-            } else {
-                " or ','"
-            }
+            "keyword {kw:?} cannot be stored: empty, or contains whitespace, \
+             a control character or one of {also_forbidden:?}"
         )));
     }
     Ok(())

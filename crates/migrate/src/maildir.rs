@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -214,13 +214,29 @@ fn parse_u32_field(path: &Path, line: u64, what: &str, s: &str) -> Result<u32, E
 /// `None` when the folder has no uidlist (never opened by Dovecot).
 fn read_uidlist(dir: &Path, header_only: bool) -> Result<Option<Uidlist>, Error> {
     let path = dir.join(UIDLIST);
-    let Some(bytes) = read_optional(&path)? else {
-        return Ok(None);
+    let bytes = if header_only {
+        // Listing folders needs the header only; uidlists of big folders
+        // run to megabytes.
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let mut line = Vec::new();
+        BufReader::new(file)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io_err(&path, e))?;
+        line
+    } else {
+        match read_optional(&path)? {
+            Some(b) => b,
+            None => return Ok(None),
+        }
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
-        // Dovecot can leave an empty file after a crash; same as none.
+        // An empty uidlist records nothing: the same as none.
         return Ok(Some(Uidlist::default()));
     };
     let mut list = Uidlist::default();
@@ -747,7 +763,9 @@ impl Writer {
     /// Stores one message: written to `tmp/`, mtime set to the internal
     /// date, fsynced, then renamed into `cur/` as
     /// `<internal_date>.P<uid>Q<n>.postcore:2,<flags>`. `meta.uid` is
-    /// ignored; `uid` is what the uidlist will record.
+    /// ignored; `uid` is what the uidlist will record. Keywords are a set:
+    /// [`entries`] gives them back in flag-letter order (`$Forwarded` as
+    /// `P` first, then by first use in this folder), not in `meta` order.
     pub fn add(&mut self, uid: u32, meta: &Meta, raw: &[u8]) -> Result<(), Error> {
         if uid == 0 {
             return Err(Error::Invalid("UID 0 is not a valid UID".to_owned()));

@@ -51,6 +51,14 @@ fn is_quoted_from(line: &[u8]) -> bool {
     line[gt..].starts_with(b"From ")
 }
 
+fn unquote_into(variant: Variant, line: &[u8], out: &mut Vec<u8>) {
+    let unquote = match variant {
+        Variant::Mboxrd => line.first() == Some(&b'>') && is_quoted_from(line),
+        Variant::Mboxo => line.starts_with(b">From "),
+    };
+    out.extend_from_slice(if unquote { &line[1..] } else { line });
+}
+
 /// Streaming mbox reader; each item is one message.
 pub struct Reader<R: BufRead> {
     r: R,
@@ -155,7 +163,8 @@ fn strip_headers(raw: Vec<u8>) -> (Vec<u8>, Headers) {
         pos = end;
     }
     let header_end = pos;
-    // Group lines into fields: (start, end) byte ranges.
+    // Folded lines go with their field, so a removed field takes its
+    // continuation lines along.
     let mut fields: Vec<(usize, usize)> = Vec::new();
     for (s, e) in lines {
         let folded = matches!(raw[s], b' ' | b'\t');
@@ -164,20 +173,16 @@ fn strip_headers(raw: Vec<u8>) -> (Vec<u8>, Headers) {
             _ => fields.push((s, e)),
         }
     }
-    let mut drop = Vec::new();
-    for (i, &(s, e)) in fields.iter().enumerate() {
-        if take_header(&raw[s..e], &mut h) {
-            drop.push(i);
-        }
-    }
-    if drop.is_empty() {
+    let keep: Vec<bool> = fields
+        .iter()
+        .map(|&(s, e)| !take_header(&raw[s..e], &mut h))
+        .collect();
+    if keep.iter().all(|&k| k) {
         return (raw, h);
     }
     let mut out = Vec::with_capacity(raw.len());
-    for (i, &(s, e)) in fields.iter().enumerate() {
-        if !drop.contains(&i) {
-            out.extend_from_slice(&raw[s..e]);
-        }
+    for (&(s, e), _) in fields.iter().zip(&keep).filter(|(_, k)| **k) {
+        out.extend_from_slice(&raw[s..e]);
     }
     out.extend_from_slice(&raw[header_end..]);
     (out, h)
@@ -229,14 +234,6 @@ impl<R: BufRead> Reader<R> {
         Ok(n > 0)
     }
 
-    fn unquote_into(&self, line: &[u8], out: &mut Vec<u8>) {
-        let unquote = match self.variant {
-            Variant::Mboxrd => line.first() == Some(&b'>') && is_quoted_from(line),
-            Variant::Mboxo => line.starts_with(b">From "),
-        };
-        out.extend_from_slice(if unquote { &line[1..] } else { line });
-    }
-
     fn next_message(&mut self) -> Result<Option<Message>, Error> {
         loop {
             let from_line = match self.pending.take() {
@@ -280,9 +277,7 @@ impl<R: BufRead> Reader<R> {
                 }
                 last_start = raw.len();
                 last_blank = is_blank(&self.line);
-                let line = mem::take(&mut self.line);
-                self.unquote_into(&line, &mut raw);
-                self.line = line;
+                unquote_into(self.variant, &self.line, &mut raw);
             }
             let internal_date = date::parse_from_line(&from_line[5..]).unwrap_or(0);
             let (raw, h) = strip_headers(raw);
