@@ -5,7 +5,8 @@
 # mail_fsync=always: a message is on disk before APPEND/LMTP is acknowledged,
 # the same durability postcore gives (fsync on delivery).
 # Usage: benches/dovecot-peer.sh start|stop   (run as root; DIR, IMAP_PORT,
-# POP3_PORT, LMTP_PORT, CPUS override the defaults below)
+# POP3_PORT, LMTP_PORT, CPUS override the defaults below; MAIL_FSYNC=never is
+# only for filling a mailbox before measuring, never for a measured run)
 set -euo pipefail
 DIR=${DIR:-/tmp/postcore-bench/dovecot}
 IMAP_PORT=${IMAP_PORT:-11143}
@@ -13,6 +14,7 @@ POP3_PORT=${POP3_PORT:-11110}
 LMTP_PORT=${LMTP_PORT:-11024}
 PASS=${PASS:-pass}
 CPUS=${CPUS:-1}
+MAIL_FSYNC=${MAIL_FSYNC:-always}
 MAIL_UID=$(id -u mail 2>/dev/null || echo 8)
 MAIL_GID=$(id -g mail 2>/dev/null || echo 8)
 
@@ -49,7 +51,7 @@ userdb {
   args = uid=$MAIL_UID gid=$MAIL_GID home=$DIR/mail/%u
 }
 mail_location = mdbox:~/mdbox
-mail_fsync = always
+mail_fsync = $MAIL_FSYNC
 mail_max_userip_connections = 100000
 default_client_limit = 100000
 default_process_limit = 12000
@@ -78,6 +80,14 @@ service pop3-login {
   }
   service_count = 0
   process_min_avail = $CPUS
+}
+# One imap/pop3 process per session; Dovecot's built-in cap is 1024 per
+# service, which the 10,000-connection IDLE row would hit.
+service imap {
+  process_limit = 12000
+}
+service pop3 {
+  process_limit = 12000
 }
 service lmtp {
   inet_listener lmtp {

@@ -70,9 +70,19 @@ fn read_users(a: &Args) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// Sum of VmRSS (KiB) of `pid` and all its descendants (Dovecot serves
-/// sessions from child processes, postcore from threads of one process).
-pub fn tree_rss_kib(pid: u32) -> Option<u64> {
+/// Memory of a server process tree, in KiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeMemory {
+    /// Sum of RSS: counts a page shared by N processes N times.
+    pub rss_kib: u64,
+    /// Sum of PSS: a shared page counts 1/N in each of its N processes, so
+    /// the sum is the tree's real footprint (fair to multi-process servers).
+    pub pss_kib: u64,
+}
+
+/// Memory of `pid` and all its descendants (Dovecot serves sessions from
+/// child processes, postcore from threads of one process).
+pub fn tree_memory_kib(pid: u32) -> Option<TreeMemory> {
     let mut parent_of = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(p) = entry
@@ -107,22 +117,38 @@ pub fn tree_rss_kib(pid: u32) -> Option<u64> {
         );
         i += 1;
     }
-    let mut total = 0;
+    let mut total = TreeMemory {
+        rss_kib: 0,
+        pss_kib: 0,
+    };
     let mut found = false;
     for p in tree {
+        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
+            && let (Some(rss), Some(pss)) = (kib_field(&rollup, "Rss:"), kib_field(&rollup, "Pss:"))
+        {
+            total.rss_kib += rss;
+            total.pss_kib += pss;
+            found = true;
+            continue;
+        }
+        // Kernels without smaps_rollup: RSS only, PSS taken as RSS.
         let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) else {
             continue;
         };
-        if let Some(kib) = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            total += kib;
+        if let Some(kib) = kib_field(&status, "VmRSS:") {
+            total.rss_kib += kib;
+            total.pss_kib += kib;
             found = true;
         }
     }
     found.then_some(total)
+}
+
+/// The value of a `Name:   1234 kB` line of a /proc file.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
 }
 
 pub struct Outcome {
@@ -147,7 +173,7 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         Vec::new()
     };
     let users = read_users(&args)?;
-    let rss_before = args.server_pid.and_then(tree_rss_kib);
+    let rss_before = args.server_pid.and_then(tree_memory_kib);
     let start = Instant::now();
     let (warmup, far) = match args.mode {
         // Population and idle-density have no steady state to warm up.
@@ -223,7 +249,7 @@ pub fn run(args: Args) -> Result<Outcome, String> {
             if settled >= args.connections as u64 {
                 // Let the server settle before sampling, then hold for --duration.
                 std::thread::sleep(Duration::from_secs(1));
-                rss_idle = Some(args.server_pid.and_then(tree_rss_kib));
+                rss_idle = Some(args.server_pid.and_then(tree_memory_kib));
                 std::thread::sleep(Duration::from_secs_f64(args.duration.min(30.0)));
                 ctx.release.store(true, Ordering::Relaxed);
             }
@@ -275,15 +301,30 @@ pub fn run(args: Args) -> Result<Outcome, String> {
         if let Some(b) = rss_before {
             report
                 .extra
-                .insert("server_rss_before_kib".into(), b as f64);
+                .insert("server_rss_before_kib".into(), b.rss_kib as f64);
+            report
+                .extra
+                .insert("server_pss_before_kib".into(), b.pss_kib as f64);
         }
         if let Some(Some(i)) = rss_idle {
-            report.extra.insert("server_rss_idle_kib".into(), i as f64);
+            report
+                .extra
+                .insert("server_rss_idle_kib".into(), i.rss_kib as f64);
+            report
+                .extra
+                .insert("server_pss_idle_kib".into(), i.pss_kib as f64);
             if let Some(b) = rss_before {
-                let per = (i as f64 - b as f64) * 1024.0 / args.connections as f64;
-                report
-                    .extra
-                    .insert("server_bytes_per_idle_connection".into(), per);
+                let per = |after: u64, before: u64| {
+                    (after as f64 - before as f64) * 1024.0 / args.connections as f64
+                };
+                report.extra.insert(
+                    "server_bytes_per_idle_connection".into(),
+                    per(i.rss_kib, b.rss_kib),
+                );
+                report.extra.insert(
+                    "server_pss_bytes_per_idle_connection".into(),
+                    per(i.pss_kib, b.pss_kib),
+                );
             }
         }
         report.extra.insert(

@@ -1,8 +1,11 @@
 //! The `postcore` command: `serve` runs the server, `user` manages the
-//! passwd-file user database. Every subcommand without `--config` acts on the
+//! passwd-file user database, `check`/`compact`/`stats` look after users'
+//! stores offline. Every subcommand without `--config` acts on the
 //! embedded default (data in `./postcore-data`), so `postcore user add` and
 //! `postcore serve` run in the same directory agree with no other step.
 
+mod maint;
+mod offline;
 mod user;
 
 use anyhow::Context;
@@ -31,6 +34,21 @@ enum Command {
     /// Manage users in the passwd-file.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Verify every log record's crc and the index against the log, for the
+    /// users named (default: every user with a store). Exit status 1 when a
+    /// problem is found (or left).
+    Check {
+        /// Quarantine damaged records (copied to <user dir>/quarantine, then
+        /// overwritten by padding) and rebuild the index from the log.
+        #[arg(long)]
+        repair: bool,
+        users: Vec<String>,
+    },
+    /// Rewrite log segments without their expunged messages now.
+    Compact { users: Vec<String> },
+    /// Mailboxes, messages, bytes and dead (reclaimable) bytes per user;
+    /// per mailbox too when users are named.
+    Stats { users: Vec<String> },
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,6 +70,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             server::runtime::run(cfg, cli.config).context("server")
         }
         Command::User(cmd) => user::run(&cfg, cmd),
+        Command::Check { repair, users } => maint::check(&cfg, &users, repair),
+        Command::Compact { users } => maint::compact(&cfg, &users),
+        Command::Stats { users } => maint::stats(&cfg, &users),
     }
 }
 

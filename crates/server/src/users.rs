@@ -105,6 +105,18 @@ const DEFAULT_FOLDERS: [(&str, SpecialUse); 5] = [
     ("Archive", SpecialUse::Archive),
 ];
 
+/// Gives a new store the default folders, all subscribed. Every path that
+/// creates a user's store (first login, delivery, `postcore import`) calls it.
+pub async fn provision(store: &Store) -> Result<(), StoreError> {
+    for (name, special) in DEFAULT_FOLDERS {
+        if store.mailbox_id(name).is_none() {
+            store.create_mailbox(name, special).await?;
+            store.subscribe(name, true).await?;
+        }
+    }
+    store.subscribe(store::INBOX, true).await
+}
+
 /// Per mailbox, the highest UID already announced as \Recent to some
 /// session (IMAP4rev1). Kept on the home shard while the user's store is
 /// open; when it is reopened, messages already there are not \Recent.
@@ -235,13 +247,7 @@ impl OpenStores {
         let is_new = glommio::io::Directory::open(&dir).await.is_err();
         let store = Store::open(&dir, self.cfg.clone()).await?;
         if is_new {
-            for (name, special) in DEFAULT_FOLDERS {
-                if store.mailbox_id(name).is_none() {
-                    store.create_mailbox(name, special).await?;
-                    store.subscribe(name, true).await?;
-                }
-            }
-            store.subscribe(store::INBOX, true).await?;
+            provision(&store).await?;
             tracing::info!(user, dir = %dir.display(), "created a new mail store");
         }
         Ok(store)

@@ -8,7 +8,7 @@ use glommio::io::{BufferedFile, OpenOptions};
 
 use crate::error::Result;
 use crate::index::{pack_loc, unpack_loc};
-use crate::record::{AppendMsg, Encoder, NewMsg, Record, T_APPEND, decode};
+use crate::record::{AppendMsg, Encoder, NewMsg, Record, T_APPEND, T_PAD, decode};
 use crate::segment::{self, SEG_HEADER, read_exact_at, seg_path, write_all_at};
 use crate::store::{Store, corrupt, sync_dir};
 
@@ -109,6 +109,11 @@ impl Store {
             // In bounds: the scan only yields frames inside `buf`, and
             // decode only yields bodies inside their payload.
             let frame = &buf[r.off as usize..r.payload_off as usize + r.payload_len];
+            if r.rtype == T_PAD {
+                // A quarantined record: compaction is where its bytes go.
+                dropped += 1;
+                continue;
+            }
             if r.rtype != T_APPEND {
                 out.extend_from_slice(frame);
                 continue;

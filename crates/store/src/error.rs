@@ -39,6 +39,10 @@ pub enum StoreError {
     Poisoned,
     #[error("store is closed")]
     Closed,
+    #[error("store {0} is in use by another process (a running server or tool)")]
+    Locked(String),
+    #[error("import conflict: {0}")]
+    ImportConflict(String),
 }
 
 impl From<glommio::GlommioError<()>> for StoreError {

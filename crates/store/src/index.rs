@@ -367,6 +367,7 @@ impl Index {
                     self.apply(item, seg);
                 }
             }
+            Record::Pad => {}
         }
     }
 

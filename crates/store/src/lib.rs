@@ -19,6 +19,13 @@
 //!   [`Store::changed_since`], [`Store::expunged_since`]
 //! - upkeep: [`Store::checkpoint`], [`Store::compact`], [`Store::verify`],
 //!   [`Store::close`], [`Store::open_info`], [`Store::sync_count`]
+//! - offline tools: [`Store::scan_log`], [`Store::repair_log`],
+//!   [`Store::drop_checkpoint`]; imports keeping UIDs:
+//!   [`Store::import_mailbox`], [`Store::import_append`],
+//!   [`Store::raise_uidnext`]
+//!
+//! One process at a time: a store holds an exclusive lock on its directory
+//! while open, and a second open answers [`StoreError::Locked`].
 //!
 //! After any write or sync error the store answers `Poisoned` to writes:
 //! reopen it (the log is the truth; replay rebuilds the index). The on-disk
@@ -30,10 +37,13 @@ mod config;
 mod error;
 mod event;
 mod flags;
+mod import;
 mod index;
+mod lock;
 mod mailboxes;
 mod messages;
 mod record;
+mod repair;
 mod segment;
 mod store;
 mod types;
@@ -43,6 +53,7 @@ pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
 pub use error::{Result, StoreError};
 pub use flags::{Flags, KeywordSet};
 pub use messages::MessageBytes;
+pub use repair::{Damage, LogScan, Repaired};
 pub use segment::BadRecord;
 pub use store::{INBOX, Store};
 pub use types::*;

@@ -27,6 +27,10 @@ fn normalize_name(name: &str, max: usize) -> Result<String> {
 }
 
 impl Store {
+    pub(crate) fn normalized(&self, name: &str) -> Result<String> {
+        normalize_name(name, self.inner.cfg.max_mailbox_name)
+    }
+
     pub fn mailbox_id(&self, name: &str) -> Option<MailboxId> {
         let name = normalize_name(name, self.inner.cfg.max_mailbox_name).ok()?;
         self.inner.st.borrow().ix.by_name.get(&name).copied()

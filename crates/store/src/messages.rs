@@ -300,6 +300,17 @@ impl Store {
     /// Append messages atomically (one record: MULTIAPPEND is all or
     /// nothing). Returns their UIDs once they are durable.
     pub async fn append(&self, id: MailboxId, msgs: &[NewMessage<'_>]) -> Result<Vec<u32>> {
+        self.append_with_uids(id, msgs, None).await
+    }
+
+    /// [`Store::append`], with the UIDs given (an import keeping the old
+    /// server's UIDs: strictly ascending, none below the mailbox's UIDNEXT).
+    pub(crate) async fn append_with_uids(
+        &self,
+        id: MailboxId,
+        msgs: &[NewMessage<'_>],
+        given: Option<&[u32]>,
+    ) -> Result<Vec<u32>> {
         let cfg = &self.inner.cfg;
         if msgs.is_empty() {
             return Ok(Vec::new());
@@ -333,10 +344,29 @@ impl Store {
                 .mailboxes
                 .get(&id)
                 .ok_or_else(|| StoreError::NoSuchMailbox(id.to_string()))?;
-            let first = mb.uidnext;
-            if (first as u64) + msgs.len() as u64 >= u32::MAX as u64 {
-                return Err(StoreError::Limit("uid space of mailbox exhausted"));
-            }
+            let uids: Vec<u32> = match given {
+                None => {
+                    let first = mb.uidnext;
+                    if (first as u64) + msgs.len() as u64 >= u32::MAX as u64 {
+                        return Err(StoreError::Limit("uid space of mailbox exhausted"));
+                    }
+                    (first..first + msgs.len() as u32).collect()
+                }
+                Some(g) => {
+                    let ascending = g.windows(2).all(|w| w[0] < w[1]);
+                    if g.len() != msgs.len()
+                        || !ascending
+                        || g.first().is_some_and(|u| *u < mb.uidnext || *u == 0)
+                        || g.last().is_some_and(|u| *u == u32::MAX)
+                    {
+                        return Err(StoreError::ImportConflict(format!(
+                            "uids must ascend from the mailbox's UIDNEXT {}",
+                            mb.uidnext
+                        )));
+                    }
+                    g.to_vec()
+                }
+            };
             let modseq = mb.highest_modseq + 1;
             let mut defs = Vec::new();
             let mut kws = Vec::with_capacity(msgs.len());
@@ -350,7 +380,7 @@ impl Store {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| NewMsg {
-                    uid: first + i as u32,
+                    uid: uids[i],
                     modseq,
                     date: m.internal_date,
                     flags: m.flags.sanitized().0,
@@ -361,7 +391,7 @@ impl Store {
                 .collect();
             let mut e = Encoder::new();
             let offs = e.append(id, &news);
-            let last = first + msgs.len() as u32 - 1;
+            let last = uids[uids.len() - 1];
             let (t, seg, base) = self.enqueue(&mut st, e.buf, true, Some((id, last + 1)));
             let rec = Record::Append {
                 mailbox: id,
@@ -381,7 +411,7 @@ impl Store {
                     .collect(),
             };
             st.ix.apply(&rec, seg);
-            (t, (first..=last).collect::<Vec<u32>>())
+            (t, uids)
         };
         self.finish(t, true).await?;
         Ok(uids)

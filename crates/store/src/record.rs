@@ -15,6 +15,9 @@ pub const T_FLAGS: u8 = 7;
 pub const T_EXPUNGE: u8 = 8;
 pub const T_COPY: u8 = 9;
 pub const T_BATCH: u8 = 10;
+/// Filler written over a quarantined (damaged) record by `check --repair`:
+/// it keeps every later offset in the segment valid. Payload ignored.
+pub const T_PAD: u8 = 11;
 
 /// Where a message's bytes are, relative to the start of its segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,8 @@ pub enum Record {
         pairs: Vec<(u32, u32)>,
     },
     Batch(Vec<Record>),
+    /// Bytes of a quarantined record (see [`T_PAD`]); means nothing.
+    Pad,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -185,6 +190,7 @@ fn type_of(r: &Record) -> u8 {
         Record::Expunge { .. } => T_EXPUNGE,
         Record::Copy { .. } => T_COPY,
         Record::Batch(_) => T_BATCH,
+        Record::Pad => T_PAD,
     }
 }
 
@@ -289,6 +295,7 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
                 put_u32(b, *d);
             }
         }
+        Record::Pad => {}
         Record::Batch(items) => {
             for item in items {
                 b.push(type_of(item));
@@ -303,6 +310,23 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
 }
 
 // ---------------------------------------------------------------- framing
+
+/// A valid pad frame exactly `total` bytes long (header included), or None
+/// when `total` cannot hold a frame header.
+pub fn pad_frame(total: usize) -> Option<Vec<u8>> {
+    let payload = total.checked_sub(FRAME_HEADER)?;
+    let len = u32::try_from(payload).ok()?;
+    let mut b = Vec::with_capacity(total);
+    b.extend_from_slice(&len.to_le_bytes());
+    b.push(T_PAD);
+    let mut h = crc32fast::Hasher::new();
+    h.update(&[T_PAD]);
+    let zeros = vec![0u8; payload];
+    h.update(&zeros);
+    b.extend_from_slice(&h.finalize().to_le_bytes());
+    b.extend_from_slice(&zeros);
+    Some(b)
+}
 
 /// Outcome of reading the frame at the start of `buf`.
 #[derive(Debug, PartialEq, Eq)]
@@ -515,6 +539,10 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
                 items.push(decode(t, inner, off)?);
             }
             Record::Batch(items)
+        }
+        T_PAD => {
+            r.pos = payload.len();
+            Record::Pad
         }
         t => return Err(DecodeError::UnknownType(t)),
     };

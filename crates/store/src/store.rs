@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) sync_timer: Cell<bool>,
     /// fdatasync calls on segments (group commit makes this < appends).
     pub(crate) syncs: Cell<u64>,
+    /// Released by `close` or when the last handle is dropped.
+    pub(crate) lock: RefCell<Option<crate::lock::DirLock>>,
 }
 
 pub(crate) struct State {
@@ -124,6 +126,7 @@ impl Store {
             return Err(StoreError::Limit("max_keywords above 4096"));
         }
         create_dirs(&dir).await?;
+        let lock = crate::lock::acquire(&dir).await?;
         probe_dma(&dir).await?;
         checkpoint::remove_tmp(&dir).await;
         let _ = glommio::io::remove(segment::compact_tmp_path(&dir)).await;
@@ -285,6 +288,7 @@ impl Store {
                 open_info: info,
                 sync_timer: Cell::new(false),
                 syncs: Cell::new(0),
+                lock: RefCell::new(Some(lock)),
             }),
         };
         if store.inner.st.borrow().ix.by_name(INBOX).is_none() {
@@ -575,6 +579,9 @@ impl Store {
         }
         self.checkpoint().await?;
         self.inner.st.borrow_mut().closed = true;
+        // Nothing more is written through this handle: let another process
+        // (or a reopen while this handle lives on) have the store.
+        self.inner.lock.borrow_mut().take();
         Ok(())
     }
 

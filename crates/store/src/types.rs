@@ -150,3 +150,22 @@ pub struct OpenInfo {
     /// A torn tail was cut: (segment, new length).
     pub truncated_tail: Option<(u32, u64)>,
 }
+
+/// Disk space of a store ([`crate::Store::space`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Space {
+    pub segments: u32,
+    /// Bytes of all segment files.
+    pub log_bytes: u64,
+    /// Bytes of the messages still referenced (a message copied to several
+    /// mailboxes is stored, and counted, once) with their stored facts.
+    pub live_bytes: u64,
+}
+
+impl Space {
+    /// What compaction could give back: expunged messages, superseded
+    /// records and framing.
+    pub fn dead_bytes(&self) -> u64 {
+        self.log_bytes.saturating_sub(self.live_bytes)
+    }
+}

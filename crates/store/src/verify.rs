@@ -85,6 +85,33 @@ impl Store {
         Ok(report)
     }
 
+    /// Segment files and how much of them is live.
+    pub async fn space(&self) -> Result<Space> {
+        let (segs, live_bytes) = {
+            let st = self.state()?;
+            let mut seen = std::collections::HashSet::new();
+            let mut live = 0u64;
+            for mb in st.ix.mailboxes.values() {
+                let m = &mb.msgs;
+                for (i, l) in m.loc.iter().enumerate() {
+                    if seen.insert(*l) {
+                        live += m.size[i] as u64 + m.facts_len[i] as u64;
+                    }
+                }
+            }
+            (st.segs.keys().copied().collect::<Vec<u32>>(), live)
+        };
+        let mut log_bytes = 0;
+        for seg in &segs {
+            log_bytes += self.file(*seg).await?.file_size().await?;
+        }
+        Ok(Space {
+            segments: segs.len() as u32,
+            log_bytes,
+            live_bytes,
+        })
+    }
+
     /// Heap bytes of the message index (all mailboxes).
     pub fn index_heap_bytes(&self) -> usize {
         self.inner.st.borrow().ix.heap_bytes()
