@@ -157,3 +157,13 @@ def test_check_finds_and_repair_fixes_injected_corruption(srv):
     typ, data = c.fetch("1", "(BODY[])")
     assert data[0][1] == message(1)
     c.logout()
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(srv):
+    # The listeners use SO_REUSEPORT: without the lock a second instance
+    # would share the ports and fight over every user's store.
+    r = srv.cli("serve")
+    assert r.returncode != 0
+    assert b"another postcore server is running" in r.stderr, r.stderr
+    c = srv.login("alice")
+    c.logout()

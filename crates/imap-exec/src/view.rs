@@ -7,6 +7,7 @@
 use bytes::BytesMut;
 use imap_proto::encode;
 use imap_proto::{SeqNum, SequenceSet};
+use std::rc::Rc;
 use store::{MailboxId, MessageInfo, Store};
 
 /// What a sync may announce.
@@ -27,8 +28,10 @@ pub struct MailboxView {
     pub uidvalidity: u32,
     /// The mailbox's keyword table as last seen (KeywordSet ids index it).
     pub keywords: Vec<String>,
-    /// What the client knows, in sequence order.
-    msgs: Vec<MessageInfo>,
+    /// What the client knows, in sequence order. Shared with the store's
+    /// snapshot (and other sessions that selected the same state) until this
+    /// view changes: SELECT of a big mailbox copies nothing.
+    msgs: Rc<Vec<MessageInfo>>,
     /// Flag changes and new messages up to here have been announced.
     seen_modseq: u64,
     /// Expunges up to here have been announced.
@@ -154,8 +157,9 @@ impl MailboxView {
             self.own_changes.push((uid, modseq));
             if let Ok(i) = self.msgs.binary_search_by_key(&uid, |m| m.uid)
                 && let Ok(info) = store.message(self.id, uid)
+                && self.msgs[i] != info
             {
-                self.msgs[i] = info;
+                Rc::make_mut(&mut self.msgs)[i] = info;
             }
         }
     }
@@ -184,7 +188,7 @@ impl MailboxView {
             let mut flag_updates = Vec::new();
             for info in changed {
                 if info.uid > max_uid {
-                    self.msgs.push(info);
+                    Rc::make_mut(&mut self.msgs).push(info);
                     continue;
                 }
                 let Ok(i) = self.msgs.binary_search_by_key(&info.uid, |m| m.uid) else {
@@ -196,7 +200,9 @@ impl MailboxView {
                     .any(|&(u, m)| u == info.uid && m >= info.modseq);
                 let differs =
                     self.msgs[i].flags != info.flags || self.msgs[i].keywords != info.keywords;
-                self.msgs[i] = info;
+                if self.msgs[i] != info {
+                    Rc::make_mut(&mut self.msgs)[i] = info;
+                }
                 if !own && differs {
                     flag_updates.push(i);
                 }
@@ -230,7 +236,7 @@ impl MailboxView {
     /// view has not seen named yet (a STORE or APPEND defined a keyword).
     pub fn refresh_keywords(&mut self, store: &Store) -> Result<(), store::StoreError> {
         if self.needs_keyword_refresh() {
-            self.keywords = store.snapshot(self.id)?.keywords;
+            self.keywords = store.keyword_names(self.id)?;
         }
         Ok(())
     }
@@ -266,9 +272,7 @@ impl MailboxView {
                 encode::expunge(out, (i - k) as u32 + 1);
             }
         }
-        for &i in removed.iter().rev() {
-            self.msgs.remove(i);
-        }
+        remove_indexes(Rc::make_mut(&mut self.msgs), &removed);
     }
 
     /// Removes messages this session expunged itself and writes their
@@ -300,4 +304,18 @@ pub fn compress(uids: impl IntoIterator<Item = u32>) -> Vec<(u32, u32)> {
         }
     }
     out
+}
+
+/// Removes the elements at `sorted` (ascending, distinct) in one pass.
+fn remove_indexes<T>(v: &mut Vec<T>, sorted: &[usize]) {
+    let mut k = 0;
+    let mut i = 0;
+    v.retain(|_| {
+        let drop = sorted.get(k) == Some(&i);
+        if drop {
+            k += 1;
+        }
+        i += 1;
+        !drop
+    });
 }

@@ -59,7 +59,7 @@ fn search_speed() {
             let snap = store.snapshot(mb).unwrap();
             if std::env::var("SEARCH_BENCH_PROFILE").is_ok() {
                 let t = Instant::now();
-                for m in &snap.messages {
+                for m in snap.messages.iter() {
                     store.facts(mb, m.uid).await.unwrap();
                 }
                 println!("store.facts x{n}: {:?}", t.elapsed());
@@ -71,7 +71,7 @@ fn search_speed() {
                 }
                 println!("Facts::from_bytes x{n} ({} bytes): {:?}", bytes.len(), t.elapsed());
                 let t = Instant::now();
-                for m in &snap.messages {
+                for m in snap.messages.iter() {
                     store.read_range(mb, m.uid, 0, 64).await.unwrap();
                 }
                 println!("read_range 64 B x{n}: {:?}", t.elapsed());

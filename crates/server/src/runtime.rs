@@ -70,6 +70,33 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a user's store stays open after their last session.
 const STORE_LINGER: Duration = Duration::from_secs(30);
 
+/// One server per data directory: listeners use SO_REUSEPORT, so a second
+/// instance would silently share the ports and compete for every user's
+/// store. Held (the returned file) until `run` returns; tools that work on
+/// single stores offline do not take it.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let path = dir.join("server.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ServerError::DataDir {
+            path: path.clone(),
+            source,
+        })?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::DataDir {
+            path,
+            source: std::io::Error::other(
+                "another postcore server is running on this data directory",
+            ),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(ServerError::DataDir { path, source }),
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerError> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|source| ServerError::DataDir {
@@ -83,6 +110,7 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
         path: cfg.data_dir.clone(),
         source,
     })?;
+    let _instance = lock_data_dir(&cfg.data_dir)?;
     let (cert, key) = (cfg.cert_path(), cfg.key_path());
     if cfg.tls_is_generated() && crate::tls::ensure_self_signed(&cert, &key)? {
         println!(

@@ -51,6 +51,13 @@ impl KeywordSet {
     pub fn new() -> Self {
         Self::default()
     }
+    /// Ids below 64 only, as the index keeps them inline.
+    pub(crate) fn from_low(low: u64) -> Self {
+        KeywordSet {
+            low,
+            high: Vec::new(),
+        }
+    }
     pub fn from_ids(ids: impl IntoIterator<Item = u16>) -> Self {
         let mut s = Self::default();
         for id in ids {

@@ -105,14 +105,59 @@ impl Store {
     /// The visible messages of a mailbox, ordered by UID.
     pub fn snapshot(&self, id: MailboxId) -> Result<Snapshot> {
         let status = self.status(id)?;
+        let messages = self.with_mailbox(id, |mb| {
+            // Every change a MessageInfo shows bumps the modseq, and new
+            // messages become visible by growing visible_len: together they
+            // say whether a cached list is still this mailbox's state.
+            let key = (mb.highest_modseq, mb.visible_len());
+            let mut cache = self.inner.snapshots.borrow_mut();
+            // Keep only lists some view still holds, plus the one asked for:
+            // memory stays bounded by what sessions have selected.
+            cache.retain(|m, (_, list)| *m == id || Rc::strong_count(list) > 1);
+            match cache.get(&id) {
+                Some((k, list)) if *k == key => Rc::clone(list),
+                _ => {
+                    let list = Rc::new(Self::infos(mb, key.1));
+                    cache.insert(id, (key, Rc::clone(&list)));
+                    list
+                }
+            }
+        })?;
         self.with_mailbox(id, |mb| Snapshot {
             id,
             uidvalidity: mb.uidvalidity,
             uidnext: status.uidnext,
             highest_modseq: status.highest_modseq,
             keywords: mb.keywords.clone(),
-            messages: (0..mb.visible_len()).map(|i| Self::info(mb, i)).collect(),
+            messages,
         })
+    }
+
+    /// The mailbox's keyword table (`KeywordSet` ids index it).
+    pub fn keyword_names(&self, id: MailboxId) -> Result<Vec<String>> {
+        self.with_mailbox(id, |mb| mb.keywords.clone())
+    }
+
+    /// The first `n` messages' metadata, straight from the index arrays.
+    fn infos(mb: &Mailbox, n: usize) -> Vec<MessageInfo> {
+        let m = &mb.msgs;
+        let no_high = m.kw_high.is_empty();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n.min(m.uid.len()) {
+            out.push(MessageInfo {
+                uid: m.uid[i],
+                flags: Flags(m.flags[i]),
+                keywords: if no_high {
+                    KeywordSet::from_low(m.kw_low[i])
+                } else {
+                    m.keywords(i)
+                },
+                internal_date: m.date[i],
+                size: m.size[i],
+                modseq: m.modseq[i],
+            });
+        }
+        out
     }
 
     /// One message's metadata.

@@ -45,9 +45,16 @@ pub(crate) struct Inner {
     pub(crate) sync_timer: Cell<bool>,
     /// fdatasync calls on segments (group commit makes this < appends).
     pub(crate) syncs: Cell<u64>,
+    /// Per mailbox, the last snapshot's message list and the state it shows
+    /// ((highest modseq, visible length)).
+    pub(crate) snapshots: RefCell<HashMap<MailboxId, CachedList>>,
     /// Released by `close` or when the last handle is dropped.
     pub(crate) lock: RefCell<Option<crate::lock::DirLock>>,
 }
+
+/// A snapshot's message list and the (highest modseq, visible length) it
+/// was taken at.
+pub(crate) type CachedList = ((u64, usize), Rc<Vec<MessageInfo>>);
 
 pub(crate) struct State {
     pub(crate) ix: Index,
@@ -288,6 +295,7 @@ impl Store {
                 open_info: info,
                 sync_timer: Cell::new(false),
                 syncs: Cell::new(0),
+                snapshots: RefCell::new(HashMap::new()),
                 lock: RefCell::new(Some(lock)),
             }),
         };

@@ -84,7 +84,10 @@ pub struct Snapshot {
     pub highest_modseq: u64,
     /// The mailbox's keyword table: `KeywordSet` ids index into it.
     pub keywords: Vec<String>,
-    pub messages: Vec<MessageInfo>,
+    /// Shared with the store's cache and other sessions' views of the same
+    /// state: SELECT of a big mailbox costs no copy (`Rc::make_mut` copies
+    /// on a session's first change).
+    pub messages: std::rc::Rc<Vec<MessageInfo>>,
 }
 
 /// A message to append.

@@ -636,3 +636,49 @@ fn batched_flag_sync_syncs_within_the_window() {
         assert_eq!(s.message(ib, 2).unwrap().flags, Flags::FLAGGED);
     });
 }
+
+#[test]
+fn snapshots_share_one_list_until_the_mailbox_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let s = Store::open(&path, cfg()).await.unwrap();
+        let ib = s.mailbox_id(INBOX).unwrap();
+        let b = raw(1);
+        s.append(ib, &[new_msg(&b), new_msg(&b)]).await.unwrap();
+        let a = s.snapshot(ib).unwrap();
+        let a2 = s.snapshot(ib).unwrap();
+        assert!(std::rc::Rc::ptr_eq(&a.messages, &a2.messages), "no copy");
+        s.store_flags(ib, &[(2, 2)], FlagOp::Add, Flags::SEEN, &[], None)
+            .await
+            .unwrap();
+        let c = s.snapshot(ib).unwrap();
+        assert!(!std::rc::Rc::ptr_eq(&a.messages, &c.messages));
+        assert_eq!(c.messages[1].flags, Flags::SEEN);
+        assert_eq!(
+            a.messages[1].flags,
+            Flags::empty(),
+            "old views keep their state"
+        );
+        s.append(ib, &[new_msg(&b)]).await.unwrap();
+        assert_eq!(s.snapshot(ib).unwrap().messages.len(), 3);
+        s.expunge(ib, Some(&[(1, 1)]), ExpungeMode::Exact)
+            .await
+            .unwrap();
+        let uids: Vec<u32> = s
+            .snapshot(ib)
+            .unwrap()
+            .messages
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        assert_eq!(uids, [2, 3]);
+        // Keywords above the inline 64 come from the side table.
+        let many: Vec<String> = (0..70).map(|i| format!("k{i}")).collect();
+        s.store_flags(ib, &[(3, 3)], FlagOp::Add, Flags::empty(), &many, None)
+            .await
+            .unwrap();
+        let snap = s.snapshot(ib).unwrap();
+        assert_eq!(snap.messages[1].keywords.ids().count(), 70);
+    });
+}

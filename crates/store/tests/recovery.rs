@@ -25,7 +25,7 @@ async fn view(s: &Store, name: &str) -> View {
     let id = s.mailbox_id(name).expect("mailbox");
     let snap = s.snapshot(id).unwrap();
     let mut msgs = Vec::new();
-    for m in &snap.messages {
+    for m in snap.messages.iter() {
         msgs.push((
             m.uid,
             m.flags.0,
@@ -480,7 +480,7 @@ fn compaction_runs_alongside_appends_and_reads() {
             let mut reads = 0;
             for _ in 0..10 {
                 let snap = s3.snapshot(ib).unwrap();
-                for m in snap.messages {
+                for m in snap.messages.iter().cloned() {
                     let got = s3.read_message(ib, m.uid).await.unwrap();
                     let want = b3.borrow().get(&m.uid).cloned().unwrap();
                     assert_eq!(&*got, &want[..], "uid {} read during compaction", m.uid);

@@ -20,7 +20,7 @@ impl Fixture {
     pub fn refresh(&mut self) {
         let snap = self.store.snapshot(self.mailbox).unwrap();
         self.keywords = snap.keywords;
-        self.msgs = snap.messages;
+        self.msgs = snap.messages.to_vec();
     }
 }
 
@@ -136,7 +136,7 @@ where
                 store,
                 mailbox,
                 keywords: snap.keywords,
-                msgs: snap.messages,
+                msgs: snap.messages.to_vec(),
                 _dir: dir,
             };
             f(fx).await
