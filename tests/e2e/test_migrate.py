@@ -481,3 +481,29 @@ def test_import_refuses_busy_user_conflicts_and_missing_source(tmp_path):
     assert code != 0 and "No such file or directory" in err and "nope" in err, (out, err)
     code, out, err = run(srv, "import", "--from", "maildir", "alice", str(tmp_path))
     assert code != 0 and "not a Maildir" in out + err, (out, err)
+
+
+def test_import_users_dir_imports_every_user(tmp_path):
+    srv = Server(tmp_path / "srv", shards=2)
+    users = tmp_path / "users"
+    dovecot_maildir(users / "alice")
+    maildir_folder(users / "bob")
+    for k in range(30):
+        write_msg(users / "bob" / "cur" / f"b{k:03d}:2,S", msg(f"b{k}", "bob's"), 1660000000 + k)
+    code, out, err = run(srv, "import", "--from", "maildir", "--users-dir", str(users))
+    assert code == 0, (out, err)
+    assert "alice: 8 imported" in out and "bob: 30 imported" in out, out
+    assert "all 2 users: 38 messages imported" in out, out
+    srv.start()
+    try:
+        c = srv.login("bob")
+        st = status(c, "INBOX")
+        assert st["MESSAGES"] == 30 and st["UIDNEXT"] == 31, st
+        c.logout()
+        c = srv.login("alice")
+        assert status(c, "INBOX")["UIDVALIDITY"] == 1700000123
+        c.logout()
+    finally:
+        srv.stop()
+    code, out, err = run(srv, "import", "--from", "mbox", "--users-dir", str(users))
+    assert code != 0 and "--from maildir" in err, (out, err)

@@ -397,7 +397,6 @@ async fn append_batch(
             rep.bytes += batch.iter().map(|(_, m)| m.raw.len() as u64).sum::<u64>();
             return Ok(());
         }
-        Err(e) if is_per_message(&e) && batch.len() > 1 => {}
         Err(e) if is_per_message(&e) => {}
         Err(e) => return Err(e),
     }
@@ -778,12 +777,18 @@ fn progress_bar(known_length: bool) -> ProgressBar {
         return bar;
     }
     let template = if known_length {
-        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} messages, {per_sec}, ETA {eta}"
+        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} messages, {rate}, ETA {eta}"
     } else {
-        "{spinner} {elapsed_precise} {human_pos} messages, {per_sec}"
+        "{spinner} {elapsed_precise} {human_pos} messages, {rate}"
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
+        // indicatif's own {per_sec} prints four decimals of messages.
+        bar.set_style(style.with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} messages/s", s.per_sec());
+            },
+        ));
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
