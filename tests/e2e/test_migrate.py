@@ -231,6 +231,8 @@ def test_import_mbox_with_tricky_from_lines(tmp_path):
     code, out, err = run(srv, "import", "--from", "mbox", "--mailbox", "Old/Mail", "alice", str(src))
     assert code == 0, (out, err)
     assert "3 imported" in out, out
+    code, out, err = run(srv, "import", "--from", "mbox", "--mbox-variant", "mboxo", "--mailbox", "Classic", "alice", str(src))
+    assert code == 0, (out, err)
     srv.start()
     try:
         c = srv.login("alice")
@@ -240,6 +242,10 @@ def test_import_mbox_with_tricky_from_lines(tmp_path):
         assert [got[u][2] for u in (1, 2, 3)] == MBOX_BODIES
         assert got[2][0] == {"\\Seen", "\\Answered", "$Label2"}, got[2][0]
         assert got[1][1] == int(datetime.datetime(2023, 11, 13, 10, 0, tzinfo=datetime.timezone.utc).timestamp())
+        # mboxo unquotes ">From " only: ">>From " stays as written.
+        classic = messages(c, "Classic")
+        assert classic[1][2] == MBOX_BODIES[0].replace(b"\n>From the body, quoted twice", b"\n>>From the body, quoted twice")
+        assert [classic[u][2] for u in (2, 3)] == MBOX_BODIES[1:]
         c.logout()
     finally:
         srv.stop()
@@ -392,8 +398,10 @@ def kill_midway(srv, user, args):
             subprocess.run(["rm", "-rf", str(d)], check=True)
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         while p.poll() is None:
-            # Far beyond a new store's own records: a batch or two is in.
-            if log_bytes(srv, user) > 200_000:
+            # A batch of 1,000 of these messages is ~0.95 MB of log; past
+            # 1.3 MB the first one is wholly written (a record still being
+            # written when killed is a torn tail, cut on the next open).
+            if log_bytes(srv, user) > 1_300_000:
                 p.send_signal(signal.SIGKILL)
                 p.communicate()
                 return True
@@ -507,3 +515,24 @@ def test_import_users_dir_imports_every_user(tmp_path):
         srv.stop()
     code, out, err = run(srv, "import", "--from", "mbox", "--users-dir", str(users))
     assert code != 0 and "--from maildir" in err, (out, err)
+
+
+def test_import_reports_failed_messages_and_exits_non_zero(tmp_path):
+    srv = Server(tmp_path / "srv", extra="[limits]\nmax_literal_size = 2000\n")
+    src = tmp_path / "Maildir"
+    maildir_folder(src)
+    write_msg(src / "cur" / "a:2,S", msg("small", "fits"), 1660000000)
+    write_msg(src / "cur" / "b:2,", msg("big", "z" * 5000), 1660000001)
+    write_msg(src / "cur" / "c:2,", msg("small2", "fits too"), 1660000002)
+    code, out, err = run(srv, "import", "--from", "maildir", "alice", str(src))
+    assert code != 0, (out, err)
+    assert re.search(r"INBOX +2 imported +0 skipped \(already there\) +1 failed", out), out
+    assert "uid 2:" in out and "over the size limit of 2000 bytes" in out, out
+    srv.start()
+    try:
+        c = srv.login("alice")
+        assert sorted(messages(c, "INBOX")) == [1, 3]
+        assert status(c, "INBOX")["UIDNEXT"] == 4
+        c.logout()
+    finally:
+        srv.stop()
