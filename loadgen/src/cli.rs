@@ -15,7 +15,7 @@ pub enum Mode {
     OpenLoop,
     /// Connection storm: connect (+TLS) + LOGIN + LOGOUT as fast as possible.
     Storm,
-    /// Open --connections sessions in IDLE, hold them, report server RSS (--server-pid).
+    /// Open --connections sessions in IDLE, hold them, report server memory growth per connection (RSS sum and PSS of --server-pid and its children).
     IdleDensity,
     /// POP3 sessions: USER/PASS, STAT, UIDL, RETR, TOP, DELE+RSET, QUIT.
     Pop3,
@@ -144,7 +144,7 @@ pub struct Args {
         default_value = "fetch_headers=30,fetch_body=20,store=20,append=10,expunge=5,idle=5,noop=5,logout=5"
     )]
     pub weights: String,
-    /// Server PID whose RSS (with its child processes) is reported (idle-density).
+    /// Server PID whose memory (RSS and PSS, with its child processes) is reported (idle-density).
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// Domain for LMTP recipients.
