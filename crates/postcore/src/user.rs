@@ -21,8 +21,26 @@ pub enum UserCommand {
     Passwd { name: String },
     /// Remove a user from the database (their mail stays on disk).
     Del { name: String },
-    /// List the users.
+    /// List the users (with the protocols disabled for them, if any).
     List,
+    /// Refuse new IMAP and/or POP3 logins of a user (both without a flag);
+    /// their password and mail stay. A running server applies it to the
+    /// next login; sessions already open continue.
+    Disable {
+        name: String,
+        #[arg(long)]
+        imap: bool,
+        #[arg(long)]
+        pop3: bool,
+    },
+    /// Allow IMAP and/or POP3 logins again (both without a flag).
+    Enable {
+        name: String,
+        #[arg(long)]
+        imap: bool,
+        #[arg(long)]
+        pop3: bool,
+    },
     /// Manage a user's app passwords: extra, revocable passwords for mail
     /// clients (IMAP, POP3, SMTP AUTH with PLAIN/LOGIN).
     #[command(subcommand, name = "app-password")]
@@ -45,9 +63,18 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::List => {
             let db = pwfs::load(&path)?;
             for u in db.users() {
-                println!("{}", u.written_username());
+                match u.extra(server::users::DISABLED_FIELD) {
+                    Some(d) => println!("{} (disabled: {d})", u.written_username()),
+                    None => println!("{}", u.written_username()),
+                }
             }
             Ok(())
+        }
+        UserCommand::Disable { name, imap, pop3 } => {
+            set_disabled(&path, &name, protocols(imap, pop3), true)
+        }
+        UserCommand::Enable { name, imap, pop3 } => {
+            set_disabled(&path, &name, protocols(imap, pop3), false)
         }
         UserCommand::Add { name } => {
             let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
@@ -101,6 +128,58 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The protocols a disable/enable names: both when neither flag is given.
+fn protocols(imap: bool, pop3: bool) -> Vec<&'static str> {
+    match (imap, pop3) {
+        (true, false) => vec!["imap"],
+        (false, true) => vec!["pop3"],
+        _ => vec!["imap", "pop3"],
+    }
+}
+
+/// Adds (`off`) or removes protocols in the user's `disabled=` extra field.
+fn set_disabled(path: &Path, name: &str, protos: Vec<&str>, off: bool) -> anyhow::Result<()> {
+    let user = Username::new(name).with_context(|| format!("user name {name:?}"))?;
+    let _lock = lock(path)?;
+    let mut db = pwfs::load(path)?;
+    let Some(entry) = db.get_mut(user.as_str()) else {
+        bail!("no user {}", user.as_str());
+    };
+    let field = server::users::DISABLED_FIELD;
+    let mut set: Vec<String> = entry
+        .extra(field)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for p in &protos {
+        set.retain(|q| q != p);
+        if off {
+            set.push((*p).to_owned());
+        }
+    }
+    set.sort();
+    if set.is_empty() {
+        entry.remove_extra(field);
+    } else {
+        entry.set_extra(field, &set.join(","))?;
+    }
+    save(path, &db)?;
+    let now = if set.is_empty() {
+        "none".to_owned()
+    } else {
+        set.join(", ")
+    };
+    println!(
+        "{} {}: {} (disabled now: {now})",
+        if off { "disabled" } else { "enabled" },
+        user.as_str(),
+        protos.join(", ")
+    );
+    Ok(())
 }
 
 fn save(path: &Path, db: &PasswdFile) -> anyhow::Result<()> {

@@ -96,6 +96,23 @@ pub async fn verify_login(
     }
 }
 
+/// Extra field of a passwd-file entry listing the protocols the user may
+/// not log in with (`disabled=imap,pop3`; `postcore user disable`).
+pub const DISABLED_FIELD: &str = "disabled";
+
+/// Whether `user` (canonical name) is barred from `protocol` ("imap",
+/// "pop3"). Read at each login from the live database, so a change applies
+/// to the next login without a restart.
+pub fn protocol_disabled(db: &UserDb, user: &str, protocol: &str) -> bool {
+    db.load()
+        .get(user)
+        .and_then(|e| {
+            e.extra(DISABLED_FIELD)
+                .map(|v| v.split(',').any(|p| p == protocol))
+        })
+        .unwrap_or(false)
+}
+
 /// Mailboxes a new user starts with (RFC 6154 special use).
 const DEFAULT_FOLDERS: [(&str, SpecialUse); 5] = [
     ("Drafts", SpecialUse::Drafts),

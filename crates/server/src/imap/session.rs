@@ -937,6 +937,15 @@ impl Cx {
 
     /// On the home shard: open the user's store and answer the login.
     pub async fn enter_user(&mut self, user: String, tag: &[u8]) -> io::Result<()> {
+        if crate::users::protocol_disabled(&self.shard.users, &user, "imap") {
+            tracing::info!(user, "login refused: IMAP disabled for this user");
+            self.no(
+                tag,
+                Some(&Code::AuthorizationFailed),
+                "IMAP access is disabled for this account",
+            );
+            return Ok(());
+        }
         let sref = match self.shard.stores.acquire(&user).await {
             Ok(s) => s,
             Err(e) => {

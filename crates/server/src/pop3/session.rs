@@ -335,6 +335,15 @@ impl Session {
 
     /// On the home shard: lock and list the maildrop, answer the login.
     pub async fn enter_user(&mut self, user: String) {
+        if crate::users::protocol_disabled(&self.shard.users, &user, "pop3") {
+            tracing::info!(user, "login refused: POP3 disabled for this user");
+            write_err(
+                &mut self.conn.wbuf,
+                Some(RespCode::Auth),
+                b"POP3 access is disabled for this account",
+            );
+            return;
+        }
         let sref = match self.shard.stores.acquire(&user).await {
             Ok(s) => s,
             Err(e) => {
