@@ -61,11 +61,7 @@ impl Store {
                     if let Some(Record::Create { uidvalidity: u, .. }) = recs.last_mut() {
                         *u = uidvalidity;
                     }
-                    let rec = if recs.len() == 1 {
-                        recs.remove(0)
-                    } else {
-                        Record::Batch(recs)
-                    };
+                    let rec = Record::all_of(recs);
                     (self.submit(&mut st, &rec, true), id)
                 }
             }

@@ -151,11 +151,7 @@ impl Store {
             }
             let mut recs = Vec::new();
             let id = self.create_records(&mut st, &name, special_use, &mut recs)?;
-            let rec = if recs.len() == 1 {
-                recs.remove(0)
-            } else {
-                Record::Batch(recs)
-            };
+            let rec = Record::all_of(recs);
             (self.submit(&mut st, &rec, true), id)
         };
         self.finish(t, true).await?;
@@ -251,11 +247,7 @@ impl Store {
                 }
                 recs.extend(parents);
                 recs.push(Record::Rename { entries });
-                let rec = if recs.len() == 1 {
-                    recs.remove(0)
-                } else {
-                    Record::Batch(recs)
-                };
+                let rec = Record::all_of(recs);
                 self.submit(&mut st, &rec, true)
             }
         };

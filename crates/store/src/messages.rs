@@ -646,11 +646,7 @@ impl Store {
         if recs.is_empty() {
             return Ok((0, result));
         }
-        let rec = if recs.len() == 1 {
-            recs.remove(0)
-        } else {
-            Record::Batch(recs)
-        };
+        let rec = Record::all_of(recs);
         let mut e = Encoder::new();
         e.record(&rec);
         let (t, _, _) = self.enqueue(st, e.buf, true, commit);

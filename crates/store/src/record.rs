@@ -87,6 +87,17 @@ pub enum Record {
     Pad,
 }
 
+impl Record {
+    /// One record as itself, several as one all-or-nothing batch.
+    pub fn all_of(mut recs: Vec<Record>) -> Record {
+        if recs.len() == 1 {
+            recs.remove(0)
+        } else {
+            Record::Batch(recs)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("payload too short")]
