@@ -82,3 +82,47 @@ def test_disable_and_enable_each_protocol_on_a_running_server(srv):
 def test_disable_of_an_unknown_user_fails(srv):
     r = srv.cli("user", "disable", "nobody")
     assert r.returncode != 0 and b"no user nobody" in r.stderr, r.stderr
+
+
+def test_kick_ends_every_session_of_the_user_and_only_those(srv):
+    """`user kick`: "log out on all devices" while the server runs."""
+    a1 = srv.login("alice")
+    a1.select("INBOX")
+    a2 = srv.login("alice")
+    # One session waits in IDLE, the other between commands.
+    a2.select("INBOX")
+    tag = a2._new_tag().decode()
+    a2.send(f"{tag} IDLE\r\n".encode())
+    assert a2.readline().startswith(b"+"), "IDLE accepted"
+    b = srv.login("bob")
+    p = pop(srv)
+    p.user("alice")
+    p.pass_(USERS["alice"])
+    time.sleep(0.1)
+
+    r = srv.cli("user", "kick", "alice")
+    assert r.returncode == 0 and b"kicked alice" in r.stdout, r.stderr
+
+    def bye(sock_reader):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = sock_reader()
+            if not line:
+                return b"EOF"
+            if line.startswith((b"* BYE", b"-ERR")):
+                return line
+        return b"timeout"
+
+    assert b"Logged out by the administrator" in bye(a1.readline)
+    assert b"Logged out by the administrator" in bye(a2.readline)
+    assert b"Logged out by the administrator" in bye(p.file.readline)
+    # Other users stay; the kicked user can log in again at once.
+    assert b.noop()[0] == "OK"
+    again = srv.login("alice")
+    assert again.noop()[0] == "OK"
+    time.sleep(1.5)  # past the next database poll: the new session stays
+    assert again.noop()[0] == "OK"
+    again.logout()
+    b.logout()
+    r = srv.cli("user", "kick", "nobody")
+    assert r.returncode != 0 and b"no user nobody" in r.stderr

@@ -33,6 +33,10 @@ pub enum UserCommand {
         #[arg(long)]
         pop3: bool,
     },
+    /// Log a user out everywhere ("log out on all devices"): a running
+    /// server ends every IMAP and POP3 session of the user that logged in
+    /// before now, within about a second (BYE / -ERR). New logins work.
+    Kick { name: String },
     /// Allow IMAP and/or POP3 logins again (both without a flag).
     Enable {
         name: String,
@@ -72,6 +76,25 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { name, imap, pop3 } => {
             set_disabled(&path, &name, protocols(imap, pop3), true)
+        }
+        UserCommand::Kick { name } => {
+            let user = Username::new(&name).with_context(|| format!("user name {name:?}"))?;
+            let _lock = lock(&path)?;
+            let mut db = pwfs::load(&path)?;
+            let Some(entry) = db.get_mut(user.as_str()) else {
+                bail!("no user {}", user.as_str());
+            };
+            // The server compares this with each session's login time.
+            entry.set_extra(
+                server::users::KICKED_FIELD,
+                &server::users::now_ms().to_string(),
+            )?;
+            save(&path, &db)?;
+            println!(
+                "kicked {}: a running server ends their sessions within a second",
+                user.as_str()
+            );
+            Ok(())
         }
         UserCommand::Enable { name, imap, pop3 } => {
             set_disabled(&path, &name, protocols(imap, pop3), false)

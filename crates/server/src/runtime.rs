@@ -97,6 +97,37 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
     }
 }
 
+/// How often a shard looks whether the user database was reloaded, to end
+/// the sessions of users kicked meanwhile (`postcore user kick`).
+const KICK_POLL: Duration = Duration::from_millis(500);
+
+/// Applies kicks from each reload of the user database to this shard's
+/// sessions, until the shard stops.
+async fn watch_kicks(shard: Rc<Shard>) {
+    let mut seen = shard.users.load_full();
+    loop {
+        let stopped = futures_lite::future::or(
+            async {
+                glommio::timer::sleep(KICK_POLL).await;
+                false
+            },
+            async {
+                shard.stop.wait().await;
+                true
+            },
+        )
+        .await;
+        if stopped {
+            return;
+        }
+        let now = shard.users.load_full();
+        if !Arc::ptr_eq(&now, &seen) {
+            shard.stores.apply_kicks(&now);
+            seen = now;
+        }
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerError> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|source| ServerError::DataDir {
@@ -387,6 +418,7 @@ async fn shard_main(
     );
     shard.oauth = oauth;
     let shard = Rc::new(shard);
+    glommio::spawn_local(watch_kicks(Rc::clone(&shard))).detach();
 
     let mut listeners = Vec::new();
     for l in cfg.listeners.iter().filter(|l| supported(l.protocol)) {

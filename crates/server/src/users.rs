@@ -113,6 +113,24 @@ pub fn protocol_disabled(db: &UserDb, user: &str, protocol: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Extra field holding the time (unix milliseconds) of the user's last
+/// `postcore user kick`: sessions that logged in before it end.
+pub const KICKED_FIELD: &str = "kicked";
+
+fn kicked_ms(db: &PasswdFile, user: &str) -> i64 {
+    db.get(user)
+        .and_then(|e| e.extra(KICKED_FIELD))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Unix time in milliseconds (login and kick times compare in it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Mailboxes a new user starts with (RFC 6154 special use).
 const DEFAULT_FOLDERS: [(&str, SpecialUse); 5] = [
     ("Drafts", SpecialUse::Drafts),
@@ -148,6 +166,10 @@ struct Slot {
     /// Bumped on every acquire, so a delayed close knows whether the store
     /// was used again meanwhile.
     epoch: Cell<u64>,
+    /// The user's last `kicked=` time (unix ms) seen in the database, and
+    /// the event its sessions wait on to learn that it moved.
+    kicked_ms: Cell<i64>,
+    kick: event_listener::Event,
 }
 
 /// The home shard's open stores, one per user with sessions (or a delivery)
@@ -168,6 +190,27 @@ pub struct StoreRef {
     pub sessions_of_user: usize,
     user: String,
     owner: Rc<OpenStores>,
+}
+
+impl StoreRef {
+    /// Resolves once the user was kicked at or after `login_ms`; a session
+    /// races it against its reads and ends when it wins. Owns what it
+    /// needs, so it can be raced against a borrow of the session.
+    pub fn kicked_since(&self, login_ms: i64) -> impl std::future::Future<Output = ()> + 'static {
+        let slot = Rc::clone(&self.slot);
+        async move {
+            loop {
+                if slot.kicked_ms.get() >= login_ms {
+                    return;
+                }
+                let listener = slot.kick.listen();
+                if slot.kicked_ms.get() >= login_ms {
+                    return;
+                }
+                listener.await;
+            }
+        }
+    }
 }
 
 /// The POP3 maildrop lock of a user (RFC 1939 §8: one POP3 session at a
@@ -221,6 +264,8 @@ impl OpenStores {
                     opening: glommio::sync::Semaphore::new(1),
                     users: Cell::new(0),
                     epoch: Cell::new(0),
+                    kicked_ms: Cell::new(0),
+                    kick: event_listener::Event::new(),
                 })
             }))
         };
@@ -298,6 +343,18 @@ impl OpenStores {
             }
         })
         .detach();
+    }
+
+    /// Wakes the sessions of every user with an open store whose kick time
+    /// in `db` moved (the shard calls it when the database was reloaded).
+    pub fn apply_kicks(&self, db: &PasswdFile) {
+        for (user, slot) in self.slots.borrow().iter() {
+            let ms = kicked_ms(db, user);
+            if ms > slot.kicked_ms.get() {
+                slot.kicked_ms.set(ms);
+                slot.kick.notify(usize::MAX);
+            }
+        }
     }
 
     /// Closes every open store (graceful shutdown).

@@ -28,9 +28,14 @@ pub struct Enabled {
     pub utf8: bool,
 }
 
+/// A read that lost to a kick (no real read returns this many bytes).
+const KICKED: usize = usize::MAX;
+
 pub(super) struct UserCx {
     pub name: String,
     pub sref: StoreRef,
+    /// When this session logged in (unix ms): a kick after it ends it.
+    pub login_ms: i64,
 }
 
 pub(super) struct Selected {
@@ -234,14 +239,32 @@ impl Session {
             .conn
             .set_read_timeout(Some(Duration::from_secs(secs.max(1))))?;
         let shard = Rc::clone(&self.cx.shard);
+        let kick = self
+            .cx
+            .user
+            .as_ref()
+            .map(|u| u.sref.kicked_since(u.login_ms));
         let got = futures_lite::future::or(
             async { self.cx.conn.fill(&mut self.rbuf).await.map(Some) },
-            async {
-                shard.stop.wait().await;
-                Ok(None)
-            },
+            futures_lite::future::or(
+                async {
+                    shard.stop.wait().await;
+                    Ok(None)
+                },
+                async {
+                    match kick {
+                        Some(k) => k.await,
+                        None => std::future::pending::<()>().await,
+                    }
+                    Ok(Some(KICKED))
+                },
+            ),
         )
         .await?;
+        if got == Some(KICKED) {
+            self.cx.kicked();
+            return Ok(false);
+        }
         Ok(matches!(got, Some(n) if n > 0))
     }
 
@@ -400,8 +423,14 @@ impl Session {
                 Input(usize),
                 Change,
                 Stop,
+                Kicked,
                 Timeout,
             }
+            let kick = self
+                .cx
+                .user
+                .as_ref()
+                .map(|u| u.sref.kicked_since(u.login_ms));
             let woke = futures_lite::future::or(
                 async {
                     match self.cx.conn.fill(&mut self.rbuf).await {
@@ -418,15 +447,28 @@ impl Session {
                         }
                         Ok(Woke::Change)
                     },
-                    async {
-                        shard.stop.wait().await;
-                        Ok(Woke::Stop)
-                    },
+                    futures_lite::future::or(
+                        async {
+                            shard.stop.wait().await;
+                            Ok(Woke::Stop)
+                        },
+                        async {
+                            match kick {
+                                Some(k) => k.await,
+                                None => std::future::pending::<()>().await,
+                            }
+                            Ok(Woke::Kicked)
+                        },
+                    ),
                 ),
             )
             .await?;
             match woke {
                 Woke::Input(0) | Woke::Stop => return Ok(false),
+                Woke::Kicked => {
+                    self.cx.kicked();
+                    return Ok(false);
+                }
                 Woke::Timeout => {
                     encode::bye(
                         &mut self.cx.conn.wbuf,
@@ -668,6 +710,21 @@ impl Cx {
             }
             ExecError::Io(e) => Err(e),
         }
+    }
+
+    /// Ends the session for `postcore user kick` ("log out everywhere").
+    pub fn kicked(&mut self) {
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        tracing::info!(user, "session ended by user kick");
+        encode::bye(
+            &mut self.conn.wbuf,
+            None,
+            "Logged out by the administrator: all sessions of this account were ended",
+        );
     }
 
     pub fn store_error(&mut self, tag: &[u8], e: &store::StoreError) {
@@ -969,7 +1026,11 @@ impl Cx {
         }
         tracing::Span::current().record("user", user.as_str());
         tracing::info!(user, "logged in");
-        self.user = Some(UserCx { name: user, sref });
+        self.user = Some(UserCx {
+            name: user,
+            sref,
+            login_ms: crate::users::now_ms(),
+        });
         let caps = self.capabilities();
         let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
         self.tagged(

@@ -44,6 +44,8 @@ pub(super) struct Session {
     id: u64,
     listener: ListenerConfig,
     state: State,
+    /// When the transaction state began (unix ms): a kick after it ends it.
+    login_ms: i64,
     limits: pop3::Limits,
     /// Input is being thrown away up to the next line end (a line over the
     /// limit whose end has not arrived yet).
@@ -82,6 +84,7 @@ impl Session {
             id,
             listener,
             state: State::Authorization { user: None },
+            login_ms: 0,
             limits: pop3::Limits::default(),
             discarding: false,
             errors: 0,
@@ -197,14 +200,38 @@ impl Session {
         self.conn
             .set_read_timeout(Some(Duration::from_secs(secs.max(1))))?;
         let shard = Rc::clone(&self.shard);
+        let kick = match &self.state {
+            State::Transaction(m) => Some(m.sref.kicked_since(self.login_ms)),
+            State::Authorization { .. } => None,
+        };
+        // usize::MAX: the kick won (no read returns that many bytes).
         let got = futures_lite::future::or(
             async { self.conn.fill(&mut self.rbuf).await.map(Some) },
-            async {
-                shard.stop.wait().await;
-                Ok(None)
-            },
+            futures_lite::future::or(
+                async {
+                    shard.stop.wait().await;
+                    Ok(None)
+                },
+                async {
+                    match kick {
+                        Some(k) => k.await,
+                        None => std::future::pending::<()>().await,
+                    }
+                    Ok(Some(usize::MAX))
+                },
+            ),
         )
         .await?;
+        if got == Some(usize::MAX) {
+            tracing::info!("session ended by user kick");
+            // Leaving without QUIT: nothing is deleted (RFC 1939 §6).
+            write_err(
+                &mut self.conn.wbuf,
+                None,
+                b"Logged out by the administrator: all sessions of this account were ended",
+            );
+            return Ok(false);
+        }
         Ok(matches!(got, Some(n) if n > 0))
     }
 
@@ -373,6 +400,7 @@ impl Session {
                     &mut self.conn.wbuf,
                     format!("Logged in, {n} messages ({size} octets)").as_bytes(),
                 );
+                self.login_ms = crate::users::now_ms();
                 self.state = State::Transaction(Box::new(m));
             }
             Ok(None) => {
