@@ -530,10 +530,8 @@ pub fn entries(folder: &Folder) -> Result<Vec<Entry>, Error> {
     let mut found: HashMap<String, Found> = HashMap::new();
     for sub in ["cur", "new"] {
         let subdir = dir.join(sub);
-        let iter = match fs::read_dir(&subdir) {
-            Ok(it) => it,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&subdir, e)),
+        let Some(iter) = read_dir_if_present(&subdir)? else {
+            continue;
         };
         for dirent in iter {
             let dirent = dirent.map_err(|e| io_err(&subdir, e))?;
@@ -658,13 +656,21 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
     sync_dir(dir)
 }
 
+/// The entries of `dir`, or None when it does not exist (Maildir's `new/`
+/// and `cur/` are both optional).
+fn read_dir_if_present(dir: &Path) -> Result<Option<fs::ReadDir>, Error> {
+    match fs::read_dir(dir) {
+        Ok(it) => Ok(Some(it)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(dir, e)),
+    }
+}
+
 fn has_messages(dir: &Path) -> Result<bool, Error> {
     for sub in ["cur", "new"] {
         let subdir = dir.join(sub);
-        let iter = match fs::read_dir(&subdir) {
-            Ok(it) => it,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&subdir, e)),
+        let Some(iter) = read_dir_if_present(&subdir)? else {
+            continue;
         };
         for dirent in iter {
             let dirent = dirent.map_err(|e| io_err(&subdir, e))?;

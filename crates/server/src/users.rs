@@ -213,6 +213,15 @@ impl StoreRef {
     }
 }
 
+/// A session's kick watch ([`StoreRef::kicked_since`]); never resolves
+/// for a session with no user logged in yet.
+pub async fn kicked_or_never(kick: Option<impl std::future::Future<Output = ()>>) {
+    match kick {
+        Some(k) => k.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The POP3 maildrop lock of a user (RFC 1939 §8: one POP3 session at a
 /// time); released when dropped.
 pub struct Pop3Lock(Rc<Slot>);

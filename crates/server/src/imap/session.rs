@@ -252,10 +252,7 @@ impl Session {
                     Ok(None)
                 },
                 async {
-                    match kick {
-                        Some(k) => k.await,
-                        None => std::future::pending::<()>().await,
-                    }
+                    crate::users::kicked_or_never(kick).await;
                     Ok(Some(KICKED))
                 },
             ),
@@ -453,10 +450,7 @@ impl Session {
                             Ok(Woke::Stop)
                         },
                         async {
-                            match kick {
-                                Some(k) => k.await,
-                                None => std::future::pending::<()>().await,
-                            }
+                            crate::users::kicked_or_never(kick).await;
                             Ok(Woke::Kicked)
                         },
                     ),

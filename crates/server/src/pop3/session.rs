@@ -213,10 +213,7 @@ impl Session {
                     Ok(None)
                 },
                 async {
-                    match kick {
-                        Some(k) => k.await,
-                        None => std::future::pending::<()>().await,
-                    }
+                    crate::users::kicked_or_never(kick).await;
                     Ok(Some(usize::MAX))
                 },
             ),
