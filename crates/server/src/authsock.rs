@@ -57,6 +57,7 @@ pub async fn serve(shard: Rc<Shard>, listener: UnixListener, gate: glommio::sync
 struct Request {
     sasl: SaslServer,
     ip: IpAddr,
+    via: crate::login::Via,
 }
 
 async fn client(shard: Rc<Shard>, mut stream: UnixStream, cuid: u64) {
@@ -173,7 +174,8 @@ async fn handle_line(
                 },
             };
             let progress = sasl.start(initial.as_deref());
-            drive(shard, id, Request { sasl, ip }, progress, pending)
+            let via = crate::login::Via(crate::metrics::LoginProto::AuthSocket, mechanism.into());
+            drive(shard, id, Request { sasl, ip, via }, progress, pending)
                 .await
                 .map(Some)
         }
@@ -210,7 +212,7 @@ async fn drive(
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(error = %e, "SASL exchange failed");
-                crate::login::failed(shard, req.ip, None).await;
+                crate::login::failed(shard, req.via, req.ip, None).await;
                 return Ok(format!("FAIL\t{id}\n"));
             }
         };
@@ -223,13 +225,15 @@ async fn drive(
             Progress::VerifyPassword(creds) => {
                 let name = creds.username.as_str().to_string();
                 let pw = creds.password.as_bytes().to_vec();
-                return Ok(match password_login(shard, req.ip, &name, pw).await {
-                    Login::Ok(user) => {
-                        tracing::info!(user, "authenticated for an auth-socket client");
-                        format!("OK\t{id}\tuser={user}\n")
-                    }
-                    Login::Failed | Login::Locked => format!("FAIL\t{id}\tuser={name}\n"),
-                });
+                return Ok(
+                    match password_login(shard, req.via, req.ip, &name, pw).await {
+                        Login::Ok(user) => {
+                            tracing::info!(user, "authenticated for an auth-socket client");
+                            format!("OK\t{id}\tuser={user}\n")
+                        }
+                        Login::Failed | Login::Locked => format!("FAIL\t{id}\tuser={name}\n"),
+                    },
+                );
             }
             Progress::NeedScramSecrets { username } => {
                 let db = shard.users.load();
@@ -242,9 +246,10 @@ async fn drive(
             Progress::Authenticated { username } => {
                 let user = username.into_string();
                 if !crate::login::known_user(shard, &user) {
-                    crate::login::failed(shard, req.ip, Some(&user)).await;
+                    crate::login::failed(shard, req.via, req.ip, Some(&user)).await;
                     return Ok(format!("FAIL\t{id}\tuser={user}\n"));
                 }
+                crate::login::succeeded(shard, req.via);
                 tracing::info!(user, "authenticated for an auth-socket client");
                 return Ok(format!("OK\t{id}\tuser={user}\n"));
             }

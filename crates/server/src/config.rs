@@ -346,6 +346,13 @@ pub fn default_listeners() -> Vec<ListenerConfig> {
             protocol: Protocol::Lmtp,
             tls: TlsMode::None,
         },
+        // Prometheus metrics over HTTP; 9900 is the port Dovecot's own
+        // documentation uses for its metrics listener.
+        ListenerConfig {
+            address: loopback(9900),
+            protocol: Protocol::Metrics,
+            tls: TlsMode::None,
+        },
     ]
 }
 
@@ -392,11 +399,9 @@ impl Config {
                     l.address
                 )));
             }
-            if matches!(l.protocol, Protocol::Metrics | Protocol::Lmtp)
-                && l.tls == TlsMode::Implicit
-            {
+            if l.protocol == Protocol::Lmtp && l.tls == TlsMode::Implicit {
                 return Err(ConfigError::Invalid(format!(
-                    "listener {}: implicit TLS is only for imap and pop3",
+                    "listener {}: implicit TLS is for imap, pop3 and metrics",
                     l.address
                 )));
             }
@@ -495,7 +500,7 @@ mod tests {
         let cfg = Config::parse("").unwrap();
         assert_eq!(cfg.data_dir, PathBuf::from("postcore-data"));
         let ports: Vec<u16> = cfg.listeners.iter().map(|l| l.address.port()).collect();
-        assert_eq!(ports, vec![1143, 1993, 1110, 1995, 1024]);
+        assert_eq!(ports, vec![1143, 1993, 1110, 1995, 1024, 9900]);
         assert!(cfg.listeners.iter().all(|l| l.address.ip().is_loopback()));
         assert_eq!(cfg.auth.plaintext_auth, PlaintextAuth::Loopback);
         assert_eq!(cfg.cert_path(), PathBuf::from("postcore-data/tls/cert.pem"));

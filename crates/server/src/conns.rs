@@ -29,6 +29,9 @@ pub enum Refusal {
 pub struct ConnGuard {
     tracker: Arc<ConnTracker>,
     ip: IpAddr,
+    /// The open-connections gauge this connection was counted in, on the
+    /// shard that accepted it (the guard travels along with a hand-off).
+    open: Option<crate::transport::Meter>,
 }
 
 impl ConnTracker {
@@ -58,6 +61,7 @@ impl ConnTracker {
         Ok(ConnGuard {
             tracker: Arc::clone(self),
             ip,
+            open: None,
         })
     }
 
@@ -66,8 +70,19 @@ impl ConnTracker {
     }
 }
 
+impl ConnGuard {
+    /// Counts the connection as open in `m` until the guard drops.
+    pub fn count_open(&mut self, m: crate::transport::Meter) {
+        m.0.connection_opened(m.1);
+        self.open = Some(m);
+    }
+}
+
 impl Drop for ConnGuard {
     fn drop(&mut self) {
+        if let Some((m, p)) = self.open.take() {
+            m.closed(p);
+        }
         let mut map = self
             .tracker
             .per_ip

@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod imap;
 pub mod lmtp;
 pub mod login;
+pub mod metrics;
 pub mod pop3;
 pub mod runtime;
 pub mod shard;

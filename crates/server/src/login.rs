@@ -2,6 +2,7 @@
 //! user, the password check off the executor, and the delay after a
 //! failure. IMAP and POP3 wrap the outcome in their own responses.
 
+use crate::metrics::{LoginProto, Mech};
 use crate::shard::Shard;
 use crate::users::{LoginOutcome, verify_login};
 use auth::throttle::Decision;
@@ -17,13 +18,24 @@ pub enum Login {
     Locked,
 }
 
+/// Where a login came from and how it proved itself, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Via(pub LoginProto, pub Mech);
+
 /// Called before answering pending output is flushed, since a login can
 /// wait for seconds (throttle delay, failure delay).
-pub async fn password_login(shard: &Shard, ip: IpAddr, user: &str, password: Vec<u8>) -> Login {
+pub async fn password_login(
+    shard: &Shard,
+    via: Via,
+    ip: IpAddr,
+    user: &str,
+    password: Vec<u8>,
+) -> Login {
     let decision = shard.throttle.borrow().check(ip, user, Shard::now_ms());
     match decision {
         Decision::Locked { retry_after_ms } => {
             tracing::warn!(user, %ip, retry_after_ms, "login refused: locked out after repeated failures");
+            shard.metrics.login(via.0, via.1, false);
             return Login::Locked;
         }
         Decision::Allow { delay_ms } if delay_ms > 0 => {
@@ -40,18 +52,26 @@ pub async fn password_login(shard: &Shard, ip: IpAddr, user: &str, password: Vec
                 .throttle
                 .borrow_mut()
                 .record_success(ip, &name, Shard::now_ms());
+            succeeded(shard, via);
             Login::Ok(name)
         }
         LoginOutcome::Failed => {
-            failed(shard, ip, Some(user)).await;
+            failed(shard, via, ip, Some(user)).await;
             Login::Failed
         }
     }
 }
 
+/// Counts a login whose credentials were accepted without a password
+/// check here (SCRAM, OAuth, APOP); `password_login` counts its own.
+pub fn succeeded(shard: &Shard, via: Via) {
+    shard.metrics.login(via.0, via.1, true);
+}
+
 /// Records a failed authentication (also a failed SASL exchange) and waits
 /// the configured delay.
-pub async fn failed(shard: &Shard, ip: IpAddr, user: Option<&str>) {
+pub async fn failed(shard: &Shard, via: Via, ip: IpAddr, user: Option<&str>) {
+    shard.metrics.login(via.0, via.1, false);
     let d = shard
         .throttle
         .borrow_mut()

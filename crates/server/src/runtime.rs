@@ -188,6 +188,7 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
         cfg.limits.max_connections_per_ip,
     );
     let mesh = MeshBuilder::<ShardMsg, _>::full(shards, 1024);
+    let metrics = crate::metrics::Metrics::new(shards);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, ServerError>>();
 
     let handles = {
@@ -196,7 +197,10 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
         LocalExecutorPoolBuilder::new(placement)
             .name("postcore-shard")
             .on_all_shards(move || async move {
-                shard_main(cfg, tls, users, conns, oauth, stopping, mesh, ready_tx).await
+                shard_main(
+                    cfg, tls, users, conns, oauth, stopping, mesh, metrics, ready_tx,
+                )
+                .await
             })
             .map_err(|e| ServerError::Executors(e.to_string()))?
     };
@@ -294,6 +298,13 @@ fn print_banner(
         } else {
             " [not served by this version]"
         };
+        let tls = match l.protocol {
+            Protocol::Metrics if l.tls == TlsMode::Implicit => {
+                format!(" (https://{}/metrics)", l.address)
+            }
+            Protocol::Metrics => format!(" (http://{}/metrics)", l.address),
+            _ => tls.to_string(),
+        };
         s.push_str(&format!("  {proto:<7} {}{tls}{state}\n", l.address));
     }
     let cfg_arg = config
@@ -310,7 +321,10 @@ fn print_banner(
 
 /// Protocols this version serves; listeners for the others are not opened.
 fn supported(p: Protocol) -> bool {
-    matches!(p, Protocol::Imap | Protocol::Pop3 | Protocol::Lmtp)
+    matches!(
+        p,
+        Protocol::Imap | Protocol::Pop3 | Protocol::Lmtp | Protocol::Metrics
+    )
 }
 
 fn spawn_signal_thread(
@@ -388,6 +402,7 @@ async fn shard_main(
     oauth: Option<Arc<auth::oauth::TokenValidator>>,
     stopping: Arc<AtomicBool>,
     mesh: MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>,
+    metrics: Arc<crate::metrics::Metrics>,
     ready: std::sync::mpsc::Sender<Result<usize, ServerError>>,
 ) {
     let (senders, mut receivers) = match mesh.join().await {
@@ -401,11 +416,9 @@ async fn shard_main(
     };
     let id = senders.peer_id();
     let count = senders.nr_consumers();
-    let stores = OpenStores::new(
-        cfg.data_dir.clone(),
-        crate::store_config(&cfg),
-        STORE_LINGER,
-    );
+    let mut store_cfg = crate::store_config(&cfg);
+    store_cfg.observer = Some(metrics.shard(id) as Arc<dyn store::StoreObserver>);
+    let stores = OpenStores::new(cfg.data_dir.clone(), store_cfg, STORE_LINGER);
     let mut shard = Shard::new(
         id,
         count,
@@ -415,10 +428,16 @@ async fn shard_main(
         conns,
         stores,
         senders,
+        metrics,
     );
     shard.oauth = oauth;
     let shard = Rc::new(shard);
     glommio::spawn_local(watch_kicks(Rc::clone(&shard))).detach();
+    glommio::spawn_local(crate::metrics::sample_event_loop(
+        Arc::clone(&shard.metrics),
+        Rc::clone(&shard),
+    ))
+    .detach();
 
     let mut listeners = Vec::new();
     for l in cfg.listeners.iter().filter(|l| supported(l.protocol)) {
@@ -566,7 +585,7 @@ async fn accept_loop(
                 Protocol::Imap => crate::imap::serve(s, sock, l).await,
                 Protocol::Pop3 => crate::pop3::serve(s, sock, l).await,
                 Protocol::Lmtp => crate::lmtp::serve(s, sock, l).await,
-                Protocol::Metrics => {}
+                Protocol::Metrics => crate::metrics::http::serve(s, sock, l).await,
             }
         });
         if let Ok(t) = spawned {

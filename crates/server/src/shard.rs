@@ -64,6 +64,9 @@ pub struct Shard {
     pub stop: Stop,
     /// Bearer-token validator when `[oauth]` is configured.
     pub oauth: Option<Arc<auth::oauth::TokenValidator>>,
+    /// This shard's metrics, and every shard's (for the metrics listener).
+    pub metrics: Arc<crate::metrics::ShardMetrics>,
+    pub metrics_all: Arc<crate::metrics::Metrics>,
     senders: Senders<ShardMsg>,
     next_session: Cell<u64>,
 }
@@ -79,6 +82,7 @@ impl Shard {
         conns: Arc<ConnTracker>,
         stores: std::rc::Rc<OpenStores>,
         senders: Senders<ShardMsg>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         Shard {
             id,
@@ -91,6 +95,8 @@ impl Shard {
             throttle: RefCell::new(Throttle::new(Default::default())),
             stop: Stop::default(),
             oauth: None,
+            metrics: metrics.shard(id),
+            metrics_all: metrics,
             senders,
             next_session: Cell::new(0),
         }
@@ -135,7 +141,11 @@ impl Shard {
     ) -> Option<(crate::transport::Conn, crate::conns::ConnGuard)> {
         let peer = sock.peer_addr().ok()?;
         match self.conns.admit(peer.ip()) {
-            Ok(guard) => Some((crate::transport::Conn::new(sock).ok()?, guard)),
+            Ok(mut guard) => {
+                let mut conn = crate::transport::Conn::new(sock).ok()?;
+                self.count_connection(listener, &mut conn, &mut guard);
+                Some((conn, guard))
+            }
             Err(why) => {
                 tracing::warn!(%peer, ?why, "connection refused: limit reached");
                 let tls = (listener.tls == crate::config::TlsMode::Implicit)
@@ -145,6 +155,21 @@ impl Shard {
                 crate::transport::Conn::refuse(sock, tls, refusal, timeout).await;
                 None
             }
+        }
+    }
+
+    /// Counts an admitted connection in this shard's metrics: accepted,
+    /// open until its guard drops, and its bytes.
+    pub fn count_connection(
+        &self,
+        listener: &crate::config::ListenerConfig,
+        conn: &mut crate::transport::Conn,
+        guard: &mut crate::conns::ConnGuard,
+    ) {
+        if let Some(p) = crate::metrics::Proto::of(listener.protocol) {
+            self.metrics.connection(p, listener.tls);
+            guard.count_open((Arc::clone(&self.metrics), p));
+            conn.set_meter((Arc::clone(&self.metrics), p));
         }
     }
 

@@ -31,7 +31,16 @@ pub struct Conn {
     tls_out: Vec<u8>,
     peer: SocketAddr,
     local: SocketAddr,
+    /// Where this connection's wire bytes are counted (the current shard's
+    /// metrics); set again after a hand-off.
+    meter: Option<Meter>,
 }
+
+/// A shard's metrics and the protocol a connection speaks.
+pub type Meter = (
+    std::sync::Arc<crate::metrics::ShardMetrics>,
+    crate::metrics::Proto,
+);
 
 /// Everything a connection is, in a form that can cross to another shard.
 pub struct Handoff {
@@ -67,7 +76,25 @@ impl Conn {
             tls_out: Vec::new(),
             peer,
             local,
+            meter: None,
         })
+    }
+
+    /// Counts this connection's bytes from now on in `m`.
+    pub fn set_meter(&mut self, m: Meter) {
+        self.meter = Some(m);
+    }
+
+    fn count_in(&self, n: usize) {
+        if let Some((m, p)) = &self.meter {
+            m.read(*p, n);
+        }
+    }
+
+    fn count_out(&self, n: usize) {
+        if let Some((m, p)) = &self.meter {
+            m.wrote(*p, n);
+        }
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -104,6 +131,7 @@ impl Conn {
             // with it, or zeros would be taken for input.
             let mut room = scopeguard::guard(rbuf, |b| b.truncate(start));
             let n = self.sock.read(&mut room[start..]).await?;
+            self.count_in(n);
             let rbuf = scopeguard::ScopeGuard::into_inner(room);
             rbuf.truncate(start + n);
             return Ok(n);
@@ -118,6 +146,7 @@ impl Conn {
                 self.scratch.resize(READ_CHUNK, 0);
             }
             let n = self.sock.read(&mut self.scratch[..READ_CHUNK]).await?;
+            self.count_in(n);
             if n == 0 {
                 return Ok(0);
             }
@@ -189,6 +218,9 @@ impl Conn {
             self.tls_out.clear();
             tls.write_tls(&mut self.tls_out)?;
             self.sock.write_all(&self.tls_out).await?;
+            if let Some((m, p)) = &self.meter {
+                m.wrote(*p, self.tls_out.len());
+            }
         }
         Ok(())
     }
@@ -215,7 +247,9 @@ impl Conn {
 
     async fn write_through(&mut self, data: &[u8]) -> io::Result<()> {
         if self.tls.is_none() {
-            return self.sock.write_all(data).await;
+            self.sock.write_all(data).await?;
+            self.count_out(data.len());
+            return Ok(());
         }
         for chunk in data.chunks(TLS_WRITE_CHUNK) {
             if let Some(tls) = self.tls.as_mut() {
@@ -333,6 +367,7 @@ impl Conn {
             tls_out: Vec::new(),
             peer: h.peer,
             local: h.local,
+            meter: None,
         };
         (conn, h.rbuf)
     }

@@ -228,6 +228,9 @@ impl Store {
             return Ok(true);
         }
         self.checkpoint().await?;
+        if let Some(o) = &self.inner.cfg.observer {
+            o.compacted(dead);
+        }
         tracing::info!(
             segment = seg,
             bytes_before = size,

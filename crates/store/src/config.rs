@@ -52,6 +52,9 @@ pub struct StoreConfig {
     /// Segment files kept open for reading (the newest is always open).
     /// Bounds file descriptors per store; default 16, at least 2.
     pub max_open_segments: usize,
+    /// Told of appends, syncs and compactions (the server's metrics).
+    /// Default none.
+    pub observer: Option<std::sync::Arc<dyn crate::StoreObserver>>,
 }
 
 impl Default for StoreConfig {
@@ -69,6 +72,7 @@ impl Default for StoreConfig {
             max_mailboxes: 10_000,
             max_mailbox_name: 512,
             max_open_segments: 16,
+            observer: None,
         }
     }
 }

@@ -459,6 +459,9 @@ impl Store {
             (t, uids)
         };
         self.finish(t, true).await?;
+        if let Some(o) = &cfg.observer {
+            o.appended(msgs.len() as u64, total);
+        }
         Ok(uids)
     }
 

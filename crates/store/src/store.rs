@@ -500,8 +500,12 @@ impl Store {
                 .collect()
         };
         for f in files {
+            let started = std::time::Instant::now();
             f.fdatasync().await?;
             self.inner.syncs.set(self.inner.syncs.get() + 1);
+            if let Some(o) = &self.inner.cfg.observer {
+                o.synced(started.elapsed());
+            }
         }
         self.inner.st.borrow_mut().wal.unsynced.clear();
         Ok(())

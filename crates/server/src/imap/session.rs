@@ -5,6 +5,8 @@
 use super::HandedOff;
 use crate::config::{ListenerConfig, TlsMode};
 use crate::conns::ConnGuard;
+use crate::login::Via;
+use crate::metrics::{LoginProto, Mech, Proto};
 use crate::shard::{Shard, ShardMsg};
 use crate::transport::Conn;
 use crate::users::StoreRef;
@@ -275,7 +277,13 @@ impl Session {
             let parsed = self.reader.parse(&self.rbuf);
             let (next, consumed) = match parsed {
                 Ok(Parsed::Command { command, consumed }) => {
+                    let name = command.body.name();
+                    let started = std::time::Instant::now();
                     let next = self.cx.execute(command).await?;
+                    self.cx
+                        .shard
+                        .metrics
+                        .command(Proto::Imap, name, started.elapsed());
                     (next, consumed)
                 }
                 Ok(Parsed::Continue { .. }) => {
@@ -317,6 +325,7 @@ impl Session {
                         tracing::debug!(error = %e, "STARTTLS handshake failed");
                         return Ok(Flow::End);
                     }
+                    self.cx.shard.metrics.starttls(Proto::Imap);
                     self.reader.reset();
                 }
                 Next::Idle(tag) => {
@@ -496,13 +505,14 @@ impl Session {
             return Ok(Some(Next::Continue));
         };
         let limits = parser_limits(&self.cx.shard);
+        let via = Via(LoginProto::Imap, mechanism.into());
         let mut progress = sasl.start(initial.as_deref());
         loop {
             let p = match progress {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::debug!(error = %e, "SASL exchange failed");
-                    self.cx.login_failed(tag, None).await;
+                    self.cx.login_failed(tag, via, None).await;
                     return Ok(Some(Next::Continue));
                 }
             };
@@ -565,7 +575,11 @@ impl Session {
                 Progress::VerifyPassword(creds) => {
                     let name = creds.username.as_str().to_string();
                     let pass = creds.password.as_bytes().to_vec();
-                    return self.cx.check_password(tag, &name, pass).await.map(Some);
+                    return self
+                        .cx
+                        .check_password(tag, via, &name, pass)
+                        .await
+                        .map(Some);
                 }
                 Progress::NeedScramSecrets { username } => {
                     let db = self.cx.shard.users.load();
@@ -578,9 +592,10 @@ impl Session {
                 Progress::Authenticated { username } => {
                     let user = username.into_string();
                     if !crate::login::known_user(&self.cx.shard, &user) {
-                        self.cx.login_failed(tag, Some(&user)).await;
+                        self.cx.login_failed(tag, via, Some(&user)).await;
                         return Ok(Some(Next::Continue));
                     }
+                    crate::login::succeeded(&self.cx.shard, via);
                     return self.cx.login_succeeded(tag, user).await.map(Some);
                 }
             }
@@ -842,7 +857,8 @@ impl Cx {
                 }
                 let user = String::from_utf8_lossy(&user.to_bytes()).into_owned();
                 let pass = password.to_bytes().into_owned();
-                self.check_password(tag, &user, pass).await?
+                let via = Via(LoginProto::Imap, Mech::Password);
+                self.check_password(tag, via, &user, pass).await?
             }
             CommandBody::Authenticate {
                 mechanism,
@@ -940,10 +956,16 @@ impl Cx {
     }
 
     /// Throttle, verify (off the executor) and, on success, log in.
-    async fn check_password(&mut self, tag: &[u8], user: &str, pass: Vec<u8>) -> io::Result<Next> {
+    async fn check_password(
+        &mut self,
+        tag: &[u8],
+        via: Via,
+        user: &str,
+        pass: Vec<u8>,
+    ) -> io::Result<Next> {
         self.conn.flush().await?;
         let ip = self.conn.peer().ip();
-        match crate::login::password_login(&self.shard, ip, user, pass).await {
+        match crate::login::password_login(&self.shard, via, ip, user, pass).await {
             crate::login::Login::Ok(name) => self.login_succeeded(tag, name).await,
             crate::login::Login::Failed => {
                 self.no(
@@ -964,9 +986,9 @@ impl Cx {
         }
     }
 
-    async fn login_failed(&mut self, tag: &[u8], user: Option<&str>) {
+    async fn login_failed(&mut self, tag: &[u8], via: Via, user: Option<&str>) {
         let _ = self.conn.flush().await;
-        crate::login::failed(&self.shard, self.conn.peer().ip(), user).await;
+        crate::login::failed(&self.shard, via, self.conn.peer().ip(), user).await;
         self.no(
             tag,
             Some(&Code::AuthenticationFailed),

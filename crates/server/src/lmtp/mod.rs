@@ -43,7 +43,7 @@ async fn host_name(shard: &Shard) -> Rc<str> {
 pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) {
     let Ok(peer) = sock.peer_addr() else { return };
     let host = host_name(&shard).await;
-    let guard = match shard.conns.admit(peer.ip()) {
+    let mut guard = match shard.conns.admit(peer.ip()) {
         Ok(g) => g,
         Err(why) => {
             tracing::warn!(%peer, ?why, "connection refused: limit reached");
@@ -59,7 +59,10 @@ pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) 
             return;
         }
     };
-    let Ok(conn) = Conn::new(sock) else { return };
+    let Ok(mut conn) = Conn::new(sock) else {
+        return;
+    };
+    shard.count_connection(&listener, &mut conn, &mut guard);
     let id = shard.new_session_id();
     let span = tracing::info_span!("lmtp", session = id, %peer, shard = shard.id);
     let s = session::Session::new(shard, conn, guard, id, listener, host);

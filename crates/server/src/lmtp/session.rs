@@ -313,14 +313,16 @@ impl Session {
             // The command borrows the buffer while it is executed; nothing
             // reads input meanwhile, so the buffer steps aside.
             let rbuf = std::mem::take(&mut self.rbuf);
-            let (step, consumed) = match lmtp::parse_command(&rbuf, &self.limits) {
+            let (step, consumed, name, started) = match lmtp::parse_command(&rbuf, &self.limits) {
                 Ok(None) => {
                     self.rbuf = rbuf;
                     return Ok(Flow::Read);
                 }
                 Ok(Some(p)) => {
-                    tracing::trace!(command = p.value.name(), "executing");
-                    (self.execute(p.value), p.consumed)
+                    let name = p.value.name();
+                    tracing::trace!(command = name, "executing");
+                    let started = std::time::Instant::now();
+                    (self.execute(p.value), p.consumed, name, started)
                 }
                 Err(e) => {
                     self.rbuf = rbuf;
@@ -336,14 +338,18 @@ impl Session {
             };
             self.rbuf = rbuf;
             self.rbuf.advance(consumed.min(self.rbuf.len()));
-            match step {
-                Step::Next => {}
-                Step::Quit => return Ok(Flow::End),
-                Step::Data => {
-                    if !self.data().await? {
-                        return Ok(Flow::End);
-                    }
-                }
+            // DATA is timed to its last reply: the message's transfer and
+            // delivery to every recipient.
+            let go_on = match step {
+                Step::Next => true,
+                Step::Quit => false,
+                Step::Data => self.data().await?,
+            };
+            self.shard
+                .metrics
+                .command(crate::metrics::Proto::Lmtp, name, started.elapsed());
+            if !go_on {
+                return Ok(Flow::End);
             }
         }
     }
@@ -372,6 +378,7 @@ impl Session {
             tracing::debug!(error = %e, "STARTTLS handshake failed");
             return Ok(false);
         }
+        self.shard.metrics.starttls(crate::metrics::Proto::Lmtp);
         // RFC 3207 §4.2: forget everything said before TLS, LHLO included.
         self.lhlo = None;
         self.tx = None;

@@ -50,7 +50,11 @@ pub async fn serve(shard: Rc<Shard>, sock: TcpStream, listener: ListenerConfig) 
 
 /// Continues a POP3 connection handed over by another shard.
 pub async fn resume(shard: Rc<Shard>, h: HandedOff) {
-    let (conn, rbuf) = Conn::from_handoff(h.conn);
+    let (mut conn, rbuf) = Conn::from_handoff(h.conn);
+    conn.set_meter((
+        std::sync::Arc::clone(&shard.metrics),
+        crate::metrics::Proto::Pop3,
+    ));
     let peer = conn.peer();
     let span = tracing::info_span!("pop3", session = h.session_id, %peer, shard = shard.id, user = tracing::field::Empty);
     let mut s = session::Session::new(shard, conn, rbuf, h.guard, h.session_id, h.listener);

@@ -7,7 +7,8 @@ use super::HandedOff;
 use super::maildrop::Maildrop;
 use crate::config::{ListenerConfig, TlsMode};
 use crate::conns::ConnGuard;
-use crate::login::{Login, password_login, plaintext_allowed};
+use crate::login::{Login, Via, password_login, plaintext_allowed};
+use crate::metrics::{LoginProto, Mech};
 use crate::shard::{Shard, ShardMsg};
 use crate::transport::Conn;
 use bytes::{Buf, BytesMut};
@@ -259,9 +260,16 @@ impl Session {
                     return Ok(Flow::Read);
                 }
                 Ok(Some(p)) => {
-                    tracing::trace!(command = p.value.name(), "executing");
+                    let name = p.value.name();
+                    tracing::trace!(command = name, "executing");
                     let consumed = p.consumed;
+                    let started = std::time::Instant::now();
                     let flow = self.execute(p.value).await;
+                    self.shard.metrics.command(
+                        crate::metrics::Proto::Pop3,
+                        name,
+                        started.elapsed(),
+                    );
                     self.rbuf = rbuf;
                     (flow?, consumed)
                 }
@@ -292,6 +300,7 @@ impl Session {
                         tracing::debug!(error = %e, "STLS handshake failed");
                         return Ok(Flow::End);
                     }
+                    self.shard.metrics.starttls(crate::metrics::Proto::Pop3);
                     // RFC 2595: forget what was said before TLS.
                     self.state = State::Authorization { user: None };
                 }
@@ -463,7 +472,8 @@ impl Session {
                 };
                 let pw = pw.to_vec();
                 self.conn.flush().await?;
-                match password_login(&self.shard, self.conn.peer().ip(), &name, pw).await {
+                let via = Via(LoginProto::Pop3, Mech::Password);
+                match password_login(&self.shard, via, self.conn.peer().ip(), &name, pw).await {
                     Login::Ok(u) => return Ok(Step::LoggedIn(u)),
                     Login::Failed => write_err(
                         &mut self.conn.wbuf,
@@ -491,10 +501,12 @@ impl Session {
                             .throttle
                             .borrow_mut()
                             .record_success(ip, &user, Shard::now_ms());
+                        crate::login::succeeded(&self.shard, Via(LoginProto::Pop3, Mech::Apop));
                         return Ok(Step::LoggedIn(user));
                     }
                     None => {
-                        crate::login::failed(&self.shard, ip, Some(&name)).await;
+                        let via = Via(LoginProto::Pop3, Mech::Apop);
+                        crate::login::failed(&self.shard, via, ip, Some(&name)).await;
                         write_err(
                             &mut self.conn.wbuf,
                             Some(RespCode::Auth),
@@ -604,6 +616,7 @@ impl Session {
             return Ok(Some(Step::Next));
         };
         let ip = self.conn.peer().ip();
+        let via = Via(LoginProto::Pop3, mech.into());
         let mut progress = sasl.start(initial.as_deref());
         loop {
             let p = match progress {
@@ -611,7 +624,7 @@ impl Session {
                 Err(e) => {
                     tracing::debug!(error = %e, "SASL exchange failed");
                     self.conn.flush().await?;
-                    crate::login::failed(&self.shard, ip, None).await;
+                    crate::login::failed(&self.shard, via, ip, None).await;
                     write_err(
                         &mut self.conn.wbuf,
                         Some(RespCode::Auth),
@@ -673,7 +686,7 @@ impl Session {
                     let pass = creds.password.as_bytes().to_vec();
                     self.conn.flush().await?;
                     return Ok(Some(
-                        match password_login(&self.shard, ip, &name, pass).await {
+                        match password_login(&self.shard, via, ip, &name, pass).await {
                             Login::Ok(u) => Step::LoggedIn(u),
                             Login::Failed | Login::Locked => {
                                 write_err(
@@ -698,7 +711,7 @@ impl Session {
                     let user = username.into_string();
                     if !crate::login::known_user(&self.shard, &user) {
                         self.conn.flush().await?;
-                        crate::login::failed(&self.shard, ip, Some(&user)).await;
+                        crate::login::failed(&self.shard, via, ip, Some(&user)).await;
                         write_err(
                             &mut self.conn.wbuf,
                             Some(RespCode::Auth),
@@ -706,6 +719,7 @@ impl Session {
                         );
                         return Ok(Some(Step::Next));
                     }
+                    crate::login::succeeded(&self.shard, via);
                     return Ok(Some(Step::LoggedIn(user)));
                 }
             }
