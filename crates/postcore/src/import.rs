@@ -26,10 +26,13 @@
 //! uid-less messages: re-run against the same source.
 
 use crate::offline::{Job, for_each_user, select_users};
+use crate::target::{Target, TargetError};
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migrate::{Message, maildir, mbox};
+use server::admin::{Refusal, WireError, client::Client};
 use server::config::Config;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -260,6 +263,8 @@ struct FolderReport {
     bytes: u64,
     reasons: Vec<String>,
     notes: Vec<String>,
+    /// Imported under new UIDs: the live mailbox had taken the source's.
+    renumbered: u64,
     uidvalidity: u32,
     uidnext: u32,
 }
@@ -280,6 +285,8 @@ pub struct UserReport {
     user: String,
     source: PathBuf,
     new_store: bool,
+    /// Written through the running server (admin socket).
+    live: bool,
     folders: Vec<FolderReport>,
     /// Folder directories not imported (undecodable names), with reasons.
     skipped_folders: Vec<String>,
@@ -295,10 +302,15 @@ impl UserReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{}: from {}{}",
+            "{}: from {}{}{}",
             self.user,
             self.source.display(),
-            if self.new_store { " (new store)" } else { "" }
+            if self.new_store { " (new store)" } else { "" },
+            if self.live {
+                " (into the running server)"
+            } else {
+                ""
+            }
         );
         let (mut imp, mut skip, mut bytes) = (0u64, 0u64, 0u64);
         for f in &self.folders {
@@ -310,6 +322,13 @@ impl UserReport {
                 "  {:<30} {:>8} imported {:>8} skipped (already there) {:>6} failed   uidvalidity {} uidnext {}",
                 f.name, f.imported, f.skipped, f.failed, f.uidvalidity, f.uidnext
             );
+            if f.renumbered > 0 {
+                let _ = writeln!(
+                    s,
+                    "      note: {} message(s) got new UIDs: mail arrived in this mailbox during the import",
+                    f.renumbered
+                );
+            }
             for n in &f.notes {
                 let _ = writeln!(s, "      note: {n}");
             }
@@ -356,13 +375,6 @@ struct Plan {
     subscribe: Option<bool>,
 }
 
-fn is_per_message(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::InvalidKeyword(_) | StoreError::Limit(_) | StoreError::TooBig { .. }
-    )
-}
-
 fn new_message(m: &Message, keywords: bool) -> NewMessage<'_> {
     NewMessage {
         raw: &m.raw,
@@ -380,34 +392,46 @@ fn new_message(m: &Message, keywords: bool) -> NewMessage<'_> {
 /// tied to one message (a bad keyword, a limit), the batch is retried one
 /// message at a time so only that message fails. Errors returned abort
 /// the user (disk trouble: the store is poisoned).
+///
+/// Into a live store, the source's UIDs may be taken by mail delivered
+/// during the import (UIDs only grow): the batch then gets new UIDs, which
+/// the report says, rather than being lost.
 async fn append_batch(
-    store: &Store,
+    store: &Target,
     id: MailboxId,
     batch: &[(u32, Message)],
     rep: &mut FolderReport,
-) -> Result<(), StoreError> {
+) -> Result<(), TargetError> {
     if batch.is_empty() {
         return Ok(());
     }
     let uids: Vec<u32> = batch.iter().map(|(u, _)| *u).collect();
     let msgs: Vec<NewMessage<'_>> = batch.iter().map(|(_, m)| new_message(m, true)).collect();
+    let bytes = batch.iter().map(|(_, m)| m.raw.len() as u64).sum::<u64>();
     match store.import_append(id, &uids, &msgs).await {
         Ok(()) => {
             rep.imported += batch.len() as u64;
-            rep.bytes += batch.iter().map(|(_, m)| m.raw.len() as u64).sum::<u64>();
+            rep.bytes += bytes;
             return Ok(());
         }
-        Err(e) if is_per_message(&e) => {}
-        Err(e) => return Err(e),
+        Err(e) => match e.refusal() {
+            Refusal::Keyword(_) | Refusal::Message(_) => {}
+            Refusal::Conflict(_) if store.is_live() => {
+                store.append(id, &msgs).await?;
+                rep.imported += batch.len() as u64;
+                rep.bytes += bytes;
+                rep.renumbered += batch.len() as u64;
+                return Ok(());
+            }
+            _ => return Err(e),
+        },
     }
     for (uid, m) in batch {
         let r = store
             .import_append(id, &[*uid], &[new_message(m, true)])
             .await;
         let r = match r {
-            Err(e @ (StoreError::InvalidKeyword(_) | StoreError::Limit(_)))
-                if !m.meta.keywords.is_empty() =>
-            {
+            Err(e) if matches!(e.refusal(), Refusal::Keyword(_)) && !m.meta.keywords.is_empty() => {
                 // A keyword this store cannot hold must not cost the message.
                 let again = store
                     .import_append(id, &[*uid], &[new_message(m, false)])
@@ -425,8 +449,10 @@ async fn append_batch(
                 rep.imported += 1;
                 rep.bytes += m.raw.len() as u64;
             }
-            Err(e) if is_per_message(&e) => rep.fail(Some(*uid), e),
-            Err(e) => return Err(e),
+            Err(e) => match e.refusal() {
+                Refusal::Keyword(t) | Refusal::Message(t) => rep.fail(Some(*uid), t),
+                _ => return Err(e),
+            },
         }
     }
     Ok(())
@@ -435,13 +461,15 @@ async fn append_batch(
 struct Ctx {
     bar: ProgressBar,
     max_size: u64,
+    /// The running server's admin socket, if one can be addressed.
+    admin: Option<server::admin::Endpoint>,
 }
 
 /// Imports one folder's messages from `feed`. For mbox the feed has to be
 /// read before the mailbox can be chosen (X-IMAPbase is in its first
 /// message), so the first batch is read here, before anything else.
 async fn import_folder(
-    store: &Store,
+    store: &Target,
     mut plan: Plan,
     feed: Feed,
     ctx: &Ctx,
@@ -468,19 +496,18 @@ async fn import_folder(
     let mut must_match: Option<(u32, u64, i64)> = None;
     let uidvalidity = match plan.uidvalidity {
         Some(v) => v,
-        None => match store.mailbox_id(&plan.name) {
-            Some(id) if store.status(id)?.uidnext > 1 => {
-                let snap = store.snapshot(id)?;
-                let Some(last) = snap.messages.last() else {
+        None => match store.state(&plan.name).await? {
+            Some(st) if st.uidnext > 1 => {
+                let Some(last) = st.last else {
                     bail!(
                         "import conflict: {} has no messages but has been used (UIDNEXT {}), \
                          and the source has no UIDVALIDITY to resume under",
                         plan.name,
-                        snap.uidnext
+                        st.uidnext
                     );
                 };
-                must_match = Some((last.uid, last.size as u64, last.internal_date));
-                snap.uidvalidity
+                must_match = Some(last);
+                st.uidvalidity
             }
             _ => now_uidvalidity(),
         },
@@ -488,13 +515,13 @@ async fn import_folder(
     let id = store
         .import_mailbox(&plan.name, uidvalidity, special_use_for(&plan.name))
         .await?;
-    let skip_below = store.status(id)?.uidnext;
+    let st = store
+        .state(&plan.name)
+        .await?
+        .with_context(|| format!("mailbox {} vanished during the import", plan.name))?;
+    let skip_below = st.uidnext;
     // Sorted UIDs present, to tell "already there" from "passed but absent".
-    let present: Vec<u32> = if skip_below > 1 {
-        store.snapshot(id)?.messages.iter().map(|m| m.uid).collect()
-    } else {
-        Vec::new()
-    };
+    let present: Vec<u32> = st.uids;
     let mut last_uid = 0u32;
     loop {
         let batch_items = match items.take() {
@@ -603,9 +630,10 @@ async fn import_folder(
     if let Some(on) = plan.subscribe {
         store.subscribe(&plan.name, on).await?;
     }
-    let st = store.status(id)?;
-    rep.uidvalidity = st.uidvalidity;
-    rep.uidnext = st.uidnext;
+    if let Some(st) = store.state(&plan.name).await? {
+        rep.uidvalidity = st.uidvalidity;
+        rep.uidnext = st.uidnext;
+    }
     Ok(rep)
 }
 
@@ -642,7 +670,7 @@ type Listing = (
 );
 
 async fn import_maildir(
-    store: &Store,
+    store: &Target,
     root: PathBuf,
     new_store: bool,
     ctx: &Ctx,
@@ -708,9 +736,26 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
         }
         Err(_) => false,
     };
-    let store = Store::open(&job.dir, job.cfg.clone()).await?;
+    // A running server owns the stores: write through it (admin socket).
+    // No server (nothing listens, or no socket): open the store here.
+    let live = match &ctx.admin {
+        Some(ep) => Client::connect(&ep.address, &job.user).await,
+        None => Err(WireError::Io(std::io::ErrorKind::NotFound.into())),
+    };
+    let (store, existed) = match live {
+        Ok(c) => {
+            let existed = !c.new_store;
+            (Target::Live(RefCell::new(Some(c))), existed)
+        }
+        Err(WireError::Io(_)) => (
+            Target::Local(Store::open(&job.dir, job.cfg.clone()).await?),
+            existed,
+        ),
+        Err(e) => return Err(e.into()),
+    };
     let mut rep = UserReport {
         user: job.user.clone(),
+        live: store.is_live(),
         source: match &source {
             Source::Maildir(p) => p.clone(),
             Source::Mbox { path, .. } => path.clone(),
@@ -721,8 +766,8 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
         elapsed: Duration::ZERO,
     };
     let work = async {
-        if !existed {
-            server::users::provision(&store).await?;
+        if let (false, Target::Local(s)) = (existed, &store) {
+            server::users::provision(s).await?;
         }
         match source {
             Source::Maildir(root) => import_maildir(&store, root, !existed, &ctx, &mut rep).await,
@@ -865,6 +910,7 @@ pub fn run(cfg: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let ctx = Arc::new(Ctx {
         bar: progress_bar(args.from == SourceFormat::Maildir),
         max_size: server::store_config(cfg).max_message_size,
+        admin: server::admin::Endpoint::open(&cfg.data_dir).ok(),
     });
     let start = Instant::now();
     let c = ctx.clone();

@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod maint;
 mod offline;
+mod target;
 mod user;
 
 use anyhow::Context;

@@ -3,6 +3,7 @@
 //! hand-off that moves an authenticated connection to its user's home shard.
 //! This is the only crate that knows about sockets and executors.
 
+pub mod admin;
 pub mod authsock;
 pub mod config;
 pub mod conns;

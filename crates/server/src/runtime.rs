@@ -172,6 +172,26 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
             }
         }
     }
+    // Likewise the admin socket of an earlier run (the data-dir lock above
+    // says no other server uses it).
+    let admin_file = crate::admin::socket_file(&cfg.data_dir);
+    match std::fs::remove_file(&admin_file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ServerError::Listen {
+                address: admin_file.display().to_string(),
+                reason: e.to_string(),
+            });
+        }
+    }
+    let admin =
+        Arc::new(
+            crate::admin::Endpoint::open(&cfg.data_dir).map_err(|e| ServerError::Listen {
+                address: admin_file.display().to_string(),
+                reason: e.to_string(),
+            })?,
+        );
     spawn_signal_thread(Arc::clone(&stopping), Arc::clone(&tls), cert, key)?;
     spawn_passwd_watcher(Arc::clone(&stopping), Arc::clone(&users), passwd.clone());
 
@@ -198,7 +218,7 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
             .name("postcore-shard")
             .on_all_shards(move || async move {
                 shard_main(
-                    cfg, tls, users, conns, oauth, stopping, mesh, metrics, ready_tx,
+                    cfg, tls, users, conns, oauth, stopping, mesh, metrics, admin, ready_tx,
                 )
                 .await
             })
@@ -219,6 +239,11 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
                 break;
             }
         }
+    }
+    if failure.is_none()
+        && let Err(e) = set_socket_mode(&admin_file, "0600")
+    {
+        failure = Some(e);
     }
     if failure.is_none()
         && !cfg.auth.socket.as_os_str().is_empty()
@@ -403,6 +428,7 @@ async fn shard_main(
     stopping: Arc<AtomicBool>,
     mesh: MeshBuilder<ShardMsg, glommio::channels::channel_mesh::Full>,
     metrics: Arc<crate::metrics::Metrics>,
+    admin: Arc<crate::admin::Endpoint>,
     ready: std::sync::mpsc::Sender<Result<usize, ServerError>>,
 ) {
     let (senders, mut receivers) = match mesh.join().await {
@@ -466,6 +492,22 @@ async fn shard_main(
     } else {
         None
     };
+    let admin_socket = if id == 0 {
+        match glommio::net::UnixListener::bind(&admin.address) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let _ = ready.send(Err(ServerError::Listen {
+                    address: crate::admin::socket_file(&cfg.data_dir)
+                        .display()
+                        .to_string(),
+                    reason: e.to_string(),
+                }));
+                return;
+            }
+        }
+    } else {
+        None
+    };
     if id == 0 {
         for l in cfg.listeners.iter().filter(|l| !supported(l.protocol)) {
             tracing::warn!(address = %l.address, protocol = ?l.protocol, "listener not opened: protocol not served by this version");
@@ -477,6 +519,13 @@ async fn shard_main(
         let s = Rc::clone(&shard);
         let g = gate.clone();
         gate.spawn(async move { crate::authsock::serve(s, l, g).await })
+            .map(|t| t.detach())
+            .ok();
+    }
+    if let Some(l) = admin_socket {
+        let s = Rc::clone(&shard);
+        let g = gate.clone();
+        gate.spawn(async move { crate::admin::serve::listen(s, l, g).await })
             .map(|t| t.detach())
             .ok();
     }
@@ -514,6 +563,12 @@ async fn shard_main(
                     ShardMsg::Deliver(d) => {
                         let s = Rc::clone(&shard);
                         if let Ok(t) = g.spawn(crate::deliver::handle(s, *d)) {
+                            t.detach();
+                        }
+                    }
+                    ShardMsg::Admin(a) => {
+                        let s = Rc::clone(&shard);
+                        if let Ok(t) = g.spawn(crate::admin::serve::on_home_shard(s, *a)) {
                             t.detach();
                         }
                     }

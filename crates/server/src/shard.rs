@@ -18,6 +18,8 @@ pub enum ShardMsg {
     Pop3(Box<crate::pop3::HandedOff>),
     /// A message for a user homed on the receiver.
     Deliver(Box<crate::deliver::Delivery>),
+    /// An admin-socket request for a user homed on the receiver.
+    Admin(Box<crate::admin::serve::Forwarded>),
 }
 
 /// A shard-local "stop now" signal that any number of tasks can wait on.
@@ -67,6 +69,8 @@ pub struct Shard {
     /// This shard's metrics, and every shard's (for the metrics listener).
     pub metrics: Arc<crate::metrics::ShardMetrics>,
     pub metrics_all: Arc<crate::metrics::Metrics>,
+    /// Stores held open for admin-socket connections of this shard's users.
+    pub admin: crate::admin::serve::Held,
     senders: Senders<ShardMsg>,
     next_session: Cell<u64>,
 }
@@ -97,6 +101,7 @@ impl Shard {
             oauth: None,
             metrics: metrics.shard(id),
             metrics_all: metrics,
+            admin: Default::default(),
             senders,
             next_session: Cell::new(0),
         }
