@@ -333,7 +333,12 @@ impl Cx {
                 StatusItem::Size => st.size,
                 StatusItem::Recent => self.recent_count(store, id)?,
                 StatusItem::AppendLimit => self.shard.cfg.limits.max_literal_size,
-                StatusItem::HighestModSeq | StatusItem::MailboxId | StatusItem::DeletedStorage => {
+                StatusItem::HighestModSeq => {
+                    // A CONDSTORE-enabling command (RFC 7162 §3.1).
+                    self.enabled.condstore = true;
+                    st.highest_modseq.max(1)
+                }
+                StatusItem::MailboxId | StatusItem::DeletedStorage => {
                     continue;
                 }
             };

@@ -4,6 +4,7 @@
 
 mod mailboxes;
 mod names;
+mod resync;
 mod selected;
 mod session;
 

@@ -30,6 +30,8 @@ enum DoneCode {
         src: Vec<(u32, u32)>,
         dst: Vec<(u32, u32)>,
     },
+    /// STORE UNCHANGEDSINCE: the messages it left alone (RFC 7162 §3.1.3).
+    Modified(Vec<(u32, u32)>),
 }
 
 struct Done {
@@ -192,8 +194,11 @@ impl Cx {
                 .await?
             }
             CommandBody::Fetch {
-                uid, set, attrs, ..
-            } => self.fetch(uid, &set, &attrs).await?,
+                uid,
+                set,
+                attrs,
+                modifiers,
+            } => self.fetch(uid, &set, &attrs, modifiers).await?,
             CommandBody::Store {
                 uid,
                 set,
@@ -233,6 +238,7 @@ impl Cx {
                 source: src,
                 dest: dst,
             }),
+            DoneCode::Modified(set) => Some(Code::Modified(set)),
         };
         self.tagged(tag, RespStatus::Ok, code.as_ref(), done.text);
         Ok(Next::Continue)
@@ -268,10 +274,19 @@ impl Cx {
     fn select(
         &mut self,
         mailbox: &Mailbox<'_>,
-        _params: SelectParams<'_>,
+        params: SelectParams<'_>,
         read_only: bool,
     ) -> Result<Done, ExecError> {
         let store = self.store_or_err()?;
+        if params.qresync.is_some() && !self.enabled.qresync {
+            // RFC 7162 §3.2.5: the parameter needs ENABLE QRESYNC first.
+            return Err(ExecError::bad(
+                "QRESYNC is not enabled (ENABLE QRESYNC first)",
+            ));
+        }
+        if params.condstore {
+            self.enabled.condstore = true;
+        }
         let had_selection = self.selected.take().is_some();
         // RFC 5182 §2.1: the saved result belongs to the mailbox it was made in.
         self.saved = None;
@@ -346,6 +361,13 @@ impl Cx {
             Some(&Code::UidNext(status.uidnext)),
             "Predicted next UID",
         );
+        // RFC 7162 §3.1.2.1: on every SELECT/EXAMINE, CONDSTORE or not.
+        encode::untagged_status(
+            wbuf,
+            RespStatus::Ok,
+            Some(&Code::HighestModSeq(status.highest_modseq.max(1))),
+            "Highest",
+        );
         if self.enabled.rev2 {
             encode::list(
                 wbuf,
@@ -356,6 +378,9 @@ impl Cx {
                 self.enabled.utf8,
                 &encode::ListExtended::default(),
             );
+        }
+        if let Some(q) = &params.qresync {
+            super::resync::after_select(&store, &sel, q, !self.enabled.rev2, &mut self.conn.wbuf)?;
         }
         self.selected = Some(sel);
         Ok(Done {
@@ -426,7 +451,8 @@ impl Cx {
             .expunge(id, uids.as_deref(), ExpungeMode::DeletedOnly)
             .await?;
         if let Some(sel) = self.selected.as_mut() {
-            sel.view.expunged_by_self(&gone, &mut self.conn.wbuf, false);
+            sel.view
+                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.qresync);
         }
         Ok(Done::ok("EXPUNGE completed"))
     }
@@ -454,6 +480,9 @@ impl Cx {
         };
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        if outcome.uses_modseq {
+            self.enabled.condstore = true;
+        }
         let wbuf = &mut self.conn.wbuf;
         let response = match (returns, self.enabled.rev2) {
             (Some(r), _) => SearchResponse::Esearch { tag, returns: r },
@@ -479,8 +508,23 @@ impl Cx {
         uid: bool,
         set: &imap_proto::SequenceSet<'_>,
         attrs: &imap_proto::FetchAttrs<'_>,
+        modifiers: imap_proto::FetchModifiers,
     ) -> Result<Done, ExecError> {
         use imap_exec::fetch::{FetchOptions, fetch};
+        if modifiers.vanished && !(uid && self.enabled.qresync && modifiers.changed_since.is_some())
+        {
+            // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, QRESYNC on.
+            return Err(ExecError::bad(
+                "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC",
+            ));
+        }
+        if modifiers.changed_since.is_some()
+            || attrs
+                .iter()
+                .any(|a| matches!(a, imap_proto::FetchAttr::ModSeq))
+        {
+            self.enabled.condstore = true;
+        }
         let idx = self.resolve(set, uid)?;
         let store = self.store_or_err()?;
         // Field borrows: the selection is read while the connection is written.
@@ -488,12 +532,19 @@ impl Cx {
             .selected
             .as_ref()
             .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
+        if let (true, Some(since)) = (modifiers.vanished, modifiers.changed_since) {
+            let largest = store.status(sel.view.id)?.uidnext.saturating_sub(1).max(1);
+            let asked = super::resync::uid_ranges(set, largest);
+            super::resync::vanished_earlier(&store, sel, since, &asked, &mut self.conn.wbuf)?;
+        }
+        let since = modifiers.changed_since.unwrap_or(0);
         let msgs: Vec<(u32, store::MessageInfo)> = idx
             .iter()
             .filter_map(|&i| {
                 sel.view
                     .messages()
                     .get(i)
+                    .filter(|m| m.modseq > since)
                     .map(|m| (i as u32 + 1, m.clone()))
             })
             .collect();
@@ -501,7 +552,10 @@ impl Cx {
             uid_command: uid,
             read_only: sel.read_only,
             utf8: self.enabled.utf8,
-            condstore: false,
+            // Once CONDSTORE is on, every FETCH response carries MODSEQ
+            // (RFC 7162 §3.1.2.2 for the ones that change flags; harmless
+            // and simpler for clients on the others, as Dovecot does).
+            condstore: self.enabled.condstore,
             rev2: self.enabled.rev2,
             recent: if self.enabled.rev2 { &[] } else { &sel.recent },
         };
@@ -548,6 +602,10 @@ impl Cx {
             StoreMode::Remove => FlagOp::Remove,
         };
         let store = self.store_or_err()?;
+        if unchanged_since.is_some() {
+            self.enabled.condstore = true;
+        }
+        let condstore = self.enabled.condstore;
         let result = store
             .store_flags(id, &uids, op, f, &keywords, unchanged_since)
             .await?;
@@ -556,9 +614,11 @@ impl Cx {
         };
         sel.view.note_own_changes(&store, &result.changed);
         sel.view.refresh_keywords(&store)?;
-        if !silent {
+        if !silent || condstore {
             // The new flags of every message named, changed or not
-            // (RFC 9051 §6.4.6), except those UNCHANGEDSINCE refused.
+            // (RFC 9051 §6.4.6), except those UNCHANGEDSINCE refused. With
+            // CONDSTORE on, UID and MODSEQ too, even for .SILENT (without
+            // FLAGS then), so the client learns the new MODSEQs.
             for &i in &idx {
                 let Some(m) = sel.view.messages().get(i) else {
                     continue;
@@ -567,19 +627,43 @@ impl Cx {
                     continue;
                 }
                 let mut r = encode::FetchResponse::begin(&mut self.conn.wbuf, i as u32 + 1);
-                let recent = !self.enabled.rev2 && sel.recent.binary_search(&m.uid).is_ok();
-                r.flags(flag_names(m.flags, recent, &m.keywords, &sel.view.keywords));
-                if uid {
+                if uid || condstore {
                     r.uid(m.uid);
+                }
+                if !silent {
+                    let recent = !self.enabled.rev2 && sel.recent.binary_search(&m.uid).is_ok();
+                    r.flags(flag_names(m.flags, recent, &m.keywords, &sel.view.keywords));
+                }
+                if condstore {
+                    r.modseq(m.modseq);
                 }
                 r.finish();
             }
         }
-        Ok(if uid {
+        let mut done = if uid {
             Done::ok("UID STORE completed")
         } else {
             Done::no_expunge("STORE completed")
-        })
+        };
+        if !result.failed.is_empty() {
+            let mut failed: Vec<u32> = if uid {
+                result.failed.clone()
+            } else {
+                result
+                    .failed
+                    .iter()
+                    .filter_map(|u| sel.view.seq_of(*u))
+                    .collect()
+            };
+            failed.sort_unstable();
+            done.code = DoneCode::Modified(compress(failed));
+            done.text = if uid {
+                "UID STORE completed, some messages were modified meanwhile"
+            } else {
+                "STORE completed, some messages were modified meanwhile"
+            };
+        }
+        Ok(done)
     }
 
     async fn copy_or_move(
@@ -639,7 +723,7 @@ impl Cx {
         let moved: Vec<u32> = r.pairs.iter().map(|p| p.0).collect();
         if let Some(sel) = self.selected.as_mut() {
             sel.view
-                .expunged_by_self(&moved, &mut self.conn.wbuf, false);
+                .expunged_by_self(&moved, &mut self.conn.wbuf, self.enabled.qresync);
         }
         Ok(Done::ok("MOVE completed"))
     }

@@ -28,6 +28,13 @@ const FLUSH_THRESHOLD: usize = 256 * 1024;
 pub struct Enabled {
     pub rev2: bool,
     pub utf8: bool,
+    /// RFC 7162: by ENABLE, or by any CONDSTORE-enabling command (a MODSEQ
+    /// fetch or search item, CHANGEDSINCE, UNCHANGEDSINCE, SELECT
+    /// (CONDSTORE), STATUS HIGHESTMODSEQ). Untagged FETCH then carry MODSEQ.
+    pub condstore: bool,
+    /// RFC 7162 §3.2: only by ENABLE QRESYNC (which implies CONDSTORE).
+    /// Expunges are then announced as VANISHED.
+    pub qresync: bool,
 }
 
 /// A read that lost to a kick (no real read returns this many bytes).
@@ -676,6 +683,8 @@ impl Cx {
                 "STATUS=SIZE",
                 "BINARY",
                 "UTF8=ACCEPT",
+                "CONDSTORE",
+                "QRESYNC",
             ] {
                 c.push(s.into());
             }
@@ -768,8 +777,8 @@ impl Cx {
     pub fn sync_rules(&self, allow_expunge: bool) -> SyncRules {
         SyncRules {
             allow_expunge,
-            vanished: false,
-            modseq: false,
+            vanished: self.enabled.qresync,
+            modseq: self.enabled.condstore,
         }
     }
 
@@ -877,6 +886,13 @@ impl Cx {
                     } else if c.eq_ignore_ascii_case(b"UTF8=ACCEPT") && !self.enabled.utf8 {
                         self.enabled.utf8 = true;
                         on.push("UTF8=ACCEPT");
+                    } else if c.eq_ignore_ascii_case(b"CONDSTORE") && !self.enabled.condstore {
+                        self.enabled.condstore = true;
+                        on.push("CONDSTORE");
+                    } else if c.eq_ignore_ascii_case(b"QRESYNC") && !self.enabled.qresync {
+                        self.enabled.qresync = true;
+                        self.enabled.condstore = true;
+                        on.push("QRESYNC");
                     }
                 }
                 encode::enabled(&mut self.conn.wbuf, &on);
