@@ -43,6 +43,7 @@ pub struct Config {
     pub store: StoreSettings,
     pub pop3: Pop3Settings,
     pub lmtp: LmtpSettings,
+    pub imap: ImapSettings,
     pub oauth: OAuthSettings,
 }
 
@@ -114,6 +115,34 @@ impl Default for Pop3Settings {
             apop: false,
             uidl_format: "%08Xu%08Xv".into(),
         }
+    }
+}
+
+/// IMAP settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImapSettings {
+    /// Extensions neither announced nor accepted (names as in CAPABILITY,
+    /// without `=...`: `"COMPRESS"`, `"CONDSTORE"`, `"QRESYNC"`).
+    pub disable: Vec<String>,
+    /// zlib level for COMPRESS=DEFLATE, 0 (store) to 9.
+    pub compress_level: u32,
+}
+
+impl Default for ImapSettings {
+    fn default() -> Self {
+        ImapSettings {
+            disable: Vec::new(),
+            compress_level: 6,
+        }
+    }
+}
+
+impl ImapSettings {
+    /// Whether `ext` is on (QRESYNC needs CONDSTORE).
+    pub fn allows(&self, ext: &str) -> bool {
+        let off = |e: &str| self.disable.iter().any(|d| d.eq_ignore_ascii_case(e));
+        !(off(ext) || (ext.eq_ignore_ascii_case("QRESYNC") && off("CONDSTORE")))
     }
 }
 
@@ -273,6 +302,7 @@ impl Default for Config {
             store: StoreSettings::default(),
             pop3: Pop3Settings::default(),
             lmtp: LmtpSettings::default(),
+            imap: ImapSettings::default(),
             oauth: OAuthSettings::default(),
         }
     }

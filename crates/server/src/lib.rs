@@ -7,6 +7,7 @@ pub mod admin;
 pub mod authsock;
 pub mod config;
 pub mod conns;
+pub mod deflate;
 pub mod deliver;
 pub mod imap;
 pub mod lmtp;

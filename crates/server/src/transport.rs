@@ -34,6 +34,10 @@ pub struct Conn {
     /// Where this connection's wire bytes are counted (the current shard's
     /// metrics); set again after a hand-off.
     meter: Option<Meter>,
+    /// COMPRESS=DEFLATE, once the client asked for it.
+    deflate: Option<Box<crate::deflate::Deflate>>,
+    /// Reused output of the compressor.
+    zout: Vec<u8>,
 }
 
 /// A shard's metrics and the protocol a connection speaks.
@@ -77,6 +81,8 @@ impl Conn {
             peer,
             local,
             meter: None,
+            deflate: None,
+            zout: Vec::new(),
         })
     }
 
@@ -118,11 +124,54 @@ impl Conn {
         Ok(self.sock.set_write_timeout(d)?)
     }
 
+    /// Turns on COMPRESS=DEFLATE for everything read and written from now
+    /// on (after the tagged OK went out uncompressed).
+    pub fn start_deflate(&mut self, level: u32) {
+        self.deflate = Some(Box::new(crate::deflate::Deflate::new(level)));
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// Input read before compression started that belongs after it.
+    pub fn received_compressed(&mut self, bytes: &[u8]) {
+        if let Some(z) = self.deflate.as_mut() {
+            z.received(bytes);
+        }
+    }
+
     /// Reads more plaintext onto the end of `rbuf` (the session's read
     /// buffer, kept outside `Conn` so parsed commands can borrow it while
     /// responses are written). Returns the number of bytes added; 0 means the
     /// peer closed the connection.
     pub async fn fill(&mut self, rbuf: &mut BytesMut) -> io::Result<usize> {
+        if self.deflate.is_none() {
+            return self.fill_plain(rbuf).await;
+        }
+        loop {
+            if let Some(z) = self.deflate.as_mut()
+                && z.has_pending()
+            {
+                let n = z.inflate(rbuf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+            }
+            // A dropped read (the caller raced it against IDLE or a stop)
+            // takes nothing: bytes only move into `pending` after it ends.
+            let mut raw = BytesMut::new();
+            if self.fill_plain(&mut raw).await? == 0 {
+                return Ok(0);
+            }
+            if let Some(z) = self.deflate.as_mut() {
+                z.received(&raw);
+            }
+        }
+    }
+
+    /// [`Conn::fill`] below compression: what TLS (or the socket) gives.
+    async fn fill_plain(&mut self, rbuf: &mut BytesMut) -> io::Result<usize> {
         if self.tls.is_none() {
             let start = rbuf.len();
             rbuf.resize(start + READ_CHUNK, 0);
@@ -246,6 +295,17 @@ impl Conn {
     }
 
     async fn write_through(&mut self, data: &[u8]) -> io::Result<()> {
+        let Some(z) = self.deflate.as_mut() else {
+            return self.write_plain(data).await;
+        };
+        let mut out = std::mem::take(&mut self.zout);
+        z.deflate(data, &mut out)?;
+        let r = self.write_plain(&out).await;
+        self.zout = out;
+        r
+    }
+
+    async fn write_plain(&mut self, data: &[u8]) -> io::Result<()> {
         if self.tls.is_none() {
             self.sock.write_all(data).await?;
             self.count_out(data.len());
@@ -368,6 +428,8 @@ impl Conn {
             peer: h.peer,
             local: h.local,
             meter: None,
+            deflate: None,
+            zout: Vec::new(),
         };
         (conn, h.rbuf)
     }

@@ -335,7 +335,7 @@ impl Cx {
                 StatusItem::AppendLimit => self.shard.cfg.limits.max_literal_size,
                 StatusItem::HighestModSeq => {
                     // A CONDSTORE-enabling command (RFC 7162 §3.1).
-                    self.enabled.condstore = true;
+                    self.enable_condstore()?;
                     st.highest_modseq.max(1)
                 }
                 StatusItem::MailboxId | StatusItem::DeletedStorage => {

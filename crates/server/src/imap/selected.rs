@@ -244,6 +244,15 @@ impl Cx {
         Ok(Next::Continue)
     }
 
+    /// A CONDSTORE-enabling command: refused where `[imap] disable` has it.
+    pub(super) fn enable_condstore(&mut self) -> Result<(), ExecError> {
+        if !self.shard.cfg.imap.allows("CONDSTORE") {
+            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
+        }
+        self.enabled.condstore = true;
+        Ok(())
+    }
+
     fn need_selected(&self) -> Result<&Selected, ExecError> {
         self.selected
             .as_ref()
@@ -285,7 +294,7 @@ impl Cx {
             ));
         }
         if params.condstore {
-            self.enabled.condstore = true;
+            self.enable_condstore()?;
         }
         let had_selection = self.selected.take().is_some();
         // RFC 5182 §2.1: the saved result belongs to the mailbox it was made in.
@@ -480,6 +489,9 @@ impl Cx {
         };
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
+            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
+        }
         if outcome.uses_modseq {
             self.enabled.condstore = true;
         }
@@ -523,7 +535,7 @@ impl Cx {
                 .iter()
                 .any(|a| matches!(a, imap_proto::FetchAttr::ModSeq))
         {
-            self.enabled.condstore = true;
+            self.enable_condstore()?;
         }
         let idx = self.resolve(set, uid)?;
         let store = self.store_or_err()?;
@@ -603,7 +615,7 @@ impl Cx {
         };
         let store = self.store_or_err()?;
         if unchanged_since.is_some() {
-            self.enabled.condstore = true;
+            self.enable_condstore()?;
         }
         let condstore = self.enabled.condstore;
         let result = store

@@ -61,6 +61,8 @@ pub(super) enum Next {
     /// LOGOUT answered, or the connection must end.
     Close,
     StartTls,
+    /// COMPRESS answered OK: compress from the next byte on.
+    Compress,
     Idle(Vec<u8>),
     Authenticate {
         tag: Vec<u8>,
@@ -334,6 +336,14 @@ impl Session {
                     }
                     self.cx.shard.metrics.starttls(Proto::Imap);
                     self.reader.reset();
+                }
+                Next::Compress => {
+                    self.cx.conn.flush().await?;
+                    let level = self.cx.shard.cfg.imap.compress_level;
+                    self.cx.conn.start_deflate(level);
+                    // Bytes the client sent after COMPRESS are compressed.
+                    let rest = self.rbuf.split();
+                    self.cx.conn.received_compressed(&rest);
                 }
                 Next::Idle(tag) => {
                     if !self.idle(&tag).await? {
@@ -683,10 +693,18 @@ impl Cx {
                 "STATUS=SIZE",
                 "BINARY",
                 "UTF8=ACCEPT",
-                "CONDSTORE",
-                "QRESYNC",
             ] {
                 c.push(s.into());
+            }
+            let imap = &self.shard.cfg.imap;
+            for (ext, cap) in [
+                ("CONDSTORE", "CONDSTORE"),
+                ("QRESYNC", "QRESYNC"),
+                ("COMPRESS", "COMPRESS=DEFLATE"),
+            ] {
+                if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
+                    c.push(cap.into());
+                }
             }
             c.push(format!(
                 "APPENDLIMIT={}",
@@ -886,10 +904,16 @@ impl Cx {
                     } else if c.eq_ignore_ascii_case(b"UTF8=ACCEPT") && !self.enabled.utf8 {
                         self.enabled.utf8 = true;
                         on.push("UTF8=ACCEPT");
-                    } else if c.eq_ignore_ascii_case(b"CONDSTORE") && !self.enabled.condstore {
+                    } else if c.eq_ignore_ascii_case(b"CONDSTORE")
+                        && !self.enabled.condstore
+                        && self.shard.cfg.imap.allows("CONDSTORE")
+                    {
                         self.enabled.condstore = true;
                         on.push("CONDSTORE");
-                    } else if c.eq_ignore_ascii_case(b"QRESYNC") && !self.enabled.qresync {
+                    } else if c.eq_ignore_ascii_case(b"QRESYNC")
+                        && !self.enabled.qresync
+                        && self.shard.cfg.imap.allows("QRESYNC")
+                    {
                         self.enabled.qresync = true;
                         self.enabled.condstore = true;
                         on.push("QRESYNC");
@@ -898,6 +922,25 @@ impl Cx {
                 encode::enabled(&mut self.conn.wbuf, &on);
                 self.ok(tag, "ENABLE completed");
                 Next::Continue
+            }
+            CommandBody::Compress { mechanism } => {
+                if !self.shard.cfg.imap.allows("COMPRESS") {
+                    self.bad(tag, "COMPRESS is not enabled on this server");
+                    Next::Continue
+                } else if self.conn.is_compressed() {
+                    self.no(
+                        tag,
+                        Some(&Code::CompressionActive),
+                        "Compression is already active",
+                    );
+                    Next::Continue
+                } else if !mechanism.eq_ignore_ascii_case(b"DEFLATE") {
+                    self.bad(tag, "Unknown compression mechanism (DEFLATE is offered)");
+                    Next::Continue
+                } else {
+                    self.ok(tag, "DEFLATE active");
+                    Next::Compress
+                }
             }
             CommandBody::Namespace => {
                 let utf8 = self.utf8();
