@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod render;
 pub mod search;
 pub mod sink;
+pub mod sort;
 pub mod view;
 
 pub use error::ExecError;

@@ -262,6 +262,21 @@ pub enum CommandBody<'a> {
     Compress {
         mechanism: &'a [u8],
     },
+    /// RFC 5256 SORT; `returns` is ESORT's RETURN (RFC 5267).
+    Sort {
+        uid: bool,
+        returns: Option<SearchReturn>,
+        criteria: Vec<crate::sort::SortCriterion>,
+        charset: AString<'a>,
+        keys: SearchKeys<'a>,
+    },
+    /// RFC 5256 THREAD.
+    Thread {
+        uid: bool,
+        algorithm: crate::sort::ThreadAlgorithm,
+        charset: AString<'a>,
+        keys: SearchKeys<'a>,
+    },
 }
 
 impl CommandBody<'_> {
@@ -314,6 +329,10 @@ impl CommandBody<'_> {
             SetMetadata { .. } => "SETMETADATA",
             Notify(_) => "NOTIFY",
             Compress { .. } => "COMPRESS",
+            Sort { uid: false, .. } => "SORT",
+            Sort { uid: true, .. } => "UID SORT",
+            Thread { uid: false, .. } => "THREAD",
+            Thread { uid: true, .. } => "UID THREAD",
         }
     }
 }
@@ -366,10 +385,12 @@ const COMMANDS: &[&[u8]] = &[
     b"SETMETADATA",
     b"NOTIFY",
     b"COMPRESS",
+    b"SORT",
+    b"THREAD",
 ];
 
 const UID_COMMANDS: &[&[u8]] = &[
-    b"FETCH", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"EXPUNGE", b"REPLACE",
+    b"FETCH", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"EXPUNGE", b"REPLACE", b"SORT", b"THREAD",
 ];
 
 /// Parse `tag SP`; the tag is returned even when what follows is wrong.
@@ -492,6 +513,8 @@ fn body<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         b"FETCH" => fetch(c, false, lim)?,
         b"STORE" => store(c, false, lim)?,
         b"SEARCH" => search(c, false, lim)?,
+        b"SORT" => sort(c, false, lim)?,
+        b"THREAD" => thread(c, false, lim)?,
         b"IDLE" => CommandBody::Idle,
         b"CAPABILITY" => CommandBody::Capability,
         b"LOGOUT" => CommandBody::Logout,
@@ -680,6 +703,8 @@ fn uid_command<'a>(c: &mut Cursor<'a>, sub: &'a [u8], lim: &Limits) -> PResult<C
         b"FETCH" => fetch(c, true, lim)?,
         b"STORE" => store(c, true, lim)?,
         b"SEARCH" => search(c, true, lim)?,
+        b"SORT" => sort(c, true, lim)?,
+        b"THREAD" => thread(c, true, lim)?,
         b"COPY" | b"MOVE" => copy_move(c, true, is(b"MOVE"), lim)?,
         b"EXPUNGE" => {
             c.sp()?;
@@ -759,6 +784,29 @@ fn search<'a>(c: &mut Cursor<'a>, uid: bool, lim: &Limits) -> PResult<CommandBod
     Ok(CommandBody::Search {
         uid,
         returns,
+        charset,
+        keys,
+    })
+}
+
+fn sort<'a>(c: &mut Cursor<'a>, uid: bool, lim: &Limits) -> PResult<CommandBody<'a>> {
+    c.sp()?;
+    let (returns, criteria, charset, keys) = crate::sort::sort_args(c, lim)?;
+    Ok(CommandBody::Sort {
+        uid,
+        returns,
+        criteria,
+        charset,
+        keys,
+    })
+}
+
+fn thread<'a>(c: &mut Cursor<'a>, uid: bool, lim: &Limits) -> PResult<CommandBody<'a>> {
+    c.sp()?;
+    let (algorithm, charset, keys) = crate::sort::thread_args(c, lim)?;
+    Ok(CommandBody::Thread {
+        uid,
+        algorithm,
         charset,
         keys,
     })

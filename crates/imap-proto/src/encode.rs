@@ -577,7 +577,31 @@ pub fn status(buf: &mut BytesMut, name: &str, utf8: bool, values: &[StatusValue<
 
 /// `* SEARCH 2 3 6 [(MODSEQ n)]` (IMAP4rev1 form).
 pub fn search(buf: &mut BytesMut, nums: impl IntoIterator<Item = u32>, modseq: Option<u64>) {
-    buf.extend_from_slice(b"* SEARCH");
+    numbers(buf, b"* SEARCH", nums, modseq);
+}
+
+/// `* SORT 6 2 3 [(MODSEQ n)]` (RFC 5256; numbers in sort order).
+pub fn sort(buf: &mut BytesMut, nums: impl IntoIterator<Item = u32>, modseq: Option<u64>) {
+    numbers(buf, b"* SORT", nums, modseq);
+}
+
+/// `* THREAD (1 2)(3)`: `threads` is the thread-list text (RFC 5256 §4).
+pub fn thread(buf: &mut BytesMut, threads: &[u8]) {
+    buf.extend_from_slice(b"* THREAD");
+    if !threads.is_empty() {
+        buf.put_u8(b' ');
+        buf.extend_from_slice(threads);
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
+fn numbers(
+    buf: &mut BytesMut,
+    head: &[u8],
+    nums: impl IntoIterator<Item = u32>,
+    modseq: Option<u64>,
+) {
+    buf.extend_from_slice(head);
     for n in nums {
         buf.put_u8(b' ');
         number(buf, u64::from(n));

@@ -62,6 +62,7 @@ pub mod mutf7;
 mod reader;
 mod search;
 mod sequence;
+mod sort;
 mod status;
 mod string;
 
@@ -81,5 +82,6 @@ pub use reader::{
 };
 pub use search::{EntryType, SearchKey, SearchKeys, SearchReturn};
 pub use sequence::{SeqNum, SeqRange, SequenceSet};
+pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use status::{StatusItem, StatusItems};
 pub use string::{AString, Mailbox};

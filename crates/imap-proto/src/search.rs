@@ -311,32 +311,7 @@ impl<'a> Cursor<'a> {
         let mut ret = None;
         if self.eat_word(b"RETURN") {
             self.sp()?;
-            self.expect(b'(', ErrorKind::Syntax)?;
-            let mut r = SearchReturn::default();
-            if !self.eat(b')') {
-                loop {
-                    let opt = self.atom()?;
-                    let is = |n: &[u8]| opt.eq_ignore_ascii_case(n);
-                    if is(b"MIN") {
-                        r.min = true;
-                    } else if is(b"MAX") {
-                        r.max = true;
-                    } else if is(b"ALL") {
-                        r.all = true;
-                    } else if is(b"COUNT") {
-                        r.count = true;
-                    } else if is(b"SAVE") {
-                        r.save = true;
-                    } else {
-                        return Err(ErrorKind::BadParameter);
-                    }
-                    if !self.eat(b' ') {
-                        break;
-                    }
-                }
-                self.expect(b')', ErrorKind::Syntax)?;
-            }
-            ret = Some(r);
+            ret = Some(self.search_return()?);
             self.sp()?;
         }
         let mut charset = None;
@@ -349,6 +324,47 @@ impl<'a> Cursor<'a> {
             charset = Some(cs);
             self.sp()?;
         }
+        let keys = self.search_keys(max_depth, max_args, max_ranges)?;
+        Ok((ret, charset, keys))
+    }
+
+    /// `(opt *(SP opt))` of RETURN (RFC 4731; ESORT uses the same).
+    pub(crate) fn search_return(&mut self) -> PResult<SearchReturn> {
+        self.expect(b'(', ErrorKind::Syntax)?;
+        let mut r = SearchReturn::default();
+        if !self.eat(b')') {
+            loop {
+                let opt = self.atom()?;
+                let is = |n: &[u8]| opt.eq_ignore_ascii_case(n);
+                if is(b"MIN") {
+                    r.min = true;
+                } else if is(b"MAX") {
+                    r.max = true;
+                } else if is(b"ALL") {
+                    r.all = true;
+                } else if is(b"COUNT") {
+                    r.count = true;
+                } else if is(b"SAVE") {
+                    r.save = true;
+                } else {
+                    return Err(ErrorKind::BadParameter);
+                }
+                if !self.eat(b' ') {
+                    break;
+                }
+            }
+            self.expect(b')', ErrorKind::Syntax)?;
+        }
+        Ok(r)
+    }
+
+    /// One or more search keys, validated; kept as the raw text.
+    pub(crate) fn search_keys(
+        &mut self,
+        max_depth: usize,
+        max_args: usize,
+        max_ranges: usize,
+    ) -> PResult<SearchKeys<'a>> {
         let mut budget = Budget {
             depth_left: max_depth,
             args_left: max_args,
@@ -360,10 +376,9 @@ impl<'a> Cursor<'a> {
                 break;
             }
         }
-        let keys = SearchKeys {
+        Ok(SearchKeys {
             raw: self.buf.get(start..self.pos).unwrap_or(&[]),
             max_ranges,
-        };
-        Ok((ret, charset, keys))
+        })
     }
 }

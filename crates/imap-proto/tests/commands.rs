@@ -800,3 +800,73 @@ fn mailbox_names_utf7_and_utf8() {
     };
     assert_eq!(mailbox.decode(false).unwrap(), "INBOX");
 }
+
+#[test]
+fn sort_and_thread() {
+    let c = parse(
+        "a UID SORT RETURN (MIN COUNT) (REVERSE DATE subject DISPLAYFROM) utf-8 SINCE 1-Jan-2020 UNSEEN\r\n",
+    );
+    match c.body {
+        CommandBody::Sort {
+            uid,
+            returns,
+            criteria,
+            charset,
+            keys,
+        } => {
+            assert!(uid);
+            let r = returns.unwrap_or_default();
+            assert!(r.min && r.count && !r.max && !r.all);
+            assert_eq!(
+                criteria,
+                vec![
+                    SortCriterion {
+                        key: SortKey::Date,
+                        reverse: true
+                    },
+                    SortCriterion {
+                        key: SortKey::Subject,
+                        reverse: false
+                    },
+                    SortCriterion {
+                        key: SortKey::DisplayFrom,
+                        reverse: false
+                    },
+                ]
+            );
+            assert!(charset.eq_ignore_ascii_case(b"UTF-8"));
+            assert_eq!(keys.raw(), b"SINCE 1-Jan-2020 UNSEEN");
+        }
+        other => panic!("{other:?}"),
+    }
+    let c = parse("a UID SORT (DATE) UTF-8 ALL\r\n");
+    assert_eq!(c.body.name(), "UID SORT");
+    let c = parse("a THREAD REFERENCES US-ASCII ALL\r\n");
+    assert!(matches!(
+        c.body,
+        CommandBody::Thread {
+            uid: false,
+            algorithm: ThreadAlgorithm::References,
+            ..
+        }
+    ));
+    let c = parse("a UID THREAD orderedsubject UTF-8 1:*\r\n");
+    assert_eq!(c.body.name(), "UID THREAD");
+    for bad in [
+        "a SORT (DATE)\r\n",
+        "a SORT () UTF-8 ALL\r\n",
+        "a SORT (REVERSE) UTF-8 ALL\r\n",
+        "a SORT (FOO) UTF-8 ALL\r\n",
+        "a SORT RETURN (SAVE) (DATE) UTF-8 ALL\r\n",
+        "a SORT RETURN (MIN (DATE) UTF-8 ALL\r\n",
+        "a SORT (DATE) UTF-8\r\n",
+        "a THREAD X UTF-8 ALL\r\n",
+        "a THREAD REFERENCES\r\n",
+    ] {
+        err(bad);
+    }
+    assert_eq!(
+        err("a SORT (DATE) LATIN1 ALL\r\n").kind,
+        ErrorKind::BadCharset
+    );
+}

@@ -58,6 +58,16 @@ impl Done {
     }
 }
 
+/// What SORT or THREAD does with the matches.
+#[derive(Clone, Copy)]
+enum Ordering<'c> {
+    Sort(
+        Option<imap_proto::SearchReturn>,
+        &'c [imap_proto::SortCriterion],
+    ),
+    Thread(imap_proto::ThreadAlgorithm),
+}
+
 const SYSTEM_FLAGS: [&str; 5] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 fn to_store_flags(list: &FlagList<'_>) -> Result<(Flags, Vec<String>), ExecError> {
@@ -199,6 +209,27 @@ impl Cx {
                 attrs,
                 modifiers,
             } => self.fetch(uid, &set, &attrs, modifiers).await?,
+            CommandBody::Sort {
+                uid,
+                returns,
+                criteria,
+                charset,
+                keys,
+            } => {
+                let how = Ordering::Sort(returns, &criteria);
+                self.sort_or_thread(tag, uid, how, &charset.to_bytes(), &keys)
+                    .await?
+            }
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                charset,
+                keys,
+            } => {
+                let how = Ordering::Thread(algorithm);
+                self.sort_or_thread(tag, uid, how, &charset.to_bytes(), &keys)
+                    .await?
+            }
             CommandBody::Store {
                 uid,
                 set,
@@ -512,6 +543,75 @@ impl Cx {
             Done::ok("UID SEARCH completed")
         } else {
             Done::no_expunge("SEARCH completed")
+        })
+    }
+
+    /// SORT, ESORT and THREAD: a search, then the matches ordered by the
+    /// keys stored at delivery.
+    async fn sort_or_thread(
+        &mut self,
+        tag: &[u8],
+        uid: bool,
+        how: Ordering<'_>,
+        charset: &[u8],
+        keys: &imap_proto::SearchKeys<'_>,
+    ) -> Result<Done, ExecError> {
+        use imap_exec::search::{SearchContext, search};
+        use imap_exec::sort;
+        let store = self.store_or_err()?;
+        let sel = self
+            .selected
+            .as_ref()
+            .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
+        let ctx = SearchContext {
+            saved: self.saved.as_deref(),
+            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
+            now: now_unix(),
+            utf8: self.enabled.utf8,
+            charset: Some(charset),
+        };
+        let msgs = sel.view.messages();
+        let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
+            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
+        }
+        let with_keys = match how {
+            Ordering::Sort(_, criteria) => sort::needs_keys(criteria),
+            Ordering::Thread(_) => true,
+        };
+        let mut items = sort::load(&store, sel.view.id, msgs, &outcome.matches, with_keys).await?;
+        let wbuf = &mut self.conn.wbuf;
+        match how {
+            Ordering::Sort(returns, criteria) => {
+                sort::sort(&mut items, criteria);
+                let modseq = |i: u32| msgs.get(i as usize).map_or(0, |m| m.modseq);
+                let modseq_of: Option<&dyn Fn(u32) -> u64> = outcome
+                    .uses_modseq
+                    .then_some(&modseq as &dyn Fn(u32) -> u64);
+                sort::render_sort(wbuf, tag, uid, returns, &items, modseq_of);
+            }
+            Ordering::Thread(alg) => {
+                let threads = sort::thread(&items, alg);
+                let mut text = Vec::new();
+                sort::render_threads(&mut text, &threads, &|i| {
+                    items
+                        .get(i)
+                        .map_or(0, |k| if uid { k.uid } else { k.index + 1 })
+                });
+                encode::thread(wbuf, &text);
+            }
+        }
+        if outcome.uses_modseq {
+            self.enabled.condstore = true;
+        }
+        let (done_uid, done_seq) = match how {
+            Ordering::Sort(..) => ("UID SORT completed", "SORT completed"),
+            Ordering::Thread(_) => ("UID THREAD completed", "THREAD completed"),
+        };
+        Ok(if uid {
+            Done::ok(done_uid)
+        } else {
+            Done::no_expunge(done_seq)
         })
     }
 

@@ -693,6 +693,11 @@ impl Cx {
                 "STATUS=SIZE",
                 "BINARY",
                 "UTF8=ACCEPT",
+                "SORT",
+                "SORT=DISPLAY",
+                "ESORT",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
             ] {
                 c.push(s.into());
             }

@@ -161,6 +161,10 @@ pub const IMAP_COMMANDS: &[&str] = &[
     "SETMETADATA",
     "NOTIFY",
     "COMPRESS",
+    "SORT",
+    "UID SORT",
+    "THREAD",
+    "UID THREAD",
 ];
 
 pub const POP3_COMMANDS: &[&str] = &[

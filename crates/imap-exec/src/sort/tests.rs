@@ -1,0 +1,131 @@
+use super::keys::Keyed;
+use super::thread::render;
+use super::*;
+use imap_proto::ThreadAlgorithm;
+use mime_facts::{SortAddress, SortKeys};
+
+fn item(index: u32, subject: &str, date: i64, id: &str, refs: &[&str]) -> Keyed {
+    let (base, reply) = mime_facts_base(subject);
+    Keyed {
+        index,
+        uid: index + 1,
+        internal_date: 1000 + i64::from(index),
+        size: 100 - index,
+        keys: SortKeys {
+            sent_date: Some(date),
+            base_subject: base,
+            subject_is_reply_or_fwd: reply,
+            from: Some(SortAddress {
+                mailbox: format!("user{}", 9 - index),
+                domain: "example.org".into(),
+                name: String::new(),
+            }),
+            message_id: (!id.is_empty()).then(|| id.to_string()),
+            references: refs.iter().map(|s| s.to_string()).collect(),
+            ..SortKeys::default()
+        },
+    }
+}
+
+fn mime_facts_base(s: &str) -> (String, bool) {
+    let reply = s.to_ascii_lowercase().starts_with("re:");
+    let base = if reply { s[3..].trim() } else { s.trim() };
+    (base.to_string(), reply)
+}
+
+fn shown(items: &[Keyed], alg: ThreadAlgorithm) -> String {
+    let t = thread(items, alg);
+    let mut out = Vec::new();
+    render(&mut out, &t, &|i| items[i].index + 1);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn crit(key: SortKey, reverse: bool) -> SortCriterion {
+    SortCriterion { key, reverse }
+}
+
+#[test]
+fn sorts_by_criteria_then_sequence() {
+    let mut items = vec![
+        item(0, "b", 30, "", &[]),
+        item(1, "A", 10, "", &[]),
+        item(2, "a", 20, "", &[]),
+        item(3, "c", 10, "", &[]),
+    ];
+    sort(&mut items, &[crit(SortKey::Subject, false)]);
+    // "A" and "a" are equal under i;ascii-casemap: sequence order.
+    assert_eq!(
+        items.iter().map(|k| k.index).collect::<Vec<_>>(),
+        [1, 2, 0, 3]
+    );
+    sort(
+        &mut items,
+        &[crit(SortKey::Date, true), crit(SortKey::Subject, false)],
+    );
+    assert_eq!(
+        items.iter().map(|k| k.index).collect::<Vec<_>>(),
+        [0, 2, 1, 3]
+    );
+    sort(&mut items, &[crit(SortKey::Size, false)]);
+    assert_eq!(
+        items.iter().map(|k| k.index).collect::<Vec<_>>(),
+        [3, 2, 1, 0]
+    );
+    sort(&mut items, &[crit(SortKey::From, false)]);
+    assert_eq!(
+        items.iter().map(|k| k.index).collect::<Vec<_>>(),
+        [3, 2, 1, 0]
+    );
+    // A missing Date header sorts by the internal date.
+    items[0].keys.sent_date = None;
+    assert_eq!(items[0].sent_date(), items[0].internal_date);
+}
+
+#[test]
+fn ordered_subject_groups_by_base_subject() {
+    let items = vec![
+        item(0, "hello", 10, "", &[]),
+        item(1, "other", 5, "", &[]),
+        item(2, "Re: hello", 20, "", &[]),
+        item(3, "re: HELLO", 30, "", &[]),
+        item(4, "alone", 40, "", &[]),
+    ];
+    assert_eq!(
+        shown(&items, ThreadAlgorithm::OrderedSubject),
+        "(2)(1 (3)(4))(5)"
+    );
+}
+
+#[test]
+fn references_builds_the_tree_and_keeps_missing_parents() {
+    let items = vec![
+        item(0, "topic", 10, "a", &[]),
+        item(1, "Re: topic", 20, "b", &["a"]),
+        item(2, "Re: topic", 30, "c", &["a", "b"]),
+        item(3, "Re: topic", 25, "d", &["a"]),
+        // Both reply to a message not in the mailbox: a dummy root.
+        item(4, "lost", 50, "e", &["gone"]),
+        item(5, "Re: lost", 60, "f", &["gone"]),
+        item(6, "single", 70, "g", &[]),
+        // Only the subject joins it to "single".
+        item(7, "Re: single", 80, "h", &[]),
+    ];
+    assert_eq!(
+        shown(&items, ThreadAlgorithm::References),
+        "(1 (2 3)(4))((5)(6))(7 8)"
+    );
+}
+
+#[test]
+fn references_survives_loops_and_duplicate_ids() {
+    let items = vec![
+        item(0, "x", 10, "a", &["b"]),
+        item(1, "y", 20, "b", &["a"]),
+        item(2, "z", 30, "a", &[]),
+    ];
+    let out = shown(&items, ThreadAlgorithm::References);
+    // Every message appears exactly once.
+    for n in ["1", "2", "3"] {
+        assert_eq!(out.matches(n).count(), 1, "{out}");
+    }
+}
