@@ -3,9 +3,10 @@ instance on loopback, see dovecot_instance.py) into a postcore store,
 checked over IMAP against what Dovecot itself shows: UIDVALIDITY, UIDs
 (with an expunged gap), UIDNEXT, flags and keywords, internal dates, bytes,
 folders with a '.' separator, a nested and a non-ASCII one, special use and
-subscriptions. Then: TLS (implicit and STARTTLS), resuming after SIGKILL,
-a re-run that changes nothing, a wrong password, and a folder whose
-UIDVALIDITY changed on the source."""
+subscriptions. Then: TLS (implicit and STARTTLS, a private CA), resuming
+after SIGKILL, a re-run that changes nothing, a wrong password, a folder
+whose UIDVALIDITY changed on the source, and a pull into a running server
+with the user logged in."""
 
 import base64
 import os
@@ -408,4 +409,36 @@ def test_resume_after_kill_and_uidvalidity_conflict(dovecot):
         finally:
             srv.stop()
     finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_pull_into_a_running_server(dovecot):
+    c = dovecot.imap("livesrc")
+    ok(c, c.create("Later"))
+    for i in range(1, 4):
+        ok(c, c.append("INBOX", "(\\Seen)", f'"0{i}-Feb-2021 10:00:00 +0000"',
+                       f"Subject: live {i}\r\n\r\nlive {i}\r\n".encode()))
+    ok(c, c.select("INBOX"))
+    ok(c, c.uid("STORE", "2", "+FLAGS.SILENT", "(\\Deleted)"))
+    ok(c, c.expunge())
+    c.logout()
+    want = snapshot(dovecot.imap("livesrc"), [("INBOX", "INBOX"), ("Later", "Later")])
+    base = pathlib_tmp()
+    srv = Server(base / "srv")
+    srv.start()
+    try:
+        # The user stays logged in: the pull goes through the server.
+        watcher = srv.login("alice")
+        assert watcher.select("INBOX")[0] == "OK"
+        code, out, err = pull(srv, dovecot, "alice", "livesrc")
+        assert code == 0, (out, err)
+        assert "(into the running server)" in out and "alice: 2 imported" in out, out
+        c = srv.login("alice")
+        for local, (wst, wmsgs) in want.items():
+            assert status(c, local) == wst, local
+            assert messages(c, local) == wmsgs, local
+        c.logout()
+        watcher.logout()
+    finally:
+        srv.stop()
         shutil.rmtree(base, ignore_errors=True)
