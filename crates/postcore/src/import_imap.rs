@@ -476,11 +476,15 @@ async fn import_user(job: Job, src: Arc<Source>, ctx: Arc<Ctx>) -> anyhow::Resul
         .await
     };
     let r = work.await;
-    let _ = remote(&client, |c| {
-        c.logout();
-        Ok(())
-    })
-    .await;
+    // After a failure the connection may be dead: waiting out a timeout
+    // for a goodbye would only delay the report.
+    if r.is_ok() {
+        let _ = remote(&client, |c| {
+            c.logout();
+            Ok(())
+        })
+        .await;
+    }
     let closed = store.close().await;
     r?;
     closed?;

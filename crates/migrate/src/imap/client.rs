@@ -21,6 +21,12 @@ const RESPONSE_SLACK: usize = 1 << 20;
 /// Literals in commands up to this size may be sent without waiting for
 /// the server's go-ahead under LITERAL- (RFC 7888).
 const LITERAL_MINUS_MAX: usize = 4096;
+/// Folders one account may list: far above any real account, and a bound
+/// on what a server that lists forever can make us hold.
+const MAX_FOLDERS: usize = 100_000;
+/// Messages that may appear in a folder between EXAMINE and the listing of
+/// its UIDs (deliveries meanwhile), beyond those EXAMINE counted.
+const LISTING_SLACK: u64 = 100_000;
 
 pub struct Client {
     framer: Framer<Stream>,
@@ -245,6 +251,11 @@ impl Client {
         let mut folders: Vec<RemoteFolder> = Vec::new();
         let done = self.simple("LIST", &[Arg::Raw(list)], |resp| {
             if let Response::MailboxData(MailboxDatum::List(l)) = resp {
+                if folders.len() >= MAX_FOLDERS {
+                    return Err(ImapError::Protocol(format!(
+                        "the server lists over {MAX_FOLDERS} folders"
+                    )));
+                }
                 let mut f = RemoteFolder {
                     raw_name: l.name.to_string(),
                     delimiter: l.delimiter.as_ref().and_then(|d| d.chars().next()),
@@ -271,6 +282,11 @@ impl Client {
         let mut subscribed: Vec<(String, Option<char>)> = Vec::new();
         let done = self.simple(name, &[Arg::Raw(cmd)], |resp| {
             if let Response::MailboxData(MailboxDatum::List(l)) = resp {
+                if subscribed.len() >= MAX_FOLDERS {
+                    return Err(ImapError::Protocol(format!(
+                        "the server lists over {MAX_FOLDERS} subscriptions"
+                    )));
+                }
                 subscribed.push((
                     l.name.to_string(),
                     l.delimiter.as_ref().and_then(|d| d.chars().next()),
@@ -345,41 +361,36 @@ impl Client {
     }
 
     /// (UID, RFC822.SIZE) of every message of the examined folder, by UID.
-    /// `exists` bounds how many entries are taken (plus what EXISTS
-    /// announces meanwhile), so a server cannot feed us entries forever.
+    /// `exists` bounds how many entries are taken (plus some for mail
+    /// delivered meanwhile), so a server cannot feed us entries forever.
     pub fn uid_sizes(&mut self, exists: u32) -> Result<Vec<(u32, u32)>, ImapError> {
         if exists == 0 {
             return Ok(Vec::new());
         }
-        let mut bound = u64::from(exists);
+        let bound = u64::from(exists) + LISTING_SLACK;
         let mut out: Vec<(u32, u32)> = Vec::new();
         let done = self.simple(
             "UID FETCH",
             &[Arg::Raw("UID FETCH 1:* (UID RFC822.SIZE)")],
             |resp| {
-                match resp {
-                    Response::Fetch(_, attrs) => {
-                        let (mut uid, mut size) = (None, None);
-                        for a in &attrs {
-                            match a {
-                                AttributeValue::Uid(u) => uid = Some(*u),
-                                AttributeValue::Rfc822Size(s) => size = Some(*s),
-                                _ => {}
-                            }
-                        }
-                        if let (Some(u), Some(s)) = (uid, size) {
-                            if out.len() as u64 >= bound {
-                                return Err(ImapError::Protocol(
-                                    "more FETCH answers than the folder has messages".into(),
-                                ));
-                            }
-                            out.push((u, s));
-                        }
+                let Response::Fetch(_, attrs) = resp else {
+                    return Ok(());
+                };
+                let (mut uid, mut size) = (None, None);
+                for a in &attrs {
+                    match a {
+                        AttributeValue::Uid(u) => uid = Some(*u),
+                        AttributeValue::Rfc822Size(s) => size = Some(*s),
+                        _ => {}
                     }
-                    Response::MailboxData(MailboxDatum::Exists(n)) => {
-                        bound = bound.max(u64::from(n));
+                }
+                if let (Some(u), Some(s)) = (uid, size) {
+                    if out.len() as u64 >= bound {
+                        return Err(ImapError::Protocol(
+                            "more FETCH answers than the folder has messages".into(),
+                        ));
                     }
-                    _ => {}
+                    out.push((u, s));
                 }
                 Ok(())
             },
