@@ -415,6 +415,9 @@ def test_resume_after_kill_and_uidvalidity_conflict(dovecot):
 def test_pull_into_a_running_server(dovecot):
     c = dovecot.imap("livesrc")
     ok(c, c.create("Later"))
+    # Under a prefix (Courier's and Cyrus's `INBOX.`), removed by --remote-prefix.
+    ok(c, c.create("Old.Stuff"))
+    ok(c, c.append("Old.Stuff", "(\\Flagged)", '"09-Sep-2019 09:09:09 +0900"', b"Subject: old\r\n\r\nold\r\n"))
     for i in range(1, 4):
         ok(c, c.append("INBOX", "(\\Seen)", f'"0{i}-Feb-2021 10:00:00 +0000"',
                        f"Subject: live {i}\r\n\r\nlive {i}\r\n".encode()))
@@ -422,7 +425,8 @@ def test_pull_into_a_running_server(dovecot):
     ok(c, c.uid("STORE", "2", "+FLAGS.SILENT", "(\\Deleted)"))
     ok(c, c.expunge())
     c.logout()
-    want = snapshot(dovecot.imap("livesrc"), [("INBOX", "INBOX"), ("Later", "Later")])
+    want = snapshot(dovecot.imap("livesrc"),
+                    [("INBOX", "INBOX"), ("Later", "Later"), ("Old.Stuff", "Stuff")])
     base = pathlib_tmp()
     srv = Server(base / "srv")
     srv.start()
@@ -430,9 +434,9 @@ def test_pull_into_a_running_server(dovecot):
         # The user stays logged in: the pull goes through the server.
         watcher = srv.login("alice")
         assert watcher.select("INBOX")[0] == "OK"
-        code, out, err = pull(srv, dovecot, "alice", "livesrc")
+        code, out, err = pull(srv, dovecot, "alice", "livesrc", "--remote-prefix", "Old.")
         assert code == 0, (out, err)
-        assert "(into the running server)" in out and "alice: 2 imported" in out, out
+        assert "(into the running server)" in out and "alice: 3 imported" in out, out
         c = srv.login("alice")
         for local, (wst, wmsgs) in want.items():
             assert status(c, local) == wst, local

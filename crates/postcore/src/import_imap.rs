@@ -84,6 +84,11 @@ pub struct ImapArgs {
     /// The account on the remote server (default: the target user's name).
     #[arg(long, value_name = "NAME")]
     remote_user: Option<String>,
+    /// A prefix the server puts before every personal folder, removed from
+    /// the names here: `INBOX.` for Courier and Cyrus (`INBOX.Sent` becomes
+    /// `Sent`, INBOX stays INBOX).
+    #[arg(long, value_name = "PREFIX")]
+    remote_prefix: Option<String>,
     /// File whose first line is the remote password (else the environment
     /// variable POSTCORE_IMPORT_PASSWORD, else a prompt on a terminal).
     #[arg(long, value_name = "FILE")]
@@ -110,6 +115,7 @@ struct Source {
     auth: imap::Auth,
     state_file: Option<PathBuf>,
     batch_size: usize,
+    remote_prefix: Option<String>,
 }
 
 impl Source {
@@ -506,7 +512,15 @@ async fn pull_folders(
     // Parents before children, so created parents get their own attributes.
     folders.sort_by(|a, b| a.raw_name.cmp(&b.raw_name));
     for folder in folders {
-        let name = match imap::names::local_name(&folder.raw_name, folder.delimiter) {
+        let raw = match &src.remote_prefix {
+            Some(p) => folder
+                .raw_name
+                .strip_prefix(p.as_str())
+                .filter(|rest| !rest.is_empty())
+                .unwrap_or(&folder.raw_name),
+            None => &folder.raw_name,
+        };
+        let name = match imap::names::local_name(raw, folder.delimiter) {
             Ok(n) => n,
             Err(e) => {
                 rep.skipped_folders
@@ -703,6 +717,7 @@ pub fn run(cfg: &Config, user: String, args: ImapArgs) -> anyhow::Result<()> {
             AuthMode::Login => imap::Auth::Login,
         },
         state_file: args.state_file.clone(),
+        remote_prefix: args.remote_prefix.clone().filter(|p| !p.is_empty()),
         batch_size: args.batch_size as usize,
     });
     let ctx = Arc::new(Ctx {
