@@ -60,7 +60,7 @@ enum Command {
     /// flags, keywords and internal dates. Offline: a user being served is
     /// reported busy. Re-running an interrupted import resumes it. Exit
     /// status 1 when any message or folder failed.
-    Import(import::ImportArgs),
+    Import(Box<import::ImportArgs>),
     /// Export a user's mailboxes into a Maildir++ tree or mbox files,
     /// keeping UIDVALIDITY, UIDs, UIDNEXT, flags, keywords and internal
     /// dates. Offline, like import.
@@ -107,7 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { repair, users } => maint::check(&cfg, &users, repair),
         Command::Compact { users } => maint::compact(&cfg, &users),
         Command::Stats { users } => maint::stats(&cfg, &users),
-        Command::Import(args) => import::run(&cfg, args),
+        Command::Import(args) => import::run(&cfg, *args),
         Command::Export(args) => export::run(&cfg, args),
     }
 }
