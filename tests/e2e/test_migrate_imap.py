@@ -42,6 +42,11 @@ class DotDovecot(Dovecot):
     def _write_conf(self):
         super()._write_conf()
         text = self.conf.read_text().replace("separator = /", "separator = .")
+        # A special use the name alone would not give away.
+        text = text.replace(
+            "  mailbox Trash {",
+            "  mailbox Werbung {\n    special_use = \\Junk\n  }\n  mailbox Trash {",
+        )
         if self.tls_dir:
             text = text.replace(
                 "ssl = no",
@@ -152,7 +157,7 @@ def fill_source(dv, user):
     """Folders, flags, keywords, dates and a gap; returns what the folders
     hold as Dovecot shows them."""
     c = dv.imap(user)
-    for box in ("Sent", "Drafts", "Trash", WORK, PROJECTS, ENTW, ARCHIVE):
+    for box in ("Sent", "Drafts", "Trash", "Werbung", WORK, PROJECTS, ENTW, ARCHIVE):
         ok(c, c.create(quote(box)))
     for box in ("INBOX", PROJECTS, ENTW, "Sent"):
         ok(c, c.subscribe(quote(box)))
@@ -241,6 +246,7 @@ def test_pull_keeps_uids_flags_dates_bytes_folders_and_subscriptions(dovecot):
         assert "Work" not in subs and "Drafts" not in subs, subs
         attrs = list_attrs(c)
         assert "\\Sent" in attrs["Sent"] and "\\Trash" in attrs["Trash"], attrs
+        assert "\\Junk" in attrs["Werbung"], attrs
         c.logout()
     finally:
         srv.stop()
