@@ -1,4 +1,4 @@
-//! asctime dates of mbox From_ lines. Hand-written: the grammar is one line
+//! asctime dates of mbox From_ lines, and IMAP's INTERNALDATE. Hand-written: the grammar is one line
 //! and the calendar arithmetic (Howard Hinnant's days/civil conversion) is
 //! a dozen lines, not worth a date crate.
 
@@ -170,6 +170,37 @@ pub(crate) fn parse_from_line(rest: &[u8]) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + hh * 3600 + mi * 60 + ss - zone)
 }
 
+/// An IMAP `date-time` without its quotes, as a FETCH INTERNALDATE carries
+/// it: `dd-Mmm-yyyy hh:mm:ss +zzzz`, the day space-padded or not.
+pub(crate) fn parse_internal_date(s: &str) -> Option<i64> {
+    let s = s.trim_start();
+    let (date, rest) = s.split_once(' ')?;
+    let (time, zone) = rest.split_once(' ')?;
+    let mut d = date.split('-');
+    let day: u32 = parse_num(d.next()?)?;
+    let month = month_number(d.next()?)?;
+    let year_tok = d.next()?;
+    if d.next().is_some() || year_tok.len() != 4 {
+        return None;
+    }
+    let year = parse_year(year_tok)?;
+    let mut t = time.split(':');
+    let hh: i64 = parse_num(t.next()?)?;
+    let mi: i64 = parse_num(t.next()?)?;
+    let ss: i64 = parse_num(t.next()?)?;
+    if t.next().is_some() || hh >= 24 || mi >= 60 || ss > 60 {
+        return None;
+    }
+    if !zone.starts_with(['+', '-']) {
+        return None;
+    }
+    let zone = parse_zone(zone)?;
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hh * 3600 + mi * 60 + ss - zone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +243,20 @@ mod tests {
         assert_eq!(p("a@b Mon Jan  2 25:04:05 2006"), None);
         assert_eq!(p("a@b Mon Jan  2 15:04:05"), None);
         assert_eq!(p("a@b Mon Jan"), None);
+        assert_eq!(p(""), None);
+    }
+
+    #[test]
+    fn internal_dates() {
+        let p = parse_internal_date;
+        assert_eq!(p("02-Jan-2006 15:04:05 +0000"), Some(1_136_214_245));
+        assert_eq!(p(" 2-Jan-2006 15:04:05 -0700"), Some(1_136_239_445));
+        assert_eq!(p("2-jan-2006 15:04:05 +0130"), Some(1_136_208_845));
+        assert_eq!(p("01-Jan-1970 00:00:00 +0000"), Some(0));
+        assert_eq!(p("30-Feb-2006 15:04:05 +0000"), None);
+        assert_eq!(p("02-Jan-06 15:04:05 +0000"), None);
+        assert_eq!(p("02-Jan-2006 15:04:05 UTC"), None);
+        assert_eq!(p("02-Jan-2006 15:04 +0000"), None);
         assert_eq!(p(""), None);
     }
 }

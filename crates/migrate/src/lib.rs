@@ -1,17 +1,19 @@
 //! Reading and writing the on-disk mail formats other servers keep, for
 //! `postcore import` and `postcore export`: Maildir / Maildir++ with Dovecot's
 //! `dovecot-uidlist`, `dovecot-keywords` and `subscriptions` files
-//! ([`maildir`]), and mbox in its mboxrd and mboxo dialects ([`mbox`]).
+//! ([`maildir`]), and mbox in its mboxrd and mboxo dialects ([`mbox`]); and
+//! reading a live account from another IMAP server ([`imap`]).
 //!
-//! Pure std with blocking file I/O: run it on plain threads or a blocking
-//! pool, never on an async executor. Nothing the input files contain can
-//! make it panic; every problem is an [`Error`] naming the file (and line,
-//! where there is one).
+//! Blocking file and socket I/O: run it on plain threads or a blocking
+//! pool, never on an async executor. Nothing the input files or a remote
+//! server send can make it panic; every problem is an [`Error`] naming the
+//! file (and line, where there is one) or an [`imap::ImapError`].
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 mod date;
+pub mod imap;
 pub mod maildir;
 pub mod mbox;
 

@@ -1,7 +1,8 @@
 //! `postcore import`: mail from another server's Maildir++ tree (Dovecot's
-//! `dovecot-uidlist`, `dovecot-keywords`, `subscriptions`) or from an mbox
-//! file into a user's store, offline, keeping UIDVALIDITY, UIDs and UIDNEXT
-//! wherever the source records them so clients keep their caches.
+//! `dovecot-uidlist`, `dovecot-keywords`, `subscriptions`), from an mbox
+//! file, or pulled from a live IMAP server ([`crate::import_imap`]) into a
+//! user's store, keeping UIDVALIDITY, UIDs and UIDNEXT wherever the source
+//! records them so clients keep their caches.
 //!
 //! Blocking I/O: the migrate crate reads with std::fs, which must never run
 //! on a glommio executor thread (it would stall every store on the shard).
@@ -25,6 +26,7 @@
 //! deliveries sort by file name, usually last) may shift UIDs of its
 //! uid-less messages: re-run against the same source.
 
+use crate::import_imap::{self, ImapArgs, ImapFeed, StateHook};
 use crate::offline::{Job, for_each_user, select_users};
 use crate::target::{Target, TargetError};
 use anyhow::{Context, bail};
@@ -44,8 +46,8 @@ use store::{Flags, MailboxId, NewMessage, SpecialUse, Store, StoreError};
 
 /// One store record per batch: big enough that the fdatasync per record is
 /// amortised, small enough to bound memory (messages are held in full).
-const BATCH_MESSAGES: usize = 1000;
-const BATCH_BYTES: u64 = 32 << 20;
+pub(crate) const BATCH_MESSAGES: usize = 1000;
+pub(crate) const BATCH_BYTES: u64 = 32 << 20;
 /// Failure reasons printed per folder; the rest are counted.
 const MAX_REASONS: usize = 20;
 
@@ -55,6 +57,8 @@ pub enum SourceFormat {
     Maildir,
     /// A single mbox file.
     Mbox,
+    /// A live IMAP server, read without changing it (see --host).
+    Imap,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -86,9 +90,10 @@ pub struct ImportArgs {
     /// folders, when it does not exist yet).
     user: Option<String>,
     /// The Maildir root (it is INBOX; Maildir++ subfolders are its `.X`
-    /// directories), or the mbox file.
-    #[arg(required_unless_present = "users_dir")]
+    /// directories), or the mbox file. Not with --from imap.
     path: Option<PathBuf>,
+    #[command(flatten)]
+    imap: ImapArgs,
 }
 
 #[derive(Clone)]
@@ -136,27 +141,34 @@ fn special_use_for(name: &str) -> SpecialUse {
 // reading the source in batches (on the blocking pool)
 
 /// One source message as the reader saw it.
-enum Item {
+pub(crate) enum Item {
     /// UID below the mailbox's UIDNEXT: imported by an earlier run. Carries
     /// (size, internal date) to check a resume against the store.
     Skip(u32, u64, i64),
     Fail(Option<u32>, String),
     Msg(u32, Message),
+    /// Not imported, and rightly so (expunged on the source meanwhile):
+    /// reported, not counted as a failure.
+    Note(u32, String),
+    /// The source cannot go on (the IMAP connection broke): the folder
+    /// stops here, before its UIDNEXT is raised past what was not read.
+    Abort(String),
 }
 
-struct MaildirFeed {
+pub(crate) struct MaildirFeed {
     queue: VecDeque<(u32, maildir::Entry)>,
 }
 
-struct MboxFeed {
+pub(crate) struct MboxFeed {
     reader: mbox::Reader<BufReader<File>>,
     last_uid: u32,
     done: bool,
 }
 
-enum Feed {
+pub(crate) enum Feed {
     Maildir(MaildirFeed),
     Mbox(Box<MboxFeed>),
+    Imap(Box<ImapFeed>),
 }
 
 impl Feed {
@@ -164,12 +176,16 @@ impl Feed {
         match self {
             Feed::Maildir(f) => f.queue.is_empty(),
             Feed::Mbox(f) => f.done,
+            Feed::Imap(f) => f.done(),
         }
     }
 
     /// Up to one batch of messages (skipped and failed ones do not count
     /// towards it, so a resumed import races through what is already in).
     fn read_batch(&mut self, skip_below: u32, max_size: u64) -> Vec<Item> {
+        if let Feed::Imap(f) = self {
+            return f.read_batch(skip_below, max_size);
+        }
         let mut out = Vec::new();
         let (mut msgs, mut bytes) = (0usize, 0u64);
         while msgs < BATCH_MESSAGES && bytes < BATCH_BYTES && out.len() < 20 * BATCH_MESSAGES {
@@ -189,6 +205,7 @@ impl Feed {
                         }
                     }
                 }
+                Feed::Imap(_) => break,
                 Feed::Mbox(f) => {
                     if f.done {
                         break;
@@ -238,7 +255,7 @@ impl Feed {
     }
 }
 
-fn too_big(size: u64, limit: u64) -> String {
+pub(crate) fn too_big(size: u64, limit: u64) -> String {
     format!("{size} bytes, over the size limit of {limit} bytes")
 }
 
@@ -255,7 +272,7 @@ async fn next_batch(mut feed: Feed, skip_below: u32, max_size: u64) -> (Feed, Ve
 // reports
 
 #[derive(Default)]
-struct FolderReport {
+pub(crate) struct FolderReport {
     name: String,
     imported: u64,
     skipped: u64,
@@ -270,7 +287,14 @@ struct FolderReport {
 }
 
 impl FolderReport {
-    fn fail(&mut self, uid: Option<u32>, reason: impl std::fmt::Display) {
+    pub(crate) fn new(name: &str) -> Self {
+        FolderReport {
+            name: name.to_owned(),
+            ..FolderReport::default()
+        }
+    }
+
+    pub(crate) fn fail(&mut self, uid: Option<u32>, reason: impl std::fmt::Display) {
         self.failed += 1;
         if self.reasons.len() < MAX_REASONS {
             self.reasons.push(match uid {
@@ -282,23 +306,23 @@ impl FolderReport {
 }
 
 pub struct UserReport {
-    user: String,
-    source: PathBuf,
-    new_store: bool,
+    pub(crate) user: String,
+    pub(crate) source: PathBuf,
+    pub(crate) new_store: bool,
     /// Written through the running server (admin socket).
-    live: bool,
-    folders: Vec<FolderReport>,
-    /// Folder directories not imported (undecodable names), with reasons.
-    skipped_folders: Vec<String>,
-    elapsed: Duration,
+    pub(crate) live: bool,
+    pub(crate) folders: Vec<FolderReport>,
+    /// Folders not imported (undecodable names), with reasons.
+    pub(crate) skipped_folders: Vec<String>,
+    pub(crate) elapsed: Duration,
 }
 
 impl UserReport {
-    fn failed(&self) -> u64 {
+    pub(crate) fn failed(&self) -> u64 {
         self.folders.iter().map(|f| f.failed).sum::<u64>() + self.skipped_folders.len() as u64
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -365,14 +389,18 @@ impl UserReport {
 // importing
 
 /// What the source says about one folder before its messages are read.
-struct Plan {
-    name: String,
+pub(crate) struct Plan {
+    pub(crate) name: String,
     /// From the source; `None` takes the time (or the resumed mailbox's).
-    uidvalidity: Option<u32>,
+    pub(crate) uidvalidity: Option<u32>,
     /// The source's UIDNEXT, when it records one (known up front).
-    uidnext: Option<u32>,
+    pub(crate) uidnext: Option<u32>,
     /// `Some` when the subscription state should be set from the source.
-    subscribe: Option<bool>,
+    pub(crate) subscribe: Option<bool>,
+    /// From the source (IMAP's LIST); `None` guesses from the name.
+    pub(crate) special_use: Option<SpecialUse>,
+    /// Told the highest source UID dealt with after each durable batch.
+    pub(crate) after_batch: Option<StateHook>,
 }
 
 fn new_message(m: &Message, keywords: bool) -> NewMessage<'_> {
@@ -458,17 +486,17 @@ async fn append_batch(
     Ok(())
 }
 
-struct Ctx {
-    bar: ProgressBar,
-    max_size: u64,
+pub(crate) struct Ctx {
+    pub(crate) bar: ProgressBar,
+    pub(crate) max_size: u64,
     /// The running server's admin socket, if one can be addressed.
-    admin: Option<server::admin::Endpoint>,
+    pub(crate) admin: Option<server::admin::Endpoint>,
 }
 
 /// Imports one folder's messages from `feed`. For mbox the feed has to be
 /// read before the mailbox can be chosen (X-IMAPbase is in its first
 /// message), so the first batch is read here, before anything else.
-async fn import_folder(
+pub(crate) async fn import_folder(
     store: &Target,
     mut plan: Plan,
     feed: Feed,
@@ -512,8 +540,11 @@ async fn import_folder(
             _ => now_uidvalidity(),
         },
     };
+    let special_use = plan
+        .special_use
+        .unwrap_or_else(|| special_use_for(&plan.name));
     let id = store
-        .import_mailbox(&plan.name, uidvalidity, special_use_for(&plan.name))
+        .import_mailbox(&plan.name, uidvalidity, special_use)
         .await?;
     let st = store
         .state(&plan.name)
@@ -555,6 +586,19 @@ async fn import_folder(
                     }
                     rep.fail(uid, reason);
                     continue;
+                }
+                Item::Note(uid, note) => {
+                    last_uid = last_uid.max(uid);
+                    if rep.notes.len() < MAX_REASONS {
+                        rep.notes.push(format!("uid {uid}: {note}"));
+                    }
+                    continue;
+                }
+                Item::Abort(reason) => {
+                    if let Some(t) = ahead {
+                        let _ = t.await;
+                    }
+                    bail!("{reason}; what was imported so far is kept, run again to resume");
                 }
                 Item::Skip(uid, size, date) => (uid, size, date, None),
                 Item::Msg(uid, m) => {
@@ -601,6 +645,9 @@ async fn import_folder(
             }
         }
         append_batch(store, id, &batch, &mut rep).await?;
+        if let Some(hook) = &plan.after_batch {
+            hook.record(last_uid).await?;
+        }
         ctx.bar.inc(n);
         match ahead {
             Some(t) => {
@@ -709,6 +756,8 @@ async fn import_maildir(
             uidnext: folder.uidnext,
             // A new store mirrors the source's subscriptions (when it has
             // them); an existing one only gains subscriptions.
+            special_use: None,
+            after_batch: None,
             subscribe: if folder.subscribed {
                 Some(true)
             } else if new_store && has_subs {
@@ -727,8 +776,10 @@ async fn import_maildir(
     Ok(())
 }
 
-async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<UserReport> {
-    let start = Instant::now();
+/// The user's store to import into, and whether it existed before. A
+/// running server owns the stores: write through it (admin socket). No
+/// server (nothing listens, or no socket): open the store here.
+pub(crate) async fn open_target(job: &Job, ctx: &Ctx) -> anyhow::Result<(Target, bool)> {
     let existed = match glommio::io::Directory::open(&job.dir).await {
         Ok(d) => {
             let _ = d.close().await;
@@ -736,13 +787,11 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
         }
         Err(_) => false,
     };
-    // A running server owns the stores: write through it (admin socket).
-    // No server (nothing listens, or no socket): open the store here.
     let live = match &ctx.admin {
         Some(ep) => Client::connect(&ep.address, &job.user).await,
         None => Err(WireError::Io(std::io::ErrorKind::NotFound.into())),
     };
-    let (store, existed) = match live {
+    Ok(match live {
         Ok(c) => {
             let existed = !c.new_store;
             (Target::Live(RefCell::new(Some(c))), existed)
@@ -752,7 +801,12 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
             existed,
         ),
         Err(e) => return Err(e.into()),
-    };
+    })
+}
+
+async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<UserReport> {
+    let start = Instant::now();
+    let (store, existed) = open_target(&job, &ctx).await?;
     let mut rep = UserReport {
         user: job.user.clone(),
         live: store.is_live(),
@@ -793,6 +847,8 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
                     uidvalidity: None,
                     uidnext: None,
                     subscribe: None,
+                    special_use: None,
+                    after_batch: None,
                 };
                 let f = import_folder(&store, plan, feed, &ctx)
                     .await
@@ -810,7 +866,7 @@ async fn import_user(job: Job, source: Source, ctx: Arc<Ctx>) -> anyhow::Result<
     Ok(rep)
 }
 
-fn progress_bar(known_length: bool) -> ProgressBar {
+pub(crate) fn progress_bar(known_length: bool) -> ProgressBar {
     use std::io::IsTerminal;
     let bar = if known_length {
         ProgressBar::new(0)
@@ -862,6 +918,18 @@ fn users_in(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
 }
 
 pub fn run(cfg: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    if args.from == SourceFormat::Imap {
+        if args.users_dir.is_some() || args.path.is_some() {
+            bail!("--from imap takes USER and the --host options, no PATH or --users-dir");
+        }
+        let Some(user) = args.user else {
+            bail!("give the USER to import into");
+        };
+        return import_imap::run(cfg, user, args.imap);
+    }
+    if args.imap.host.is_some() {
+        bail!("--host is for --from imap");
+    }
     let mut jobs: Vec<(String, Source)> = Vec::new();
     let variant = match args.mbox_variant {
         MboxVariant::Mboxrd => mbox::Variant::Mboxrd,
@@ -886,12 +954,13 @@ pub fn run(cfg: &Config, args: ImportArgs) -> anyhow::Result<()> {
             Err(e) => bail!("{}: {e} (the source to import)", path.display()),
         }
         let source = match args.from {
-            SourceFormat::Maildir => Source::Maildir(path),
             SourceFormat::Mbox => Source::Mbox {
                 path,
                 variant,
                 mailbox: args.mailbox,
             },
+            // --from imap returned above.
+            SourceFormat::Maildir | SourceFormat::Imap => Source::Maildir(path),
         };
         jobs.push((user, source));
     }

@@ -1,12 +1,13 @@
 //! The `postcore` command: `serve` runs the server, `user` manages the
 //! passwd-file user database, `check`/`compact`/`stats` look after users'
 //! stores offline, `import`/`export` move mail in from and out to Maildir
-//! and mbox. Every subcommand without `--config` acts on the
+//! and mbox (and `import` pulls from another IMAP server). Every subcommand without `--config` acts on the
 //! embedded default (data in `./postcore-data`), so `postcore user add` and
 //! `postcore serve` run in the same directory agree with no other step.
 
 mod export;
 mod import;
+mod import_imap;
 mod maint;
 mod offline;
 mod target;
@@ -54,11 +55,12 @@ enum Command {
     /// per mailbox too when users are named.
     Stats { users: Vec<String> },
     /// Import mail from a Maildir++ tree (Dovecot's uidlist, keywords and
-    /// subscriptions) or an mbox file, keeping UIDVALIDITY, UIDs, UIDNEXT,
+    /// subscriptions), an mbox file or a live IMAP server (--from imap
+    /// --host ...), keeping UIDVALIDITY, UIDs, UIDNEXT,
     /// flags, keywords and internal dates. Offline: a user being served is
     /// reported busy. Re-running an interrupted import resumes it. Exit
     /// status 1 when any message or folder failed.
-    Import(import::ImportArgs),
+    Import(Box<import::ImportArgs>),
     /// Export a user's mailboxes into a Maildir++ tree or mbox files,
     /// keeping UIDVALIDITY, UIDs, UIDNEXT, flags, keywords and internal
     /// dates. Offline, like import.
@@ -105,7 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { repair, users } => maint::check(&cfg, &users, repair),
         Command::Compact { users } => maint::compact(&cfg, &users),
         Command::Stats { users } => maint::stats(&cfg, &users),
-        Command::Import(args) => import::run(&cfg, args),
+        Command::Import(args) => import::run(&cfg, *args),
         Command::Export(args) => export::run(&cfg, args),
     }
 }

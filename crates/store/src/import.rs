@@ -3,7 +3,7 @@
 //! that cached the old server's state keep their caches.
 
 use crate::error::{Result, StoreError};
-use crate::record::Record;
+use crate::record::{Encoder, Record};
 use crate::store::Store;
 use crate::types::*;
 
@@ -102,7 +102,13 @@ impl Store {
                 modseq: mb.highest_modseq + 1,
                 ranges: vec![(mb.uidnext, uidnext - 1)],
             };
-            self.submit(&mut st, &rec, true)
+            // Like an append, the raise becomes visible (STATUS UIDNEXT)
+            // once its record is synced, not only after a reopen.
+            let mut e = Encoder::new();
+            e.record(&rec);
+            let (t, seg, _) = self.enqueue(&mut st, e.buf, true, Some((id, uidnext)));
+            st.ix.apply(&rec, seg);
+            t
         };
         self.finish(t, true).await
     }

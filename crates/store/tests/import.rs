@@ -42,6 +42,7 @@ fn imported_uids_uidvalidity_and_uidnext_survive_reopen() {
         let msgs: Vec<_> = bodies.iter().map(|b| new_msg(b)).collect();
         s.import_append(ib, &[5, 9, 20], &msgs).await.unwrap();
         s.raise_uidnext(ib, 30).await.unwrap();
+        assert_eq!(s.status(ib).unwrap().uidnext, 30, "visible before a reopen");
         // Lower is a no-op, never a decrease.
         s.raise_uidnext(ib, 25).await.unwrap();
         let work = s
