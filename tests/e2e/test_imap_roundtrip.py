@@ -571,7 +571,7 @@ def test_mbsync_dovecot_to_postcore_and_back(dovecot, server, tmp_path):
         assert a.status == b.status, f"{what}: UIDVALIDITY/UIDNEXT moved on a second run"
 
     # Changes on the source: flags set and cleared (including $Forwarded
-    # and a keyword mbsync ignores), and messages expunged in two folders.
+    # and a keyword mbsync ignores), and messages expunged in three folders.
     c = dovecot.imap("mb-src")
     for folder, uids_flag, uids_unflag, uids_gone in [
         ("INBOX", "1:10", "11:20", "21:25"),
@@ -694,13 +694,15 @@ def test_offlineimap_rewrites_only_nested_multiparts():
 def offlineimap_postcore(server, user):
     """postcore as offlineimap sees it: over implicit TLS, not STARTTLS.
     offlineimap's imaplib2 runs a reader and a writer thread on one
-    ssl.SSLSocket; after STARTTLS the reader wakes up for the TLS 1.3
-    NewSessionTicket records (sent by any TLS 1.3 server right after the
-    handshake) and blocks in SSL_read, and now and then the CAPABILITY its
-    writer sends next never leaves the client: postcore's transport sees
-    the handshake finish and then no byte until the login timeout (about
-    one run in four here, with any postcore). With implicit TLS the tickets
-    come before the greeting the reader is waiting for anyway."""
+    ssl.SSLSocket. After STARTTLS its reader wakes up for the TLS 1.3
+    NewSessionTicket records (which TLS 1.3 servers send right after the
+    handshake) and sits in SSL_read while the writer sends CAPABILITY; now
+    and then (about one run in four here, with postcore before and after
+    the TLS fix alike) that write returns but its record never reaches the
+    socket: the kernel's counters show that postcore received and read
+    every byte the client sent, the last being the client's Finished, and
+    both sides then wait until the login timeout. With implicit TLS the
+    tickets arrive before the greeting the reader waits for anyway."""
     s = postcore_store(server, user)
     s.update(port=server.imaps_port, tls="IMAPS")
     return s
