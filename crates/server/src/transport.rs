@@ -28,6 +28,10 @@ pub struct Conn {
     /// Plaintext responses not yet sent.
     pub wbuf: BytesMut,
     scratch: Vec<u8>,
+    /// Plaintext taken out of rustls that no fill() has returned yet (see
+    /// `feed_tls`). Kept here, not in the caller's buffer, so that a fill()
+    /// dropped while it awaits loses nothing.
+    tls_in: BytesMut,
     tls_out: Vec<u8>,
     peer: SocketAddr,
     local: SocketAddr,
@@ -77,6 +81,7 @@ impl Conn {
             tls: None,
             wbuf: BytesMut::with_capacity(4096),
             scratch: Vec::new(),
+            tls_in: BytesMut::new(),
             tls_out: Vec::new(),
             peer,
             local,
@@ -205,6 +210,11 @@ impl Conn {
 
     /// Gives `n` ciphertext bytes from `scratch` to rustls and sends whatever
     /// it wants to send in reply (alerts, tickets, handshake records).
+    /// Decrypted bytes are moved to `tls_in` as records complete: rustls
+    /// holds at most 16 KiB of them and refuses further ciphertext until
+    /// they are taken ("received plaintext buffer full"), which a single
+    /// read can exceed (a full record completing together with small ones,
+    /// as when a client pipelines commands behind a large literal).
     async fn feed_tls(&mut self, n: usize) -> io::Result<()> {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(());
@@ -221,6 +231,7 @@ impl Conn {
                 failure = Some(e);
                 break;
             }
+            drain_plaintext(tls, &mut self.tls_in)?;
         }
         // On failure rustls has queued an alert for the peer; send it first.
         self.send_tls_records().await?;
@@ -234,29 +245,10 @@ impl Conn {
         let Some(tls) = self.tls.as_mut() else {
             return Ok(0);
         };
-        let mut total = 0;
-        loop {
-            let start = rbuf.len();
-            rbuf.resize(start + READ_CHUNK, 0);
-            match tls.reader().read(&mut rbuf[start..]) {
-                Ok(n) => {
-                    rbuf.truncate(start + n);
-                    total += n;
-                    if n == 0 {
-                        // close_notify received: report EOF once drained.
-                        return Ok(total);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    rbuf.truncate(start);
-                    return Ok(total);
-                }
-                Err(e) => {
-                    rbuf.truncate(start);
-                    return Err(e);
-                }
-            }
-        }
+        let taken = self.tls_in.len();
+        rbuf.extend_from_slice(&self.tls_in);
+        self.tls_in.clear();
+        Ok(taken + drain_plaintext(tls, rbuf)?)
     }
 
     async fn send_tls_records(&mut self) -> io::Result<()> {
@@ -354,7 +346,7 @@ impl Conn {
             }
             self.feed_tls(n).await?;
             // Data that arrived with the client's Finished message stays in
-            // rustls and is read by the next fill().
+            // the connection and is read by the next fill().
         }
     }
 
@@ -398,8 +390,11 @@ impl Conn {
     /// Takes the connection apart so that another shard can continue it.
     /// Pending output is sent first; the socket itself is duplicated, since
     /// glommio's stream closes its descriptor when dropped.
-    pub async fn into_handoff(mut self, rbuf: BytesMut) -> io::Result<Handoff> {
+    pub async fn into_handoff(mut self, mut rbuf: BytesMut) -> io::Result<Handoff> {
         self.flush().await?;
+        // Decrypted but not yet returned by fill(): it follows what the
+        // session had read.
+        rbuf.extend_from_slice(&self.tls_in);
         // SAFETY: the descriptor is open and owned by `self.sock`, which lives
         // until after the borrow ends; we only duplicate it.
         let borrowed = unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) };
@@ -424,6 +419,7 @@ impl Conn {
             tls: h.tls,
             wbuf: BytesMut::with_capacity(4096),
             scratch: Vec::new(),
+            tls_in: BytesMut::new(),
             tls_out: Vec::new(),
             peer: h.peer,
             local: h.local,
@@ -432,5 +428,32 @@ impl Conn {
             zout: Vec::new(),
         };
         (conn, h.rbuf)
+    }
+}
+
+/// Moves the plaintext rustls has decrypted onto the end of `rbuf`.
+fn drain_plaintext(tls: &mut ServerConnection, rbuf: &mut BytesMut) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let start = rbuf.len();
+        rbuf.resize(start + READ_CHUNK, 0);
+        match tls.reader().read(&mut rbuf[start..]) {
+            Ok(n) => {
+                rbuf.truncate(start + n);
+                total += n;
+                if n == 0 {
+                    // close_notify received: report EOF once drained.
+                    return Ok(total);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                rbuf.truncate(start);
+                return Ok(total);
+            }
+            Err(e) => {
+                rbuf.truncate(start);
+                return Err(e);
+            }
+        }
     }
 }

@@ -158,3 +158,60 @@ fn cancelled_read_leaves_the_buffer_intact() {
     tcp.write_all(b"OP\r\n").unwrap();
     server.join().unwrap();
 }
+
+/// A client that streams faster than the server parses (a big APPEND
+/// literal with the next commands pipelined behind it, as mbsync sends)
+/// makes full-size TLS records and small ones arrive together. rustls
+/// holds at most 16 KiB of decrypted input and refuses more ciphertext
+/// until that is taken out ("received plaintext buffer full"): every byte
+/// must still arrive, in order, and the connection must stay up.
+#[test]
+fn tls_input_of_full_records_and_small_ones_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    server::tls::ensure_self_signed(&cert, &key).unwrap();
+    let server_cfg = server::tls::load_server_config(&cert, &key).unwrap();
+
+    // One full record (16 KiB of plaintext) then a short one, many times.
+    let mut pieces = Vec::new();
+    for i in 0..200u32 {
+        pieces.push(vec![b'a' + (i % 26) as u8; 16 * 1024]);
+        pieces.push(format!("{i} APPEND INBOX {{16384+}}\r\n").into_bytes());
+    }
+    let expected: Vec<u8> = pieces.concat();
+    let total = expected.len();
+
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let server = LocalExecutorBuilder::default()
+        .spawn(move || async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let sock = listener.accept().await.unwrap();
+            let mut conn = Conn::new(sock).unwrap();
+            let mut rbuf = BytesMut::new();
+            conn.start_tls(server_cfg, &mut rbuf).await.unwrap();
+            while rbuf.len() < total {
+                let n = conn.fill(&mut rbuf).await.unwrap();
+                assert!(n > 0, "peer closed early after {} bytes", rbuf.len());
+            }
+            rbuf.to_vec()
+        })
+        .unwrap();
+
+    let port = port_rx.recv().unwrap();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let conn = rustls::ClientConnection::new(
+        client_config(&cert),
+        ServerName::try_from("localhost").unwrap(),
+    )
+    .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    // Each write becomes one TLS record.
+    for p in &pieces {
+        tls.write_all(p).unwrap();
+    }
+    let got = server.join().unwrap();
+    assert_eq!(got.len(), total);
+    assert!(got == expected, "the bytes arrived changed");
+}
