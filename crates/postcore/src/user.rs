@@ -45,6 +45,17 @@ pub enum UserCommand {
         #[arg(long)]
         pop3: bool,
     },
+    /// Show or set a user's quota (RFC 9208 STORAGE and MESSAGE). A value
+    /// is a size (`500M`, `2G`; K/M/G/T are powers of 1024) or a count,
+    /// `unlimited`, or `default` (the `[quota]` setting). Applied by a
+    /// running server from the next operation on.
+    Quota {
+        name: String,
+        #[arg(long)]
+        storage: Option<String>,
+        #[arg(long)]
+        messages: Option<String>,
+    },
     /// Manage a user's app passwords: extra, revocable passwords for mail
     /// clients (IMAP, POP3, SMTP AUTH with PLAIN/LOGIN).
     #[command(subcommand, name = "app-password")]
@@ -96,6 +107,11 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        UserCommand::Quota {
+            name,
+            storage,
+            messages,
+        } => set_quota(cfg, &path, &name, storage, messages),
         UserCommand::Enable { name, imap, pop3 } => {
             set_disabled(&path, &name, protocols(imap, pop3), false)
         }
@@ -151,6 +167,91 @@ pub fn run(cfg: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A quota value: `Some(Some(n))` to set n (0 = unlimited), `Some(None)`
+/// to fall back to `[quota]`.
+fn quota_value(v: &str, size: bool) -> anyhow::Result<Option<u64>> {
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("default") {
+        return Ok(None);
+    }
+    if v.eq_ignore_ascii_case("unlimited") {
+        return Ok(Some(0));
+    }
+    let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => v.split_at(i),
+        None => (v, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .with_context(|| format!("{v:?}: a number, `unlimited` or `default`"))?;
+    let kib = match (size, unit.to_ascii_uppercase().as_str()) {
+        (false, "") => return Ok(Some(n)),
+        (true, "" | "K" | "KB" | "KIB") => 1,
+        (true, "M" | "MB" | "MIB") => 1 << 10,
+        (true, "G" | "GB" | "GIB") => 1 << 20,
+        (true, "T" | "TB" | "TIB") => 1 << 30,
+        _ => bail!("{v:?}: unknown unit (K, M, G or T)"),
+    };
+    n.checked_mul(kib)
+        .map(Some)
+        .with_context(|| format!("{v:?} is too large"))
+}
+
+fn set_quota(
+    cfg: &Config,
+    path: &Path,
+    name: &str,
+    storage: Option<String>,
+    messages: Option<String>,
+) -> anyhow::Result<()> {
+    use server::quota::{MESSAGES_FIELD, STORAGE_FIELD};
+    let user = Username::new(name).with_context(|| format!("user name {name:?}"))?;
+    let _lock = lock(path)?;
+    let mut db = pwfs::load(path)?;
+    let Some(entry) = db.get_mut(user.as_str()) else {
+        bail!("no user {}", user.as_str());
+    };
+    let changes = [
+        (STORAGE_FIELD, storage, true),
+        (MESSAGES_FIELD, messages, false),
+    ];
+    let mut changed = false;
+    for (field, value, size) in changes {
+        let Some(v) = value else { continue };
+        match quota_value(&v, size)? {
+            None => {
+                entry.remove_extra(field);
+            }
+            Some(n) => entry.set_extra(field, &n.to_string())?,
+        }
+        changed = true;
+    }
+    if changed {
+        save(path, &db)?;
+    }
+    let Some(entry) = db.get(user.as_str()) else {
+        bail!("no user {}", user.as_str());
+    };
+    let show = |field: &str, default: u64, unit: &str| -> String {
+        let (v, from) = match entry.extra(field).and_then(|v| v.parse::<u64>().ok()) {
+            Some(v) => (v, "the user's"),
+            None => (default, "[quota]"),
+        };
+        if v == 0 {
+            format!("unlimited ({from})")
+        } else {
+            format!("{v}{unit} ({from})")
+        }
+    };
+    println!(
+        "{}: storage {}, messages {}",
+        user.as_str(),
+        show(STORAGE_FIELD, cfg.quota.storage_kib, " KiB"),
+        show(MESSAGES_FIELD, cfg.quota.messages, "")
+    );
+    Ok(())
 }
 
 /// The protocols a disable/enable names: both when neither flag is given.

@@ -44,6 +44,7 @@ pub struct Config {
     pub pop3: Pop3Settings,
     pub lmtp: LmtpSettings,
     pub imap: ImapSettings,
+    pub quota: QuotaSettings,
     pub oauth: OAuthSettings,
 }
 
@@ -116,6 +117,20 @@ impl Default for Pop3Settings {
             uidl_format: "%08Xu%08Xv".into(),
         }
     }
+}
+
+/// Quotas (RFC 9208) for every user, unless their passwd-file entry sets
+/// its own (`quota_storage_kib=`, `quota_messages=`). 0: no limit.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaSettings {
+    /// Sum of the users' message sizes, in KiB.
+    pub storage_kib: u64,
+    /// Number of messages.
+    pub messages: u64,
+    /// An LMTP delivery over quota is refused with 452 4.2.2 (the MTA
+    /// retries) instead of 552 5.2.2 (it bounces).
+    pub lmtp_tempfail: bool,
 }
 
 /// IMAP settings.
@@ -303,6 +318,7 @@ impl Default for Config {
             pop3: Pop3Settings::default(),
             lmtp: LmtpSettings::default(),
             imap: ImapSettings::default(),
+            quota: QuotaSettings::default(),
             oauth: OAuthSettings::default(),
         }
     }

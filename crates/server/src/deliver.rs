@@ -18,6 +18,9 @@ pub enum DeliveryError {
     /// A limit of the user's store (mailboxes, keywords) was reached.
     #[error("limit reached: {0}")]
     Limit(String),
+    /// The message would take the user over their quota.
+    #[error("over quota")]
+    OverQuota,
     /// The store could not take it now (I/O error, shutting down); the MTA
     /// should retry later.
     #[error("temporary failure: {0}")]
@@ -113,6 +116,13 @@ async fn deliver_here(
         },
     };
     let raw = crlf_normalized(raw);
+    let limits = crate::quota::limits_for(&shard.cfg.quota, &shard.users, user);
+    if limits.any() {
+        let now = crate::quota::usage(store).map_err(DeliveryError::from_store)?;
+        if !crate::quota::fits(&limits, &now, 1, raw.len() as u64) {
+            return Err(DeliveryError::OverQuota);
+        }
+    }
     let msg = NewMessage {
         raw: &raw,
         flags: Flags::empty(),

@@ -14,6 +14,7 @@ pub mod lmtp;
 pub mod login;
 pub mod metrics;
 pub mod pop3;
+pub mod quota;
 pub mod runtime;
 pub mod shard;
 pub mod tls;

@@ -338,7 +338,18 @@ impl Cx {
                     self.enable_condstore()?;
                     st.highest_modseq.max(1)
                 }
-                StatusItem::MailboxId | StatusItem::DeletedStorage => {
+                StatusItem::DeletedStorage => {
+                    // RFC 9208 §4.2: the storage \Deleted messages hold, in KiB.
+                    let snap = store.snapshot(id)?;
+                    let bytes: u64 = snap
+                        .messages
+                        .iter()
+                        .filter(|m| m.flags.contains(store::Flags::DELETED))
+                        .map(|m| u64::from(m.size))
+                        .sum();
+                    bytes.div_ceil(1024)
+                }
+                StatusItem::MailboxId => {
                     continue;
                 }
             };

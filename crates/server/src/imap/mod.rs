@@ -4,6 +4,7 @@
 
 mod mailboxes;
 mod names;
+mod quota;
 mod resync;
 mod selected;
 mod session;

@@ -241,6 +241,18 @@ impl Cx {
                 self.store_cmd(uid, &set, unchanged_since, mode, silent, &flags)
                     .await?
             }
+            CommandBody::GetQuota { root } => {
+                self.get_quota(&root)?;
+                Done::ok("GETQUOTA completed")
+            }
+            CommandBody::GetQuotaRoot { mailbox } => {
+                self.get_quota_root(&mailbox)?;
+                Done::ok("GETQUOTAROOT completed")
+            }
+            CommandBody::SetQuota { .. } => {
+                self.set_quota()?;
+                Done::ok("SETQUOTA completed")
+            }
             CommandBody::Copy { uid, set, mailbox } => {
                 self.copy_or_move(uid, &set, &mailbox, false).await?
             }
@@ -469,6 +481,8 @@ impl Cx {
                 internal_date: date,
             });
         }
+        let bytes: u64 = owned.iter().map(|m| m.raw.len() as u64).sum();
+        self.check_quota(owned.len() as u64, bytes)?;
         let uids = store.append(id, &owned).await?;
         let uidvalidity = store.status(id)?.uidvalidity;
         Ok(Done {
@@ -803,6 +817,16 @@ impl Cx {
             } else {
                 "COPY completed"
             }));
+        }
+        if !is_move {
+            // A MOVE inside the account leaves usage as it is.
+            let sel = self.need_selected()?;
+            let bytes: u64 = idx
+                .iter()
+                .filter_map(|&i| sel.view.messages().get(i))
+                .map(|m| u64::from(m.size))
+                .sum();
+            self.check_quota(idx.len() as u64, bytes)?;
         }
         let r = if is_move {
             store.move_messages(src, &uids, dst).await?

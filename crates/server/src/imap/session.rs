@@ -701,6 +701,11 @@ impl Cx {
             ] {
                 c.push(s.into());
             }
+            if self.quota_limits().any() {
+                for s in ["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"] {
+                    c.push(s.into());
+                }
+            }
             let imap = &self.shard.cfg.imap;
             for (ext, cap) in [
                 ("CONDSTORE", "CONDSTORE"),

@@ -657,6 +657,15 @@ impl Session {
                 let text = format!("<{address}> Message too big");
                 self.reply(552, EnhancedCode::MESSAGE_TOO_BIG, &text);
             }
+            Err(DeliveryError::OverQuota) => {
+                tracing::info!(user, size, "not delivered: over quota");
+                let text = format!("<{address}> Mailbox full: over quota");
+                if self.shard.cfg.quota.lmtp_tempfail {
+                    self.reply(452, EnhancedCode::MAILBOX_FULL, &text);
+                } else {
+                    self.reply(552, EnhancedCode::new(5, 2, 2), &text);
+                }
+            }
             Err(DeliveryError::Limit(what)) => {
                 tracing::warn!(user, mailbox, limit = what, "not delivered: limit reached");
                 let text = format!("<{address}> Mailbox limit reached: {what}");
