@@ -698,6 +698,7 @@ impl Cx {
                 "ESORT",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
+                "PREVIEW",
             ] {
                 c.push(s.into());
             }
