@@ -192,6 +192,8 @@ pub enum CommandBody<'a> {
     Check,
     Close,
     Unselect,
+    /// RFC 8437: back to the not-authenticated state.
+    Unauthenticate,
     Expunge,
     /// UID EXPUNGE (UIDPLUS).
     UidExpunge {
@@ -307,6 +309,7 @@ impl CommandBody<'_> {
             Check => "CHECK",
             Close => "CLOSE",
             Unselect => "UNSELECT",
+            Unauthenticate => "UNAUTHENTICATE",
             Expunge => "EXPUNGE",
             UidExpunge { .. } => "UID EXPUNGE",
             Search { uid: false, .. } => "SEARCH",
@@ -387,6 +390,7 @@ const COMMANDS: &[&[u8]] = &[
     b"COMPRESS",
     b"SORT",
     b"THREAD",
+    b"UNAUTHENTICATE",
 ];
 
 const UID_COMMANDS: &[&[u8]] = &[
@@ -523,6 +527,7 @@ fn body<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         b"CHECK" => CommandBody::Check,
         b"CLOSE" => CommandBody::Close,
         b"UNSELECT" => CommandBody::Unselect,
+        b"UNAUTHENTICATE" => CommandBody::Unauthenticate,
         b"EXPUNGE" => CommandBody::Expunge,
         b"LOGIN" => {
             c.sp()?;

@@ -54,6 +54,8 @@ pub type Meter = (
 pub struct Handoff {
     fd: OwnedFd,
     tls: Option<Box<ServerConnection>>,
+    /// COMPRESS state (after UNAUTHENTICATE and a new login elsewhere).
+    deflate: Option<Box<crate::deflate::Deflate>>,
     rbuf: BytesMut,
     peer: SocketAddr,
     local: SocketAddr,
@@ -393,8 +395,11 @@ impl Conn {
     pub async fn into_handoff(mut self, mut rbuf: BytesMut) -> io::Result<Handoff> {
         self.flush().await?;
         // Decrypted but not yet returned by fill(): it follows what the
-        // session had read.
-        rbuf.extend_from_slice(&self.tls_in);
+        // session had read (still compressed, when COMPRESS is on).
+        match self.deflate.as_mut() {
+            Some(z) => z.received(&self.tls_in),
+            None => rbuf.extend_from_slice(&self.tls_in),
+        }
         // SAFETY: the descriptor is open and owned by `self.sock`, which lives
         // until after the borrow ends; we only duplicate it.
         let borrowed = unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) };
@@ -402,6 +407,7 @@ impl Conn {
         Ok(Handoff {
             fd,
             tls: self.tls.take(),
+            deflate: self.deflate.take(),
             rbuf,
             peer: self.peer,
             local: self.local,
@@ -424,7 +430,7 @@ impl Conn {
             peer: h.peer,
             local: h.local,
             meter: None,
-            deflate: None,
+            deflate: h.deflate,
             zout: Vec::new(),
         };
         (conn, h.rbuf)

@@ -699,6 +699,7 @@ impl Cx {
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
                 "PREVIEW",
+                "UNAUTHENTICATE",
             ] {
                 c.push(s.into());
             }
@@ -932,6 +933,18 @@ impl Cx {
                 }
                 encode::enabled(&mut self.conn.wbuf, &on);
                 self.ok(tag, "ENABLE completed");
+                Next::Continue
+            }
+            CommandBody::Unauthenticate => {
+                // RFC 8437: all state of the identity goes (selection, the
+                // store, ENABLEd extensions); TLS and COMPRESS stay.
+                self.selected = None;
+                self.saved = None;
+                if let Some(u) = self.user.take() {
+                    tracing::info!(user = u.name, "unauthenticated");
+                }
+                self.enabled = Enabled::default();
+                self.ok(tag, "Not authenticated any more");
                 Next::Continue
             }
             CommandBody::Compress { mechanism } => {

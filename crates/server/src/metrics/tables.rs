@@ -165,6 +165,7 @@ pub const IMAP_COMMANDS: &[&str] = &[
     "UID SORT",
     "THREAD",
     "UID THREAD",
+    "UNAUTHENTICATE",
 ];
 
 pub const POP3_COMMANDS: &[&str] = &[
