@@ -154,7 +154,13 @@ impl Cx {
                 mailbox,
                 first,
                 more,
-            } => self.append(&mailbox, first, &more).await?,
+            } => self.append(&mailbox, first, &more, (0, 0)).await?,
+            CommandBody::Replace {
+                uid,
+                target,
+                mailbox,
+                message,
+            } => self.replace(uid, target, &mailbox, message).await?,
             CommandBody::Idle => {
                 if self.selected.is_none() && self.user.is_none() {
                     return Err(ExecError::bad("Log in first"));
@@ -454,6 +460,8 @@ impl Cx {
         mailbox: &Mailbox<'_>,
         first: AppendMessage<'_>,
         more: &[AppendMessage<'_>],
+        // Messages and bytes the operation frees (REPLACE), for the quota.
+        credit: (u64, u64),
     ) -> Result<Done, ExecError> {
         let store = self.store_or_err()?;
         let name = names::decode(mailbox, self.utf8())?;
@@ -482,7 +490,10 @@ impl Cx {
             });
         }
         let bytes: u64 = owned.iter().map(|m| m.raw.len() as u64).sum();
-        self.check_quota(owned.len() as u64, bytes)?;
+        self.check_quota(
+            (owned.len() as u64).saturating_sub(credit.0),
+            bytes.saturating_sub(credit.1),
+        )?;
         let uids = store.append(id, &owned).await?;
         let uidvalidity = store.status(id)?.uidvalidity;
         Ok(Done {
@@ -492,6 +503,63 @@ impl Cx {
             },
             ..Done::ok("APPEND completed")
         })
+    }
+
+    /// REPLACE / UID REPLACE (RFC 8508): APPEND, then expunge the target.
+    /// Two durable steps: a crash between them leaves both messages, never
+    /// neither; a failed APPEND expunges nothing.
+    async fn replace(
+        &mut self,
+        uid: bool,
+        target: imap_proto::SeqNum,
+        mailbox: &Mailbox<'_>,
+        message: AppendMessage<'_>,
+    ) -> Result<Done, ExecError> {
+        let sel = self.need_selected()?;
+        if sel.read_only {
+            return Err(ExecError::no(Some("READ-ONLY"), "Mailbox is read-only"));
+        }
+        let msgs = sel.view.messages();
+        let old = if uid {
+            let u = target.resolve(sel.view.max_uid());
+            msgs.iter().find(|m| m.uid == u)
+        } else {
+            let n = target.resolve(sel.view.len());
+            n.checked_sub(1).and_then(|i| msgs.get(i as usize))
+        };
+        let Some(old) = old else {
+            return Err(if uid {
+                ExecError::no(Some("NONEXISTENT"), "No such message")
+            } else {
+                ExecError::bad("Invalid message sequence number")
+            });
+        };
+        let (src, old_uid, old_size) = (sel.view.id, old.uid, u64::from(old.size));
+        let done = self.append(mailbox, message, &[], (1, old_size)).await?;
+        if let DoneCode::AppendUid { uidvalidity, uids } = &done.code {
+            encode::untagged_status(
+                &mut self.conn.wbuf,
+                RespStatus::Ok,
+                Some(&Code::AppendUid {
+                    uid_validity: *uidvalidity,
+                    uids,
+                }),
+                "Replacement saved",
+            );
+        }
+        let store = self.store_or_err()?;
+        let gone = store
+            .expunge(src, Some(&[(old_uid, old_uid)]), ExpungeMode::Exact)
+            .await?;
+        if let Some(sel) = self.selected.as_mut() {
+            sel.view
+                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.qresync);
+        }
+        Ok(Done::ok(if uid {
+            "UID REPLACE completed"
+        } else {
+            "REPLACE completed"
+        }))
     }
 
     async fn expunge(&mut self, uids: Option<Vec<(u32, u32)>>) -> Result<Done, ExecError> {

@@ -700,6 +700,7 @@ impl Cx {
                 "THREAD=REFERENCES",
                 "PREVIEW",
                 "UNAUTHENTICATE",
+                "REPLACE",
             ] {
                 c.push(s.into());
             }
