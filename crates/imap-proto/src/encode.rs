@@ -622,6 +622,8 @@ pub struct Esearch<'a> {
     pub count: Option<u32>,
     pub all: Option<&'a [(u32, u32)]>,
     pub modseq: Option<u64>,
+    /// RFC 9394: the range asked for and the numbers in it (NIL if none).
+    pub partial: Option<((i64, i64), &'a [(u32, u32)])>,
 }
 
 /// `* ESEARCH (TAG "a") UID MIN 1 ...`.
@@ -649,11 +651,32 @@ pub fn esearch(buf: &mut BytesMut, tag: Option<&[u8]>, uid: bool, r: &Esearch<'_
         buf.extend_from_slice(b" ALL ");
         seq_set(buf, all);
     }
+    if let Some(((a, b), set)) = r.partial {
+        buf.extend_from_slice(format!(" PARTIAL ({a}:{b} ").as_bytes());
+        if set.is_empty() {
+            buf.extend_from_slice(b"NIL");
+        } else {
+            seq_set(buf, set);
+        }
+        buf.put_u8(b')');
+    }
     if let Some(m) = r.modseq {
         buf.extend_from_slice(b" MODSEQ ");
         number(buf, m);
     }
     buf.extend_from_slice(b"\r\n");
+}
+
+/// The slice of a result of `len` entries that RFC 9394's PARTIAL range
+/// `(a, b)` covers, as index bounds (`lo..hi`).
+pub fn partial_window(len: usize, (a, b): (i64, i64)) -> std::ops::Range<usize> {
+    let (lo, hi) = (a.abs().min(b.abs()) as usize, a.abs().max(b.abs()) as usize);
+    let (start, end) = if a > 0 {
+        (lo - 1, hi)
+    } else {
+        (len.saturating_sub(hi), len.saturating_sub(lo - 1))
+    };
+    start.min(len)..end.min(len)
 }
 
 /// `* ID ("name" "postcore" ...)` or `* ID NIL`.

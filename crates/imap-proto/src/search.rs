@@ -17,12 +17,16 @@ pub struct SearchReturn {
     pub all: bool,
     pub count: bool,
     pub save: bool,
+    /// RFC 9394 `PARTIAL first:last` (1-based positions in the result;
+    /// negative counts from its end), as sent.
+    pub partial: Option<(i64, i64)>,
 }
 
 impl SearchReturn {
     /// `RETURN ()` means ALL (RFC 4731 3.1).
     pub fn effective(self) -> SearchReturn {
-        if !(self.min || self.max || self.all || self.count || self.save) {
+        if !(self.min || self.max || self.all || self.count || self.save || self.partial.is_some())
+        {
             SearchReturn { all: true, ..self }
         } else {
             self
@@ -346,6 +350,9 @@ impl<'a> Cursor<'a> {
                     r.count = true;
                 } else if is(b"SAVE") {
                     r.save = true;
+                } else if is(b"PARTIAL") && r.partial.is_none() {
+                    self.sp()?;
+                    r.partial = Some(self.partial_range()?);
                 } else {
                     return Err(ErrorKind::BadParameter);
                 }
@@ -355,7 +362,23 @@ impl<'a> Cursor<'a> {
             }
             self.expect(b')', ErrorKind::Syntax)?;
         }
+        // RFC 9394 §3: PARTIAL is a window, ALL the whole; not both.
+        if r.partial.is_some() && r.all {
+            return Err(ErrorKind::BadParameter);
+        }
         Ok(r)
+    }
+
+    /// `n:m` or `-n:-m` (both ends the same sign, none zero).
+    fn partial_range(&mut self) -> PResult<(i64, i64)> {
+        let neg = self.eat(b'-');
+        let a = i64::from(self.nz_number()?);
+        self.expect(b':', ErrorKind::Syntax)?;
+        if neg != self.eat(b'-') {
+            return Err(ErrorKind::Syntax);
+        }
+        let b = i64::from(self.nz_number()?);
+        Ok(if neg { (-a, -b) } else { (a, b) })
     }
 
     /// One or more search keys, validated; kept as the raw text.

@@ -62,14 +62,22 @@ pub fn render_result(
             let r = returns.effective();
             let (first, last) = (matches.first().copied(), matches.last().copied());
             let whole = r.all || r.count;
+            let window: &[u32] = match r.partial {
+                Some(p) => &matches[encode::partial_window(matches.len(), p)],
+                None => &[],
+            };
+            // SAVE keeps what the other options return (RFC 5182 §2.4,
+            // with PARTIAL its window, RFC 9394).
             let saved = r.save.then(|| {
-                let picked: Vec<u32> = if whole || !(r.min || r.max) {
+                let picked: Vec<u32> = if whole || !(r.min || r.max || r.partial.is_some()) {
                     matches.to_vec()
                 } else {
                     let mut v: Vec<u32> = [first.filter(|_| r.min), last.filter(|_| r.max)]
                         .into_iter()
                         .flatten()
+                        .chain(window.iter().copied())
                         .collect();
+                    v.sort_unstable();
                     v.dedup();
                     v
                 };
@@ -78,7 +86,7 @@ pub fn render_result(
                     .filter_map(|i| info(i).map(|m| m.uid))
                     .collect()
             });
-            if r.save && !(r.min || r.max || r.all || r.count) {
+            if r.save && !(r.min || r.max || r.all || r.count || r.partial.is_some()) {
                 return saved;
             }
             let all: Vec<(u32, u32)> = if r.all {
@@ -88,13 +96,15 @@ pub fn render_result(
             };
             // The MODSEQ is of the messages the response names: all of
             // them for ALL/COUNT, else the MIN/MAX ones (RFC 7162 3.1.5).
+            let part = compress(window.iter().map(|&i| number(i)));
             let modseq = if whole {
                 highest(&mut matches.iter().copied())
             } else {
                 highest(
                     &mut [first.filter(|_| r.min), last.filter(|_| r.max)]
                         .into_iter()
-                        .flatten(),
+                        .flatten()
+                        .chain(window.iter().copied()),
                 )
             };
             let data = Esearch {
@@ -105,6 +115,7 @@ pub fn render_result(
                     .then(|| u32::try_from(matches.len()).unwrap_or(u32::MAX)),
                 all: r.all.then_some(all.as_slice()),
                 modseq,
+                partial: r.partial.map(|p| (p, part.as_slice())),
             };
             encode::esearch(buf, Some(tag), uid, &data);
             saved

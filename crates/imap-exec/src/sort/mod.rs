@@ -73,22 +73,31 @@ pub fn render_sort(
     };
     let r = r.effective();
     let (first, last) = (sorted.first(), sorted.last());
-    let mut all: Vec<(u32, u32)> = Vec::new();
-    if r.all {
-        for n in sorted.iter().map(number) {
-            match all.last_mut() {
+    // In sort order: ranges only of consecutive ascending runs.
+    let runs = |ks: &[Keyed]| {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for n in ks.iter().map(number) {
+            match out.last_mut() {
                 Some(l) if l.1.checked_add(1) == Some(n) => l.1 = n,
-                _ => all.push((n, n)),
+                _ => out.push((n, n)),
             }
         }
-    }
+        out
+    };
+    let all = if r.all { runs(sorted) } else { Vec::new() };
+    let window: &[Keyed] = match r.partial {
+        Some(p) => &sorted[encode::partial_window(sorted.len(), p)],
+        None => &[],
+    };
+    let part = runs(window);
     let modseq = if r.all || r.count {
         highest(&mut sorted.iter())
     } else {
         highest(
             &mut [first.filter(|_| r.min), last.filter(|_| r.max)]
                 .into_iter()
-                .flatten(),
+                .flatten()
+                .chain(window.iter()),
         )
     };
     let data = encode::Esearch {
@@ -99,6 +108,7 @@ pub fn render_sort(
             .then(|| u32::try_from(sorted.len()).unwrap_or(u32::MAX)),
         all: (r.all && !all.is_empty()).then_some(all.as_slice()),
         modseq,
+        partial: r.partial.map(|p| (p, part.as_slice())),
     };
     encode::esearch(buf, Some(tag), uid, &data);
 }

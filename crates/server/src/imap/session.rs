@@ -701,6 +701,7 @@ impl Cx {
                 "PREVIEW",
                 "UNAUTHENTICATE",
                 "REPLACE",
+                "PARTIAL",
             ] {
                 c.push(s.into());
             }
