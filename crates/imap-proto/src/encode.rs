@@ -623,8 +623,11 @@ pub struct Esearch<'a> {
     pub all: Option<&'a [(u32, u32)]>,
     pub modseq: Option<u64>,
     /// RFC 9394: the range asked for and the numbers in it (NIL if none).
-    pub partial: Option<((i64, i64), &'a [(u32, u32)])>,
+    pub partial: Option<Partial<'a>>,
 }
+
+/// A PARTIAL range as asked for, and the numbers it covers.
+pub type Partial<'a> = ((i64, i64), &'a [(u32, u32)]);
 
 /// `* ESEARCH (TAG "a") UID MIN 1 ...`.
 pub fn esearch(buf: &mut BytesMut, tag: Option<&[u8]>, uid: bool, r: &Esearch<'_>) {
