@@ -17,7 +17,6 @@ use glommio::net::{UnixListener, UnixStream};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
-use std::time::Duration;
 
 /// Longest line accepted (Dovecot's documented 16 KiB).
 const MAX_LINE: usize = 16 * 1024;
@@ -26,32 +25,17 @@ const MAX_PENDING: usize = 64;
 
 /// Accepts auth clients until the shard stops.
 pub async fn serve(shard: Rc<Shard>, listener: UnixListener, gate: glommio::sync::Gate) {
-    let mut next_cuid: u64 = 0;
-    loop {
-        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-            shard.stop.wait().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "auth socket accept failed");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        next_cuid += 1;
-        let s = Rc::clone(&shard);
-        let cuid = next_cuid;
-        if let Ok(t) = gate.spawn(async move {
+    crate::shard::accept_unix(
+        shard,
+        listener,
+        gate,
+        "auth socket",
+        |s, stream, cuid| async move {
             let span = tracing::info_span!("auth-socket", cuid);
             tracing::Instrument::instrument(client(s, stream, cuid), span).await;
-        }) {
-            t.detach();
-        }
-    }
+        },
+    )
+    .await
 }
 
 struct Request {

@@ -185,3 +185,39 @@ impl Shard {
             .unwrap_or(0)
     }
 }
+
+/// Accepts on a unix socket until the shard stops, running `serve` for
+/// each connection (numbered from 1) inside `gate`. A failed accept (out of
+/// descriptors) backs off briefly instead of spinning.
+pub async fn accept_unix<F, Fut>(
+    shard: std::rc::Rc<Shard>,
+    listener: glommio::net::UnixListener,
+    gate: glommio::sync::Gate,
+    what: &'static str,
+    serve: F,
+) where
+    F: Fn(std::rc::Rc<Shard>, glommio::net::UnixStream, u64) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let mut next: u64 = 0;
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            shard.stop.wait().await;
+            None
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(socket = what, error = %e, "accept failed");
+                glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        next += 1;
+        if let Ok(t) = gate.spawn(serve(std::rc::Rc::clone(&shard), stream, next)) {
+            t.detach();
+        }
+    }
+}

@@ -10,7 +10,6 @@ use glommio::net::{UnixListener, UnixStream};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::Duration;
 use store::{Flags, NewMessage, SpecialUse};
 
 /// The first request is small: an opcode and a user name.
@@ -30,32 +29,17 @@ pub struct Forwarded {
 pub struct Held(RefCell<HashMap<u64, StoreRef>>);
 
 pub async fn listen(shard: Rc<Shard>, listener: UnixListener, gate: glommio::sync::Gate) {
-    let mut next: u64 = 0;
-    loop {
-        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-            shard.stop.wait().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "admin socket accept failed");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        next += 1;
-        let s = Rc::clone(&shard);
-        let conn = next;
-        if let Ok(t) = gate.spawn(async move {
+    crate::shard::accept_unix(
+        shard,
+        listener,
+        gate,
+        "admin socket",
+        |s, stream, conn| async move {
             let span = tracing::info_span!("admin", conn);
             tracing::Instrument::instrument(connection(s, stream, conn), span).await;
-        }) {
-            t.detach();
-        }
-    }
+        },
+    )
+    .await
 }
 
 async fn connection(shard: Rc<Shard>, mut stream: UnixStream, conn: u64) {

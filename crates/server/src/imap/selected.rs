@@ -58,6 +58,27 @@ impl Done {
     }
 }
 
+/// The selection and what a search in it needs of the session (fields,
+/// not `&Cx`, so the caller can still write responses meanwhile).
+fn search_context<'s>(
+    selected: &'s Option<Selected>,
+    saved: Option<&'s [u32]>,
+    enabled: super::session::Enabled,
+    charset: Option<&'s [u8]>,
+) -> Result<(&'s Selected, imap_exec::search::SearchContext<'s>), ExecError> {
+    let sel = selected
+        .as_ref()
+        .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
+    let ctx = imap_exec::search::SearchContext {
+        saved,
+        recent: if enabled.rev2 { &[] } else { &sel.recent },
+        now: now_unix(),
+        utf8: enabled.utf8,
+        charset,
+    };
+    Ok((sel, ctx))
+}
+
 /// What SORT or THREAD does with the matches.
 #[derive(Clone, Copy)]
 enum Ordering<'c> {
@@ -587,19 +608,14 @@ impl Cx {
         charset: Option<std::borrow::Cow<'_, [u8]>>,
         keys: &imap_proto::SearchKeys<'_>,
     ) -> Result<Done, ExecError> {
-        use imap_exec::search::{SearchContext, SearchResponse, render_result, search};
+        use imap_exec::search::{SearchResponse, render_result, search};
         let store = self.store_or_err()?;
-        let sel = self
-            .selected
-            .as_ref()
-            .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
-        let ctx = SearchContext {
-            saved: self.saved.as_deref(),
-            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
-            now: now_unix(),
-            utf8: self.enabled.utf8,
-            charset: charset.as_deref(),
-        };
+        let (sel, ctx) = search_context(
+            &self.selected,
+            self.saved.as_deref(),
+            self.enabled,
+            charset.as_deref(),
+        )?;
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
         if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
@@ -638,20 +654,15 @@ impl Cx {
         charset: &[u8],
         keys: &imap_proto::SearchKeys<'_>,
     ) -> Result<Done, ExecError> {
-        use imap_exec::search::{SearchContext, search};
+        use imap_exec::search::search;
         use imap_exec::sort;
         let store = self.store_or_err()?;
-        let sel = self
-            .selected
-            .as_ref()
-            .ok_or_else(|| ExecError::bad("No mailbox selected"))?;
-        let ctx = SearchContext {
-            saved: self.saved.as_deref(),
-            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
-            now: now_unix(),
-            utf8: self.enabled.utf8,
-            charset: Some(charset),
-        };
+        let (sel, ctx) = search_context(
+            &self.selected,
+            self.saved.as_deref(),
+            self.enabled,
+            Some(charset),
+        )?;
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
         if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
