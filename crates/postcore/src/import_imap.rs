@@ -281,9 +281,12 @@ impl StateFile {
             ) else {
                 bail!("{}", bad(n));
             };
-            let (Ok(uidvalidity), Ok(done), Ok(uidnext), Some(name)) =
-                (v.parse(), d.parse(), u.parse(), unescape(name))
-            else {
+            let (Ok(uidvalidity), Ok(done), Ok(uidnext), Some(name)) = (
+                v.parse(),
+                d.parse(),
+                u.parse(),
+                crate::offline::decode_dir_name(name),
+            ) else {
                 bail!("{}", bad(n));
             };
             st.folders.insert(
@@ -338,23 +341,6 @@ fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The default state file: in the user's store directory (it goes when the
@@ -769,10 +755,13 @@ mod tests {
             "tab\there",
             "ü",
         ] {
-            assert_eq!(unescape(&escape(n)).as_deref(), Some(n));
+            assert_eq!(
+                crate::offline::decode_dir_name(&escape(n)).as_deref(),
+                Some(n)
+            );
             assert!(!escape(n).contains(['\n', '\t']));
         }
-        assert_eq!(unescape("bad%G0"), None);
+        assert_eq!(crate::offline::decode_dir_name("bad%G0"), None);
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub fn users_on_disk(data_dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Inverse of the percent-encoding `user_dir` applies.
-fn decode_dir_name(s: &str) -> Option<String> {
+/// Inverse of the percent-encoding `user_dir` applies (`%XX` per byte;
+/// the import state file escapes folder names the same way).
+pub(crate) fn decode_dir_name(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

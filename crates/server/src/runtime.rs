@@ -617,34 +617,24 @@ async fn accept_loop(
     lcfg: crate::config::ListenerConfig,
     gate: glommio::sync::Gate,
 ) {
-    loop {
-        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-            shard.stop.wait().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let sock = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!(address = %lcfg.address, error = %e, "accept failed");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-                continue;
+    let what = lcfg.address.to_string();
+    let l = &listener;
+    crate::shard::accept_each(
+        shard,
+        gate,
+        &what,
+        move || l.accept(),
+        |s, sock, _| {
+            let l = lcfg.clone();
+            async move {
+                match l.protocol {
+                    Protocol::Imap => crate::imap::serve(s, sock, l).await,
+                    Protocol::Pop3 => crate::pop3::serve(s, sock, l).await,
+                    Protocol::Lmtp => crate::lmtp::serve(s, sock, l).await,
+                    Protocol::Metrics => crate::metrics::http::serve(s, sock, l).await,
+                }
             }
-        };
-        let s = Rc::clone(&shard);
-        let l = lcfg.clone();
-        let spawned = gate.spawn(async move {
-            match l.protocol {
-                Protocol::Imap => crate::imap::serve(s, sock, l).await,
-                Protocol::Pop3 => crate::pop3::serve(s, sock, l).await,
-                Protocol::Lmtp => crate::lmtp::serve(s, sock, l).await,
-                Protocol::Metrics => crate::metrics::http::serve(s, sock, l).await,
-            }
-        });
-        if let Ok(t) = spawned {
-            t.detach();
-        }
-    }
+        },
+    )
+    .await
 }

@@ -186,9 +186,46 @@ impl Shard {
     }
 }
 
-/// Accepts on a unix socket until the shard stops, running `serve` for
-/// each connection (numbered from 1) inside `gate`. A failed accept (out of
-/// descriptors) backs off briefly instead of spinning.
+/// Accepts until the shard stops, running `serve` for each connection
+/// (numbered from 1) inside `gate`. A failed accept (out of descriptors)
+/// is logged with `what` and backs off briefly instead of spinning.
+pub async fn accept_each<S, E, A, AF, F, Fut>(
+    shard: std::rc::Rc<Shard>,
+    gate: glommio::sync::Gate,
+    what: &str,
+    mut accept: A,
+    serve: F,
+) where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = Result<S, E>>,
+    E: std::fmt::Display,
+    F: Fn(std::rc::Rc<Shard>, S, u64) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let mut next: u64 = 0;
+    loop {
+        let accepted = futures_lite::future::or(async { Some(accept().await) }, async {
+            shard.stop.wait().await;
+            None
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(listener = what, error = %e, "accept failed");
+                glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        next += 1;
+        if let Ok(t) = gate.spawn(serve(std::rc::Rc::clone(&shard), stream, next)) {
+            t.detach();
+        }
+    }
+}
+
+/// [`accept_each`] on a unix socket.
 pub async fn accept_unix<F, Fut>(
     shard: std::rc::Rc<Shard>,
     listener: glommio::net::UnixListener,
@@ -199,25 +236,6 @@ pub async fn accept_unix<F, Fut>(
     F: Fn(std::rc::Rc<Shard>, glommio::net::UnixStream, u64) -> Fut,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let mut next: u64 = 0;
-    loop {
-        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-            shard.stop.wait().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(socket = what, error = %e, "accept failed");
-                glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        next += 1;
-        if let Ok(t) = gate.spawn(serve(std::rc::Rc::clone(&shard), stream, next)) {
-            t.detach();
-        }
-    }
+    let l = &listener;
+    accept_each(shard, gate, what, move || l.accept(), serve).await
 }

@@ -40,8 +40,10 @@ pub struct Conn {
     meter: Option<Meter>,
     /// COMPRESS=DEFLATE, once the client asked for it.
     deflate: Option<Box<crate::deflate::Deflate>>,
-    /// Reused output of the compressor.
+    /// Reused output of the compressor, and input buffer of the
+    /// decompressor (compressed bytes as read, before `Deflate` takes them).
     zout: Vec<u8>,
+    zin: BytesMut,
 }
 
 /// A shard's metrics and the protocol a connection speaks.
@@ -90,6 +92,7 @@ impl Conn {
             meter: None,
             deflate: None,
             zout: Vec::new(),
+            zin: BytesMut::new(),
         })
     }
 
@@ -166,13 +169,17 @@ impl Conn {
                 }
             }
             // A dropped read (the caller raced it against IDLE or a stop)
-            // takes nothing: bytes only move into `pending` after it ends.
-            let mut raw = BytesMut::new();
-            if self.fill_plain(&mut raw).await? == 0 {
-                return Ok(0);
-            }
+            // takes nothing: bytes only move into `pending` after it ends,
+            // and `fill_plain` leaves no room behind when it is dropped.
+            let mut raw = std::mem::take(&mut self.zin);
+            let n = self.fill_plain(&mut raw).await?;
             if let Some(z) = self.deflate.as_mut() {
                 z.received(&raw);
+            }
+            raw.clear();
+            self.zin = raw;
+            if n == 0 {
+                return Ok(0);
             }
         }
     }
@@ -432,6 +439,7 @@ impl Conn {
             meter: None,
             deflate: h.deflate,
             zout: Vec::new(),
+            zin: BytesMut::new(),
         };
         (conn, h.rbuf)
     }

@@ -26,7 +26,7 @@
 mod date;
 mod eval;
 mod plan;
-mod render;
+pub(crate) mod render;
 mod text;
 
 use imap_proto::SearchKeys;

@@ -60,27 +60,23 @@ pub fn render_result(
         }
         SearchResponse::Esearch { tag, returns } => {
             let r = returns.effective();
-            let (first, last) = (matches.first().copied(), matches.last().copied());
-            let whole = r.all || r.count;
-            let window: &[u32] = match r.partial {
-                Some(p) => &matches[encode::partial_window(matches.len(), p)],
-                None => &[],
-            };
+            let (first, last, window) = picks(&r, matches);
             // SAVE keeps what the other options return (RFC 5182 §2.4,
             // with PARTIAL its window, RFC 9394).
             let saved = r.save.then(|| {
-                let picked: Vec<u32> = if whole || !(r.min || r.max || r.partial.is_some()) {
-                    matches.to_vec()
-                } else {
-                    let mut v: Vec<u32> = [first.filter(|_| r.min), last.filter(|_| r.max)]
-                        .into_iter()
-                        .flatten()
-                        .chain(window.iter().copied())
-                        .collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
-                };
+                let picked: Vec<u32> =
+                    if r.all || r.count || !(r.min || r.max || r.partial.is_some()) {
+                        matches.to_vec()
+                    } else {
+                        let mut v: Vec<u32> = first
+                            .into_iter()
+                            .chain(last)
+                            .chain(window.iter().copied())
+                            .collect();
+                        v.sort_unstable();
+                        v.dedup();
+                        v
+                    };
                 picked
                     .into_iter()
                     .filter_map(|i| info(i).map(|m| m.uid))
@@ -89,38 +85,66 @@ pub fn render_result(
             if r.save && !(r.min || r.max || r.all || r.count || r.partial.is_some()) {
                 return saved;
             }
-            let all: Vec<(u32, u32)> = if r.all {
-                compress(matches.iter().map(|&i| number(i)))
-            } else {
-                Vec::new()
-            };
-            // The MODSEQ is of the messages the response names: all of
-            // them for ALL/COUNT, else the MIN/MAX ones (RFC 7162 3.1.5).
-            let part = compress(window.iter().map(|&i| number(i)));
-            let modseq = if whole {
-                highest(&mut matches.iter().copied())
-            } else {
-                highest(
-                    &mut [first.filter(|_| r.min), last.filter(|_| r.max)]
-                        .into_iter()
-                        .flatten()
-                        .chain(window.iter().copied()),
-                )
-            };
-            let data = Esearch {
-                min: first.filter(|_| r.min).map(number),
-                max: last.filter(|_| r.max).map(number),
-                count: r
-                    .count
-                    .then(|| u32::try_from(matches.len()).unwrap_or(u32::MAX)),
-                all: r.all.then_some(all.as_slice()),
-                modseq,
-                partial: r.partial.map(|p| (p, part.as_slice())),
-            };
-            encode::esearch(buf, Some(tag), uid, &data);
+            let modseq_of = |i: u32| info(i).map_or(0, |m| m.modseq);
+            let modseq: Option<&dyn Fn(u32) -> u64> = outcome.uses_modseq.then_some(&modseq_of);
+            write_esearch(buf, tag, uid, &r, matches, &number, modseq);
             saved
         }
     }
+}
+
+/// What MIN, MAX and PARTIAL pick from `ordered` (view indexes in response
+/// order: ascending for SEARCH, sort order for SORT).
+fn picks<'o>(r: &SearchReturn, ordered: &'o [u32]) -> (Option<u32>, Option<u32>, &'o [u32]) {
+    let window: &[u32] = match r.partial {
+        Some(p) => &ordered[encode::partial_window(ordered.len(), p)],
+        None => &[],
+    };
+    (
+        ordered.first().copied().filter(|_| r.min),
+        ordered.last().copied().filter(|_| r.max),
+        window,
+    )
+}
+
+/// `* ESEARCH` for the RETURN options `r` (already effective) over
+/// `ordered`; `number` maps a view index to what the client sees, and
+/// `modseq` (after a MODSEQ key) gives the MODSEQ reported: the highest of
+/// the messages the response names (RFC 7162 §3.1.5). ALL keeps the order:
+/// ranges are made only of consecutive ascending runs.
+pub(crate) fn write_esearch(
+    buf: &mut BytesMut,
+    tag: &[u8],
+    uid: bool,
+    r: &SearchReturn,
+    ordered: &[u32],
+    number: &dyn Fn(u32) -> u32,
+    modseq: Option<&dyn Fn(u32) -> u64>,
+) {
+    let (first, last, window) = picks(r, ordered);
+    let all = if r.all {
+        compress(ordered.iter().map(|&i| number(i)))
+    } else {
+        Vec::new()
+    };
+    let part = compress(window.iter().map(|&i| number(i)));
+    let named: &mut dyn Iterator<Item = u32> = if r.all || r.count {
+        &mut ordered.iter().copied()
+    } else {
+        &mut first.into_iter().chain(last).chain(window.iter().copied())
+    };
+    let modseq = modseq.and_then(|f| named.map(f).max());
+    let data = Esearch {
+        min: first.map(number),
+        max: last.map(number),
+        count: r
+            .count
+            .then(|| u32::try_from(ordered.len()).unwrap_or(u32::MAX)),
+        all: r.all.then_some(all.as_slice()),
+        modseq,
+        partial: r.partial.map(|p| (p, part.as_slice())),
+    };
+    encode::esearch(buf, Some(tag), uid, &data);
 }
 
 /// Ascending numbers as inclusive ranges (`1:3,7`).

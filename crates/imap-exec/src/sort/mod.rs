@@ -51,66 +51,42 @@ pub fn sort(items: &mut [Keyed], criteria: &[SortCriterion]) {
 
 /// `* SORT ...`, or with RETURN (ESORT, RFC 5267) `* ESEARCH (TAG ..)`
 /// whose MIN and MAX are the first and last in sort order and whose ALL
-/// keeps the sort order (ranges only of consecutive runs).
+/// keeps the sort order (ranges only of consecutive runs). `msgs` is the
+/// view the items index; `uses_modseq`: a MODSEQ key was searched on.
 pub fn render_sort(
     buf: &mut bytes::BytesMut,
     tag: &[u8],
     uid: bool,
     returns: Option<imap_proto::SearchReturn>,
     sorted: &[Keyed],
-    modseq_of: Option<&dyn Fn(u32) -> u64>,
+    msgs: &[MessageInfo],
+    uses_modseq: bool,
 ) {
-    use imap_proto::encode;
-    let number = |k: &Keyed| if uid { k.uid } else { k.index + 1 };
-    let highest = |ks: &mut dyn Iterator<Item = &Keyed>| -> Option<u64> {
-        let f = modseq_of?;
-        ks.map(|k| f(k.index)).max()
-    };
-    let Some(r) = returns else {
-        let modseq = highest(&mut sorted.iter());
-        encode::sort(buf, sorted.iter().map(number), modseq);
-        return;
-    };
-    let r = r.effective();
-    let (first, last) = (sorted.first(), sorted.last());
-    // In sort order: ranges only of consecutive ascending runs.
-    let runs = |ks: &[Keyed]| {
-        let mut out: Vec<(u32, u32)> = Vec::new();
-        for n in ks.iter().map(number) {
-            match out.last_mut() {
-                Some(l) if l.1.checked_add(1) == Some(n) => l.1 = n,
-                _ => out.push((n, n)),
-            }
+    let number = |i: u32| {
+        if uid {
+            msgs.get(i as usize).map_or(0, |m| m.uid)
+        } else {
+            i + 1
         }
-        out
     };
-    let all = if r.all { runs(sorted) } else { Vec::new() };
-    let window: &[Keyed] = match r.partial {
-        Some(p) => &sorted[encode::partial_window(sorted.len(), p)],
-        None => &[],
-    };
-    let part = runs(window);
-    let modseq = if r.all || r.count {
-        highest(&mut sorted.iter())
-    } else {
-        highest(
-            &mut [first.filter(|_| r.min), last.filter(|_| r.max)]
-                .into_iter()
-                .flatten()
-                .chain(window.iter()),
-        )
-    };
-    let data = encode::Esearch {
-        min: first.filter(|_| r.min).map(number),
-        max: last.filter(|_| r.max).map(number),
-        count: r
-            .count
-            .then(|| u32::try_from(sorted.len()).unwrap_or(u32::MAX)),
-        all: (r.all && !all.is_empty()).then_some(all.as_slice()),
-        modseq,
-        partial: r.partial.map(|p| (p, part.as_slice())),
-    };
-    encode::esearch(buf, Some(tag), uid, &data);
+    let modseq_of = |i: u32| msgs.get(i as usize).map_or(0, |m| m.modseq);
+    let modseq: Option<&dyn Fn(u32) -> u64> = uses_modseq.then_some(&modseq_of);
+    let ordered: Vec<u32> = sorted.iter().map(|k| k.index).collect();
+    match returns {
+        None => {
+            let highest = modseq.and_then(|f| ordered.iter().map(|&i| f(i)).max());
+            imap_proto::encode::sort(buf, ordered.iter().map(|&i| number(i)), highest);
+        }
+        Some(r) => crate::search::render::write_esearch(
+            buf,
+            tag,
+            uid,
+            &r.effective(),
+            &ordered,
+            &number,
+            modseq,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -336,7 +336,7 @@ impl Cx {
                 StatusItem::HighestModSeq => {
                     // A CONDSTORE-enabling command (RFC 7162 §3.1).
                     self.enable_condstore()?;
-                    st.highest_modseq.max(1)
+                    st.highest_modseq
                 }
                 StatusItem::DeletedStorage => {
                     // RFC 9208 §4.2: the storage \Deleted messages hold, in KiB.

@@ -58,6 +58,20 @@ impl Done {
     }
 }
 
+/// A CONDSTORE-enabling command (RFC 7162 §3.1): refused where
+/// `[imap] disable` has CONDSTORE. Takes fields, not `&mut Cx`, so callers
+/// holding the selection can use it.
+fn enable_condstore(
+    imap: &crate::config::ImapSettings,
+    enabled: &mut super::session::Enabled,
+) -> Result<(), ExecError> {
+    if !imap.allows("CONDSTORE") {
+        return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
+    }
+    enabled.condstore = true;
+    Ok(())
+}
+
 /// The selection and what a search in it needs of the session (fields,
 /// not `&Cx`, so the caller can still write responses meanwhile).
 fn search_context<'s>(
@@ -316,11 +330,7 @@ impl Cx {
 
     /// A CONDSTORE-enabling command: refused where `[imap] disable` has it.
     pub(super) fn enable_condstore(&mut self) -> Result<(), ExecError> {
-        if !self.shard.cfg.imap.allows("CONDSTORE") {
-            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
-        }
-        self.enabled.condstore = true;
-        Ok(())
+        enable_condstore(&self.shard.cfg.imap, &mut self.enabled)
     }
 
     fn need_selected(&self) -> Result<&Selected, ExecError> {
@@ -444,7 +454,7 @@ impl Cx {
         encode::untagged_status(
             wbuf,
             RespStatus::Ok,
-            Some(&Code::HighestModSeq(status.highest_modseq.max(1))),
+            Some(&Code::HighestModSeq(status.highest_modseq)),
             "Highest",
         );
         if self.enabled.rev2 {
@@ -618,11 +628,8 @@ impl Cx {
         )?;
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
-        if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
-            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
-        }
         if outcome.uses_modseq {
-            self.enabled.condstore = true;
+            enable_condstore(&self.shard.cfg.imap, &mut self.enabled)?;
         }
         let wbuf = &mut self.conn.wbuf;
         let response = match (returns, self.enabled.rev2) {
@@ -665,8 +672,8 @@ impl Cx {
         )?;
         let msgs = sel.view.messages();
         let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
-        if outcome.uses_modseq && !self.shard.cfg.imap.allows("CONDSTORE") {
-            return Err(ExecError::bad("CONDSTORE is not enabled on this server"));
+        if outcome.uses_modseq {
+            enable_condstore(&self.shard.cfg.imap, &mut self.enabled)?;
         }
         let with_keys = match how {
             Ordering::Sort(_, criteria) => sort::needs_keys(criteria),
@@ -677,11 +684,7 @@ impl Cx {
         match how {
             Ordering::Sort(returns, criteria) => {
                 sort::sort(&mut items, criteria);
-                let modseq = |i: u32| msgs.get(i as usize).map_or(0, |m| m.modseq);
-                let modseq_of: Option<&dyn Fn(u32) -> u64> = outcome
-                    .uses_modseq
-                    .then_some(&modseq as &dyn Fn(u32) -> u64);
-                sort::render_sort(wbuf, tag, uid, returns, &items, modseq_of);
+                sort::render_sort(wbuf, tag, uid, returns, &items, msgs, outcome.uses_modseq);
             }
             Ordering::Thread(alg) => {
                 let threads = sort::thread(&items, alg);
@@ -693,9 +696,6 @@ impl Cx {
                 });
                 encode::thread(wbuf, &text);
             }
-        }
-        if outcome.uses_modseq {
-            self.enabled.condstore = true;
         }
         let (done_uid, done_seq) = match how {
             Ordering::Sort(..) => ("UID SORT completed", "SORT completed"),
