@@ -21,7 +21,7 @@ ROUNDS=${ROUNDS:-3}; SECS=${SECS:-5}; WARMUP=${WARMUP:-1}
 BIG=${BIG:-100000}; USERS=${USERS:-100}; MSGS=${MSGS:-50}; IDLE_CONNS=${IDLE_CONNS:-10000}
 SERVER_CPUS=${SERVER_CPUS:-1}; CLIENT_CPUS=${CLIENT_CPUS:-0}
 WORK=${WORK:-/tmp/postcore-bench}; OUT=${OUT:-$WORK/results}
-ROWS=${ROWS:-"fetch1 fetch16 store16 append16k select_big pop3 storm mixed100 mixed1000 idle"}
+ROWS=${ROWS:-"fetch1 fetch16 store16 append16k select_big sort_big sortdate_big thread_big pop3 storm mixed100 mixed1000 idle"}
 PC_IMAP=12143; PC_POP3=12110; PC_LMTP=12024
 DV_IMAP=11143; DV_POP3=11110; DV_LMTP=11024
 
@@ -95,6 +95,9 @@ row_args() {
     store16)    echo "--mode pipelined --command store --depth 16 --connections 10 --users 10 --addr 127.0.0.1:%I $common" ;;
     append16k)  echo "--mode pipelined --command append --msg-size 16384 --depth 4 --connections 10 --users 10 --first-user $((USERS + 1)) --addr 127.0.0.1:%I $common" ;;
     select_big) echo "--mode pipelined --command select --depth 1 --connections 1 --user big --users 1 --addr 127.0.0.1:%I $common" ;;
+    sort_big)   echo "--mode pipelined --command sort-subject --depth 1 --connections 1 --user big --users 1 --addr 127.0.0.1:%I $common" ;;
+    sortdate_big) echo "--mode pipelined --command sort-date --depth 1 --connections 1 --user big --users 1 --addr 127.0.0.1:%I $common" ;;
+    thread_big) echo "--mode pipelined --command thread-references --depth 1 --connections 1 --user big --users 1 --addr 127.0.0.1:%I $common" ;;
     pop3)       echo "--mode pop3 --connections 10 --users 10 --addr 127.0.0.1:%P $common" ;;
     storm)      echo "--mode storm --connections 20 --users 10 --addr 127.0.0.1:%I $common" ;;
     mixed100)   echo "--mode mixed --connections 100 --users $USERS --addr 127.0.0.1:%I $common" ;;

@@ -35,6 +35,12 @@ pub enum Command {
     Status,
     Append,
     Select,
+    /// `UID SORT (SUBJECT) UTF-8 ALL` (RFC 5256).
+    SortSubject,
+    /// `UID SORT (REVERSE DATE) UTF-8 ALL`, a webmail's default order.
+    SortDate,
+    /// `UID THREAD REFERENCES UTF-8 ALL`.
+    ThreadReferences,
 }
 
 impl Command {
@@ -48,6 +54,9 @@ impl Command {
             Command::Status => "STATUS",
             Command::Append => "APPEND",
             Command::Select => "SELECT",
+            Command::SortSubject => "UID SORT SUBJECT",
+            Command::SortDate => "UID SORT REVERSE DATE",
+            Command::ThreadReferences => "UID THREAD REFERENCES",
         }
     }
 }

@@ -140,6 +140,9 @@ fn command_text(
         ),
         Command::Select => format!("SELECT {}", quote(&ctx.args.mailbox)),
         Command::Append => String::new(),
+        Command::SortSubject => "UID SORT (SUBJECT) UTF-8 ALL".into(),
+        Command::SortDate => "UID SORT (REVERSE DATE) UTF-8 ALL".into(),
+        Command::ThreadReferences => "UID THREAD REFERENCES UTF-8 ALL".into(),
     }
 }
 

@@ -66,18 +66,32 @@ fn base64_block(rng: &mut SmallRng, bytes: usize, out: &mut String) {
     }
 }
 
+/// Messages come in threads of up to `THREAD_LEN`: the first of each is a
+/// root, the others reply to it and to their predecessor (In-Reply-To and
+/// References), so THREAD REFERENCES has real work.
+const THREAD_LEN: u64 = 5;
+
 fn headers(rng: &mut SmallRng, idx: u64, out: &mut String) {
     let subj: Vec<&str> = (0..rng.gen_range(2..8))
         .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
         .collect();
     let day = 1 + (idx % 28);
+    let root = idx - idx % THREAD_LEN;
+    let refs = if idx == root {
+        String::new()
+    } else {
+        format!(
+            "In-Reply-To: <{p}@example.org>\r\nReferences: <{root}@example.org> <{p}@example.org>\r\n",
+            p = idx - 1
+        )
+    };
+    let re = if idx == root { "" } else { "Re: " };
     out.push_str(&format!(
-        "Return-Path: <sender{a}@example.org>\r\nReceived: from mx{b}.example.org (mx{b}.example.org [192.0.2.{b}])\r\n\tby mail.example.net with ESMTPS id {idx:x}; Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nDate: Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nFrom: Sender {a} <sender{a}@example.org>\r\nTo: Recipient <rcpt@example.net>\r\nSubject: {s}\r\nMessage-ID: <{idx}.{r:x}@example.org>\r\nMIME-Version: 1.0\r\n",
+        "Return-Path: <sender{a}@example.org>\r\nReceived: from mx{b}.example.org (mx{b}.example.org [192.0.2.{b}])\r\n\tby mail.example.net with ESMTPS id {idx:x}; Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nDate: Mon, {day} Sep 2025 10:{m:02}:00 +0000\r\nFrom: Sender {a} <sender{a}@example.org>\r\nTo: Recipient <rcpt@example.net>\r\nSubject: {re}{s}\r\nMessage-ID: <{idx}@example.org>\r\n{refs}MIME-Version: 1.0\r\n",
         a = rng.gen_range(0..500),
         b = rng.gen_range(1..250),
         m = idx % 60,
         s = subj.join(" "),
-        r = rng.r#gen::<u32>(),
     ));
 }
 

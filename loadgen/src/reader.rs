@@ -5,7 +5,7 @@
 use futures_lite::{AsyncRead, AsyncReadExt};
 
 /// Longest response line (outside literals) accepted from a server.
-pub const MAX_LINE: usize = 1 << 20;
+pub const MAX_LINE: usize = 16 << 20;
 /// Largest literal accepted from a server.
 pub const MAX_LITERAL: usize = 256 << 20;
 

@@ -133,3 +133,85 @@ def test_thread(c):
     assert data == [b"(4 3)"], data
     typ, data = c.thread("REFERENCES", "UTF-8", "SUBJECT", "nothing-matches")
     assert typ == "OK" and data == [b""], data
+
+
+def sort_of(c, criteria):
+    typ, data = c.sort(criteria, "UTF-8", "ALL")
+    assert typ == "OK", data
+    return [int(x) for x in data[0].split()]
+
+
+@pytest.mark.parametrize("cache_mib", [256, 0])
+def test_sort_follows_appends_expunges_and_users(make_server, cache_mib):
+    # The shard keeps sort keys between commands (unless sort_cache_mib is
+    # 0); either way each SORT answers for the mailbox as it is now, and
+    # one user's keys never answer for another's mailbox.
+    srv = make_server(extra=f"[imap]\nsort_cache_mib = {cache_mib}\n", shards=1)
+    a = srv.login("alice")
+    for subject, frm, to, cc, date, idate, msgid, refs, size in MESSAGES:
+        assert a.append("INBOX", None, f'"{idate}"', raw_message(subject, frm, to, cc, date, msgid, refs, size))[0] == "OK"
+    a.select("INBOX")
+    assert sort_of(a, "(SUBJECT)") == [3, 4, 1, 2, 5]
+    b = srv.login("bob")
+    for s in ["zeta", "alpha", "mid"]:
+        assert b.append("INBOX", None, None, raw_message(s, "x@y", "z@y", "", "", f"<{s}@b>", "", 10))[0] == "OK"
+    b.select("INBOX")
+    assert sort_of(b, "(SUBJECT)") == [2, 3, 1]
+    assert sort_of(a, "(SUBJECT)") == [3, 4, 1, 2, 5]
+    assert a.append("INBOX", None, None, raw_message("Apple", "x@y", "z@y", "", "", "<f@x>", "", 10))[0] == "OK"
+    a.noop()
+    assert sort_of(a, "(SUBJECT)") == [6, 3, 4, 1, 2, 5]
+    a.store("3", "+FLAGS", "(\\Deleted)")
+    a.expunge()
+    assert sort_of(a, "(SUBJECT)") == [5, 3, 1, 2, 4]
+    # "Apple" has no Date header: its internal date (now) is the newest.
+    assert sort_of(a, "(REVERSE DATE)") == [5, 4, 1, 2, 3]
+    # A mailbox deleted and made again under the same name is a new one.
+    a.create("Again")
+    a.select("Again")
+    assert a.append("Again", None, None, raw_message("b", "x@y", "z@y", "", "", "<g1@x>", "", 10))[0] == "OK"
+    assert a.append("Again", None, None, raw_message("a", "x@y", "z@y", "", "", "<g2@x>", "", 10))[0] == "OK"
+    a.noop()
+    assert sort_of(a, "(SUBJECT)") == [2, 1]
+    a.select("INBOX")
+    assert a.delete("Again")[0] == "OK"
+    a.create("Again")
+    a.select("Again")
+    assert a.append("Again", None, None, raw_message("a", "x@y", "z@y", "", "", "<h1@x>", "", 10))[0] == "OK"
+    assert a.append("Again", None, None, raw_message("b", "x@y", "z@y", "", "", "<h2@x>", "", 10))[0] == "OK"
+    a.noop()
+    assert sort_of(a, "(SUBJECT)") == [1, 2]
+    a.logout()
+    b.logout()
+
+
+def test_thread_of_a_very_deep_reply_chain(make_server):
+    # 30,000 messages, each replying to the one before: a client can make
+    # such a mailbox, and threading it must neither exhaust the server's
+    # stack nor take quadratic time. One thread, in order.
+    srv = make_server(shards=1)
+    n = 30_000
+    r = Raw(srv.imap_port, timeout=120)
+    _, t = r.cmd("l", f'LOGIN alice "{PW}"')
+    assert t.startswith(b"l OK"), t
+    batch = 500
+    for start in range(0, n, batch):
+        out = bytearray()
+        for i in range(start, min(n, start + batch)):
+            parent = f"References: <m{i - 1}@x>\r\n" if i else ""
+            m = f"Subject: chain\r\nMessage-ID: <m{i}@x>\r\n{parent}Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nx\r\n".encode()
+            out += f"a{i} APPEND INBOX {{{len(m)}+}}\r\n".encode() + m + b"\r\n"
+        r.send(bytes(out))
+        for i in range(start, min(n, start + batch)):
+            _, t = r.until(f"a{i}")
+            assert t.startswith(f"a{i} OK".encode()), t
+    _, t = r.cmd("s", "EXAMINE INBOX")
+    assert t.startswith(b"s OK"), t
+    for alg in ["REFERENCES", "REFERENCES"]:
+        untagged, t = r.cmd("t", f"UID THREAD {alg} UTF-8 ALL")
+        assert t.startswith(b"t OK"), t
+        assert untagged == [b"* THREAD (" + b" ".join(str(u).encode() for u in range(1, n + 1)) + b")\r\n"]
+    untagged, t = r.cmd("o", "THREAD ORDEREDSUBJECT UTF-8 ALL")
+    assert t.startswith(b"o OK"), t
+    assert untagged == [b"* THREAD (1 " + b"".join(f"({i})".encode() for i in range(2, n + 1)) + b")\r\n"]
+    r.close()

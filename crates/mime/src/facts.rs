@@ -249,6 +249,25 @@ impl Facts {
         Ok(facts)
     }
 
+    /// Only the SORT/THREAD keys of [`Facts::to_bytes`]' output: the archive
+    /// is validated as a whole, but nothing else is deserialized, so SORT
+    /// over a big mailbox does not build every message's MIME tree.
+    pub fn sort_keys_from_bytes(bytes: &[u8]) -> Result<SortKeys, FactsError> {
+        let (&version, archive) = bytes.split_first().ok_or(FactsError::Empty)?;
+        if version != FORMAT_VERSION {
+            return Err(FactsError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(archive.len());
+        aligned.extend_from_slice(archive);
+        let archived = rkyv::access::<ArchivedFacts, rkyv::rancor::Error>(&aligned)
+            .map_err(|e| FactsError::Invalid(e.to_string()))?;
+        rkyv::deserialize::<SortKeys, rkyv::rancor::Error>(&archived.sort)
+            .map_err(|e| FactsError::Invalid(e.to_string()))
+    }
+
     /// The tree invariants every consumer relies on: a root exists, children
     /// point forward and in range, every part but the root has exactly one
     /// parent, a message part has one child, and depth is bounded.

@@ -31,6 +31,7 @@ fn addr(name: Option<&str>, mailbox: Option<&str>, host: Option<&str>) -> Addres
 fn roundtrip(f: &Facts) {
     let bytes = f.to_bytes();
     assert_eq!(&Facts::from_bytes(&bytes).unwrap(), f);
+    assert_eq!(Facts::sort_keys_from_bytes(&bytes).unwrap(), f.sort);
 }
 
 #[test]

@@ -190,8 +190,10 @@ proptest! {
                 }
             }
         }
+        let _ = Facts::sort_keys_from_bytes(&bytes);
         let cut = cut % bytes.len();
         let _ = Facts::from_bytes(&bytes[..cut]);
+        let _ = Facts::sort_keys_from_bytes(&bytes[..cut]);
     }
 }
 
@@ -209,6 +211,11 @@ fn wrong_version_and_empty_are_errors() {
         Err(mime_facts::FactsError::Empty)
     ));
     assert!(Facts::from_bytes(&[mime_facts::FORMAT_VERSION]).is_err());
+    assert!(matches!(
+        Facts::sort_keys_from_bytes(&bytes),
+        Err(mime_facts::FactsError::Version { .. })
+    ));
+    assert!(Facts::sort_keys_from_bytes(&[mime_facts::FORMAT_VERSION]).is_err());
 }
 
 #[test]

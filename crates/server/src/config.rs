@@ -142,6 +142,9 @@ pub struct ImapSettings {
     pub disable: Vec<String>,
     /// zlib level for COMPRESS=DEFLATE, 0 (store) to 9.
     pub compress_level: u32,
+    /// Memory per shard for the sort keys of recently sorted or threaded
+    /// mailboxes, in MiB (0: none kept, every SORT reads the stored keys).
+    pub sort_cache_mib: u64,
 }
 
 impl Default for ImapSettings {
@@ -149,6 +152,7 @@ impl Default for ImapSettings {
         ImapSettings {
             disable: Vec::new(),
             compress_level: 6,
+            sort_cache_mib: 256,
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct Shard {
     pub metrics_all: Arc<crate::metrics::Metrics>,
     /// Stores held open for admin-socket connections of this shard's users.
     pub admin: crate::admin::serve::Held,
+    /// Sort keys of recently sorted mailboxes, all users of this shard.
+    pub sort_cache: RefCell<imap_exec::sort::SortCache>,
     senders: Senders<ShardMsg>,
     next_session: Cell<u64>,
 }
@@ -88,6 +90,7 @@ impl Shard {
         senders: Senders<ShardMsg>,
         metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
+        let sort_budget = (cfg.imap.sort_cache_mib as usize).saturating_mul(1 << 20);
         Shard {
             id,
             count,
@@ -102,6 +105,7 @@ impl Shard {
             metrics: metrics.shard(id),
             metrics_all: metrics,
             admin: Default::default(),
+            sort_cache: RefCell::new(imap_exec::sort::SortCache::new(sort_budget)),
             senders,
             next_session: Cell::new(0),
         }

@@ -297,6 +297,14 @@ impl Store {
         mime_facts::Facts::from_bytes(&b).map_err(|e| StoreError::Facts(e.to_string()))
     }
 
+    /// Only the SORT/THREAD keys of the message's facts (cheaper than
+    /// [`Store::facts`]: no MIME tree is built).
+    pub async fn sort_keys(&self, id: MailboxId, uid: u32) -> Result<mime_facts::SortKeys> {
+        let (f, off, size, flen) = self.locate(id, uid).await?;
+        let b = Self::read_at(&f, off + size as u64, flen as usize).await?;
+        mime_facts::Facts::sort_keys_from_bytes(&b).map_err(|e| StoreError::Facts(e.to_string()))
+    }
+
     /// Keyword ids for `names` in mailbox `mb`, defining new ones (records
     /// pushed into `defs`) up to the configured limit.
     pub(crate) fn keyword_ids(

@@ -1,9 +1,12 @@
 //! One message's sort keys and the comparisons of RFC 5256 §3 / RFC 5957.
 
+use super::cache::{MailboxKey, SortCache};
+use super::entry::{SortEntry, Text};
 use crate::error::ExecError;
 use imap_proto::SortKey;
-use mime_facts::SortKeys;
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::rc::Rc;
 use store::{MailboxId, MessageInfo, Store};
 
 /// A match with what sorting and threading look at.
@@ -14,8 +17,8 @@ pub struct Keyed {
     pub uid: u32,
     pub internal_date: i64,
     pub size: u32,
-    /// Empty keys when the criteria need none (or the facts were unreadable).
-    pub keys: SortKeys,
+    /// Empty keys when the criteria need none.
+    pub keys: Rc<SortEntry>,
 }
 
 impl Keyed {
@@ -25,83 +28,83 @@ impl Keyed {
     }
 }
 
-/// i;ascii-casemap: ASCII letters compare without case, other bytes as
-/// they are.
-pub fn casemap_cmp(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_uppercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_uppercase()))
-}
-
-fn mailbox_of(a: &Option<mime_facts::SortAddress>) -> &str {
-    a.as_ref().map_or("", |a| a.mailbox.as_str())
-}
-
-/// RFC 5957: the display name, else the address (`mailbox@domain`).
-fn display_of(a: &Option<mime_facts::SortAddress>) -> String {
-    match a {
-        None => String::new(),
-        Some(a) if !a.name.trim().is_empty() => a.name.trim().to_string(),
-        Some(a) if a.domain.is_empty() => a.mailbox.clone(),
-        Some(a) => format!("{}@{}", a.mailbox, a.domain),
-    }
-}
-
 pub fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
+    let text = |f: Text| a.keys.text(f).cmp(b.keys.text(f));
     match key {
         SortKey::Arrival => a.internal_date.cmp(&b.internal_date),
         SortKey::Size => a.size.cmp(&b.size),
         SortKey::Date => a.sent_date().cmp(&b.sent_date()),
-        SortKey::Subject => casemap_cmp(&a.keys.base_subject, &b.keys.base_subject),
-        SortKey::From => casemap_cmp(mailbox_of(&a.keys.from), mailbox_of(&b.keys.from)),
-        SortKey::To => casemap_cmp(mailbox_of(&a.keys.to), mailbox_of(&b.keys.to)),
-        SortKey::Cc => casemap_cmp(mailbox_of(&a.keys.cc), mailbox_of(&b.keys.cc)),
-        SortKey::DisplayFrom => casemap_cmp(&display_of(&a.keys.from), &display_of(&b.keys.from)),
-        SortKey::DisplayTo => casemap_cmp(&display_of(&a.keys.to), &display_of(&b.keys.to)),
+        SortKey::Subject => text(Text::Subject),
+        SortKey::From => text(Text::From),
+        SortKey::To => text(Text::To),
+        SortKey::Cc => text(Text::Cc),
+        SortKey::DisplayFrom => text(Text::DisplayFrom),
+        SortKey::DisplayTo => text(Text::DisplayTo),
     }
 }
 
 /// Facts are read in batches whose reads overlap, as search does.
 const BATCH: usize = 64;
 
+/// Where [`load`] finds and keeps keys: the shard's cache and this
+/// mailbox's place in it.
+pub struct CacheRef<'a> {
+    pub cache: &'a RefCell<SortCache>,
+    pub key: MailboxKey,
+}
+
 pub async fn load(
     store: &Store,
     mailbox: MailboxId,
     msgs: &[MessageInfo],
     matches: &[u32],
-    with_keys: bool,
+    with_keys: Option<CacheRef<'_>>,
 ) -> Result<Vec<Keyed>, ExecError> {
-    let mut out = Vec::with_capacity(matches.len());
-    for chunk in matches.chunks(BATCH) {
-        let infos: Vec<(u32, &MessageInfo)> = chunk
-            .iter()
-            .filter_map(|&i| msgs.get(i as usize).map(|m| (i, m)))
-            .collect();
-        let facts: Vec<Option<Result<mime_facts::Facts, store::StoreError>>> = if with_keys {
-            futures_util::future::join_all(infos.iter().map(|(_, m)| store.facts(mailbox, m.uid)))
-                .await
-                .into_iter()
-                .map(Some)
-                .collect()
-        } else {
-            infos.iter().map(|_| None).collect()
-        };
-        for ((index, m), f) in infos.into_iter().zip(facts) {
-            let keys = match f {
-                None => SortKeys::default(),
-                Some(Ok(f)) => f.sort,
-                // Expunged by another session since the search: leave it out.
-                Some(Err(store::StoreError::NoSuchMessage(_))) => continue,
-                Some(Err(e)) => return Err(e.into()),
-            };
-            out.push(Keyed {
-                index,
-                uid: m.uid,
-                internal_date: m.internal_date,
-                size: m.size,
-                keys,
-            });
+    let infos: Vec<(u32, &MessageInfo)> = matches
+        .iter()
+        .filter_map(|&i| msgs.get(i as usize).map(|m| (i, m)))
+        .collect();
+    let keyed = |(index, m): (u32, &MessageInfo), keys: Rc<SortEntry>| Keyed {
+        index,
+        uid: m.uid,
+        internal_date: m.internal_date,
+        size: m.size,
+        keys,
+    };
+    let Some(cr) = with_keys else {
+        let none = Rc::new(SortEntry::default());
+        return Ok(infos.into_iter().map(|i| keyed(i, none.clone())).collect());
+    };
+    let uids: Vec<u32> = infos.iter().map(|(_, m)| m.uid).collect();
+    let all = infos.len() == msgs.len();
+    let mut found = cr.cache.borrow_mut().get(&cr.key, &uids, all);
+    let missing: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
+    for chunk in missing.chunks(BATCH) {
+        let read = futures_util::future::join_all(
+            chunk.iter().map(|&i| store.sort_keys(mailbox, uids[i])),
+        )
+        .await;
+        let mut fresh = Vec::with_capacity(chunk.len());
+        {
+            let cache = cr.cache.borrow();
+            for (&i, r) in chunk.iter().zip(read) {
+                match r {
+                    Ok(k) => {
+                        let e = Rc::new(SortEntry::new(&k, cache.hasher()));
+                        fresh.push((uids[i], e.clone()));
+                        found[i] = Some(e);
+                    }
+                    // Expunged by another session since the search: left out.
+                    Err(store::StoreError::NoSuchMessage(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
+        cr.cache.borrow_mut().put(&cr.key, &fresh);
     }
-    Ok(out)
+    Ok(infos
+        .into_iter()
+        .zip(found)
+        .filter_map(|(info, e)| e.map(|e| keyed(info, e)))
+        .collect())
 }

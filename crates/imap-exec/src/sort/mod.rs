@@ -4,11 +4,15 @@
 //! Strings compare under i;ascii-casemap, the collation RFC 5256 names;
 //! ties fall back to the mailbox order (sequence number).
 
+mod cache;
+mod entry;
 mod keys;
 mod thread;
 
-pub use keys::Keyed;
-pub use thread::{Thread, render as render_threads, thread};
+pub use cache::{MailboxKey, SortCache};
+pub use entry::SortEntry;
+pub use keys::{CacheRef, Keyed};
+pub use thread::{Threads, render as render_threads, thread};
 
 use crate::error::ExecError;
 use imap_proto::{SortCriterion, SortKey};
@@ -23,14 +27,15 @@ pub fn needs_keys(criteria: &[SortCriterion]) -> bool {
         .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size))
 }
 
-/// The matches (indexes into `msgs`), each with its keys loaded when
-/// `with_keys`. Messages expunged meanwhile are left out.
+/// The matches (indexes into `msgs`), each with its keys, from the cache
+/// or the stored facts, when `with_keys` says where to cache them.
+/// Messages expunged meanwhile are left out.
 pub async fn load(
     store: &Store,
     mailbox: MailboxId,
     msgs: &[MessageInfo],
     matches: &[u32],
-    with_keys: bool,
+    with_keys: Option<CacheRef<'_>>,
 ) -> Result<Vec<Keyed>, ExecError> {
     keys::load(store, mailbox, msgs, matches, with_keys).await
 }

@@ -10,21 +10,28 @@ fn item(index: u32, subject: &str, date: i64, id: &str, refs: &[&str]) -> Keyed 
         index,
         uid: index + 1,
         internal_date: 1000 + i64::from(index),
-        size: 100 - index,
-        keys: SortKeys {
-            sent_date: Some(date),
-            base_subject: base,
-            subject_is_reply_or_fwd: reply,
-            from: Some(SortAddress {
-                mailbox: format!("user{}", 9 - index),
-                domain: "example.org".into(),
-                name: String::new(),
-            }),
-            message_id: (!id.is_empty()).then(|| id.to_string()),
-            references: refs.iter().map(|s| s.to_string()).collect(),
-            ..SortKeys::default()
-        },
+        size: 100u32.saturating_sub(index),
+        keys: std::rc::Rc::new(SortEntry::new(
+            &SortKeys {
+                sent_date: Some(date),
+                base_subject: base,
+                subject_is_reply_or_fwd: reply,
+                from: Some(SortAddress {
+                    mailbox: format!("user{}", 9 - i64::from(index)),
+                    domain: "example.org".into(),
+                    name: String::new(),
+                }),
+                message_id: (!id.is_empty()).then(|| id.to_string()),
+                references: refs.iter().map(|s| s.to_string()).collect(),
+                ..SortKeys::default()
+            },
+            &IDS.with(|h| h.clone()),
+        )),
     }
+}
+
+thread_local! {
+    static IDS: std::collections::hash_map::RandomState = std::collections::hash_map::RandomState::new();
 }
 
 fn mime_facts_base(s: &str) -> (String, bool) {
@@ -77,7 +84,7 @@ fn sorts_by_criteria_then_sequence() {
         [3, 2, 1, 0]
     );
     // A missing Date header sorts by the internal date.
-    items[0].keys.sent_date = None;
+    std::rc::Rc::make_mut(&mut items[0].keys).sent_date = None;
     assert_eq!(items[0].sent_date(), items[0].internal_date);
 }
 
@@ -128,4 +135,39 @@ fn references_survives_loops_and_duplicate_ids() {
     for n in ["1", "2", "3"] {
         assert_eq!(out.matches(n).count(), 1, "{out}");
     }
+}
+
+/// A reply chain far deeper than any stack: threading and rendering it
+/// must neither recurse nor go quadratic.
+#[test]
+fn a_chain_of_200000_replies_is_one_thread() {
+    let n = 200_000u32;
+    let ids: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+    let items: Vec<Keyed> = (0..n)
+        .map(|i| {
+            let parent: Vec<&str> = if i == 0 {
+                vec![]
+            } else {
+                vec![ids[i as usize - 1].as_str()]
+            };
+            item(i, "chain", i64::from(i), &ids[i as usize], &parent)
+        })
+        .collect();
+    let out = shown(&items, ThreadAlgorithm::References);
+    let expect: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    assert_eq!(out, format!("({})", expect.join(" ")));
+    // The same chain in reverse mailbox order: every parent arrives after
+    // its child.
+    let rev: Vec<Keyed> = items
+        .iter()
+        .enumerate()
+        .map(|(k, it)| Keyed {
+            index: n - 1 - k as u32,
+            ..it.clone()
+        })
+        .collect();
+    let out = shown(&rev, ThreadAlgorithm::References);
+    assert!(out.starts_with('(') && out.ends_with(')'));
+    assert!(!out.contains(")("), "one thread");
+    assert_eq!(out.split(' ').count(), n as usize);
 }

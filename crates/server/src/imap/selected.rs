@@ -679,7 +679,15 @@ impl Cx {
             Ordering::Sort(_, criteria) => sort::needs_keys(criteria),
             Ordering::Thread(_) => true,
         };
-        let mut items = sort::load(&store, sel.view.id, msgs, &outcome.matches, with_keys).await?;
+        let cache = with_keys.then(|| sort::CacheRef {
+            cache: &self.shard.sort_cache,
+            key: sort::MailboxKey {
+                user: self.user.as_ref().map_or("", |u| u.name.as_str()).into(),
+                mailbox: sel.view.id,
+                uidvalidity: sel.view.uidvalidity,
+            },
+        });
+        let mut items = sort::load(&store, sel.view.id, msgs, &outcome.matches, cache).await?;
         let wbuf = &mut self.conn.wbuf;
         match how {
             Ordering::Sort(returns, criteria) => {
