@@ -30,6 +30,15 @@ impl ExecError {
         }
     }
 
+    /// A BAD with a response code (`BAD [UIDREQUIRED] ...`).
+    pub fn bad_code(code: &'static str, text: impl Into<String>) -> Self {
+        ExecError::Refused {
+            status: RespStatus::Bad,
+            code: Some(code),
+            text: text.into(),
+        }
+    }
+
     pub fn bad(text: impl Into<String>) -> Self {
         ExecError::Refused {
             status: RespStatus::Bad,

@@ -20,6 +20,8 @@ pub struct SyncRules {
     pub vanished: bool,
     /// CONDSTORE enabled: unsolicited FETCH responses carry MODSEQ.
     pub modseq: bool,
+    /// UIDONLY enabled: flag changes go out as `* uid UIDFETCH`.
+    pub uid_only: bool,
 }
 
 #[derive(Debug)]
@@ -213,8 +215,11 @@ impl MailboxView {
             }
             for i in flag_updates {
                 let m = &self.msgs[i];
-                let mut f = encode::FetchResponse::begin(out, i as u32 + 1);
-                f.uid(m.uid);
+                let mut f =
+                    encode::FetchResponse::begin_keyed(out, i as u32 + 1, m.uid, rules.uid_only);
+                if !rules.uid_only {
+                    f.uid(m.uid);
+                }
                 f.flags(crate::fetch::flag_names(
                     m.flags,
                     false,

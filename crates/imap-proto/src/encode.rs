@@ -874,6 +874,15 @@ impl<'b> FetchResponse<'b> {
         FetchResponse { buf, first: true }
     }
 
+    /// `* uid UIDFETCH (` when `uid_only` (RFC 9586), else `* seq FETCH (`.
+    pub fn begin_keyed(buf: &'b mut BytesMut, seq: u32, uid: u32, uid_only: bool) -> Self {
+        if uid_only {
+            Self::begin_uid_only(buf, uid)
+        } else {
+            Self::begin(buf, seq)
+        }
+    }
+
     /// `* uid UIDFETCH (` for sessions that enabled UIDONLY (RFC 9586),
     /// where FETCH responses are keyed by UID instead of sequence number.
     pub fn begin_uid_only(buf: &'b mut BytesMut, uid: u32) -> Self {

@@ -60,6 +60,9 @@ pub struct FetchOptions<'a> {
     /// UIDs that are `\Recent` in this session (IMAP4rev1), ascending;
     /// FLAGS includes `\Recent` for them.
     pub recent: &'a [u32],
+    /// UIDONLY (RFC 9586): `* uid UIDFETCH` responses, UID only where the
+    /// client listed it (the response is already keyed by it).
+    pub uid_only: bool,
 }
 
 /// What a FETCH changed or could not do, for the session to act on.
@@ -119,7 +122,7 @@ pub async fn fetch<S: Sink>(
     opts: &FetchOptions<'_>,
     sink: &mut S,
 ) -> Result<FetchOutcome, ExecError> {
-    let plan = Plan::new(attrs, opts.uid_command)?;
+    let plan = Plan::new(attrs, opts.uid_command && !opts.uid_only)?;
     let mut outcome = FetchOutcome::default();
     if plan.sets_seen && !opts.read_only {
         let ranges = unseen_ranges(msgs);
@@ -601,7 +604,7 @@ fn render<S: Sink>(
     };
     let modseq = seen_modseq.unwrap_or(info.modseq);
     let start_len = sink.buf().len();
-    let mut r = FetchResponse::begin(sink.buf(), seq);
+    let mut r = FetchResponse::begin_keyed(sink.buf(), seq, info.uid, ctx.opts.uid_only);
     if plan.uid_first {
         r.uid(info.uid);
     }

@@ -8,6 +8,7 @@ mod quota;
 mod resync;
 mod selected;
 mod session;
+mod uidonly;
 
 use crate::config::{ListenerConfig, TlsMode};
 use crate::conns::ConnGuard;

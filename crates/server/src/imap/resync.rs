@@ -73,6 +73,7 @@ pub fn after_select(
     sel: &Selected,
     q: &imap_proto::Qresync<'_>,
     rev1: bool,
+    uid_only: bool,
     out: &mut bytes::BytesMut,
 ) -> Result<(), store::StoreError> {
     if q.uid_validity != sel.view.uidvalidity {
@@ -91,8 +92,10 @@ pub fn after_select(
             continue;
         }
         let recent = rev1 && sel.recent.binary_search(&m.uid).is_ok();
-        let mut r = encode::FetchResponse::begin(out, i as u32 + 1);
-        r.uid(m.uid);
+        let mut r = encode::FetchResponse::begin_keyed(out, i as u32 + 1, m.uid, uid_only);
+        if !uid_only {
+            r.uid(m.uid);
+        }
         r.flags(flag_names(m.flags, recent, &m.keywords, &sel.view.keywords));
         r.modseq(m.modseq);
         r.finish();

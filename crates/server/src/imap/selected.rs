@@ -147,6 +147,12 @@ impl Cx {
         tag: &[u8],
         body: CommandBody<'_>,
     ) -> Result<Next, ExecError> {
+        if self.enabled.uid_only && super::uidonly::uses_numbers(&body) {
+            return Err(ExecError::bad_code(
+                "UIDREQUIRED",
+                "Message numbers are not allowed once UIDONLY is enabled",
+            ));
+        }
         let done = match body {
             CommandBody::Select { mailbox, params } => self.select(&mailbox, params, false)?,
             CommandBody::Examine { mailbox, params } => self.select(&mailbox, params, true)?,
@@ -429,7 +435,8 @@ impl Cx {
         encode::exists(wbuf, view.len());
         if !self.enabled.rev2 {
             encode::recent(wbuf, sel.recent.len() as u32);
-            if let Some(n) = view.first_unseen() {
+            // `[UNSEEN n]` is a message number: not under UIDONLY.
+            if let Some(n) = view.first_unseen().filter(|_| !self.enabled.uid_only) {
                 encode::untagged_status(
                     wbuf,
                     RespStatus::Ok,
@@ -469,7 +476,15 @@ impl Cx {
             );
         }
         if let Some(q) = &params.qresync {
-            super::resync::after_select(&store, &sel, q, !self.enabled.rev2, &mut self.conn.wbuf)?;
+            let rules = self.sync_rules(false);
+            super::resync::after_select(
+                &store,
+                &sel,
+                q,
+                !self.enabled.rev2,
+                rules.uid_only,
+                &mut self.conn.wbuf,
+            )?;
         }
         self.selected = Some(sel);
         Ok(Done {
@@ -584,7 +599,7 @@ impl Cx {
             .await?;
         if let Some(sel) = self.selected.as_mut() {
             sel.view
-                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.qresync);
+                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.vanished());
         }
         Ok(Done::ok(if uid {
             "UID REPLACE completed"
@@ -605,7 +620,7 @@ impl Cx {
             .await?;
         if let Some(sel) = self.selected.as_mut() {
             sel.view
-                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.qresync);
+                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.vanished());
         }
         Ok(Done::ok("EXPUNGE completed"))
     }
@@ -771,6 +786,7 @@ impl Cx {
             condstore: self.enabled.condstore,
             rev2: self.enabled.rev2,
             recent: if self.enabled.rev2 { &[] } else { &sel.recent },
+            uid_only: self.enabled.uid_only,
         };
         let outcome = fetch(
             &store,
@@ -839,8 +855,14 @@ impl Cx {
                 if result.failed.contains(&m.uid) {
                     continue;
                 }
-                let mut r = encode::FetchResponse::begin(&mut self.conn.wbuf, i as u32 + 1);
-                if uid || condstore {
+                let uid_only = self.enabled.uid_only;
+                let mut r = encode::FetchResponse::begin_keyed(
+                    &mut self.conn.wbuf,
+                    i as u32 + 1,
+                    m.uid,
+                    uid_only,
+                );
+                if (uid || condstore) && !uid_only {
                     r.uid(m.uid);
                 }
                 if !silent {
@@ -946,7 +968,7 @@ impl Cx {
         let moved: Vec<u32> = r.pairs.iter().map(|p| p.0).collect();
         if let Some(sel) = self.selected.as_mut() {
             sel.view
-                .expunged_by_self(&moved, &mut self.conn.wbuf, self.enabled.qresync);
+                .expunged_by_self(&moved, &mut self.conn.wbuf, self.enabled.vanished());
         }
         Ok(Done::ok("MOVE completed"))
     }

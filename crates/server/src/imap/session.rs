@@ -35,6 +35,15 @@ pub struct Enabled {
     /// RFC 7162 §3.2: only by ENABLE QRESYNC (which implies CONDSTORE).
     /// Expunges are then announced as VANISHED.
     pub qresync: bool,
+    /// RFC 9586, by ENABLE UIDONLY: no message numbers either way.
+    pub uid_only: bool,
+}
+
+impl Enabled {
+    /// Expunges go out as VANISHED (UIDs), not EXPUNGE (numbers).
+    pub fn vanished(&self) -> bool {
+        self.qresync || self.uid_only
+    }
 }
 
 /// A read that lost to a kick (no real read returns this many bytes).
@@ -715,6 +724,7 @@ impl Cx {
                 ("CONDSTORE", "CONDSTORE"),
                 ("QRESYNC", "QRESYNC"),
                 ("COMPRESS", "COMPRESS=DEFLATE"),
+                ("UIDONLY", "UIDONLY"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
@@ -809,8 +819,9 @@ impl Cx {
     pub fn sync_rules(&self, allow_expunge: bool) -> SyncRules {
         SyncRules {
             allow_expunge,
-            vanished: self.enabled.qresync,
+            vanished: self.enabled.vanished(),
             modseq: self.enabled.condstore,
+            uid_only: self.enabled.uid_only,
         }
     }
 
@@ -931,6 +942,12 @@ impl Cx {
                         self.enabled.qresync = true;
                         self.enabled.condstore = true;
                         on.push("QRESYNC");
+                    } else if c.eq_ignore_ascii_case(b"UIDONLY")
+                        && !self.enabled.uid_only
+                        && self.shard.cfg.imap.allows("UIDONLY")
+                    {
+                        self.enabled.uid_only = true;
+                        on.push("UIDONLY");
                     }
                 }
                 encode::enabled(&mut self.conn.wbuf, &on);
