@@ -28,18 +28,33 @@ impl Keyed {
     }
 }
 
-pub fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
-    let text = |f: Text| a.keys.text(f).cmp(b.keys.text(f));
+/// The string a key compares, or None for the numeric keys.
+pub fn text_field(key: SortKey) -> Option<Text> {
     match key {
-        SortKey::Arrival => a.internal_date.cmp(&b.internal_date),
-        SortKey::Size => a.size.cmp(&b.size),
-        SortKey::Date => a.sent_date().cmp(&b.sent_date()),
-        SortKey::Subject => text(Text::Subject),
-        SortKey::From => text(Text::From),
-        SortKey::To => text(Text::To),
-        SortKey::Cc => text(Text::Cc),
-        SortKey::DisplayFrom => text(Text::DisplayFrom),
-        SortKey::DisplayTo => text(Text::DisplayTo),
+        SortKey::Arrival | SortKey::Size | SortKey::Date => None,
+        SortKey::Subject => Some(Text::Subject),
+        SortKey::From => Some(Text::From),
+        SortKey::To => Some(Text::To),
+        SortKey::Cc => Some(Text::Cc),
+        SortKey::DisplayFrom => Some(Text::DisplayFrom),
+        SortKey::DisplayTo => Some(Text::DisplayTo),
+    }
+}
+
+/// The value a numeric key compares (0 for the string keys).
+pub fn number(k: &Keyed, key: SortKey) -> i64 {
+    match key {
+        SortKey::Arrival => k.internal_date,
+        SortKey::Size => i64::from(k.size),
+        SortKey::Date => k.sent_date(),
+        _ => 0,
+    }
+}
+
+pub fn compare(a: &Keyed, b: &Keyed, key: SortKey) -> Ordering {
+    match text_field(key) {
+        Some(f) => a.keys.text(f).cmp(b.keys.text(f)),
+        None => number(a, key).cmp(&number(b, key)),
     }
 }
 

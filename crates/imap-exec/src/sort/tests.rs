@@ -171,3 +171,43 @@ fn a_chain_of_200000_replies_is_one_thread() {
     assert!(!out.contains(")("), "one thread");
     assert_eq!(out.split(' ').count(), n as usize);
 }
+
+#[test]
+fn single_criterion_fast_path_matches_the_comparator() {
+    let subjects = ["b", "A", "a", "c", "", "B b", "b"];
+    let items: Vec<Keyed> = (0..300u32)
+        .map(|i| {
+            let s = subjects[(i as usize * 7) % subjects.len()];
+            item(i % 97, s, i64::from((i * 31) % 11), "", &[])
+        })
+        .collect();
+    for key in [
+        SortKey::Arrival,
+        SortKey::Size,
+        SortKey::Date,
+        SortKey::Subject,
+        SortKey::From,
+        SortKey::DisplayFrom,
+        SortKey::Cc,
+    ] {
+        for reverse in [false, true] {
+            let mut fast = items.clone();
+            sort(&mut fast, &[crit(key, reverse)]);
+            let mut slow = items.clone();
+            slow.sort_by(|a, b| {
+                let o = keys::compare(a, b, key);
+                let o = if reverse { o.reverse() } else { o };
+                o.then(a.index.cmp(&b.index))
+            });
+            let order = |v: &[Keyed]| v.iter().map(|k| (k.index, k.uid)).collect::<Vec<_>>();
+            let (f, s) = (order(&fast), order(&slow));
+            // Equal (key, index) pairs may come in either order; compare
+            // what a client sees: the index sequence.
+            assert_eq!(
+                f.iter().map(|x| x.0).collect::<Vec<_>>(),
+                s.iter().map(|x| x.0).collect::<Vec<_>>(),
+                "{key:?} reverse={reverse}"
+            );
+        }
+    }
+}
