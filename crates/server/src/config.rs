@@ -145,6 +145,10 @@ pub struct ImapSettings {
     /// Memory per shard for the sort keys of recently sorted or threaded
     /// mailboxes, in MiB (0: none kept, every SORT reads the stored keys).
     pub sort_cache_mib: u64,
+    /// A SEARCH, SORT or THREAD still running after this long tells the
+    /// client how far it is (`* OK [INPROGRESS ...]`, RFC 9585), and again
+    /// each time this long passes. 0: never.
+    pub inprogress_interval_ms: u64,
 }
 
 impl Default for ImapSettings {
@@ -153,6 +157,7 @@ impl Default for ImapSettings {
             disable: Vec::new(),
             compress_level: 6,
             sort_cache_mib: 256,
+            inprogress_interval_ms: 10_000,
         }
     }
 }

@@ -73,6 +73,24 @@ pub struct SearchOutcome {
     pub facts_read: u64,
 }
 
+/// Told how far a long search is, so the session can send RFC 9585
+/// INPROGRESS responses while it runs.
+pub trait Progress {
+    /// `done` of `total` messages decided. Called often (every batch):
+    /// the implementation decides whether to say anything.
+    fn report(&mut self, done: u32, total: u32) -> impl std::future::Future<Output = ()>;
+}
+
+/// For searches nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    async fn report(&mut self, _done: u32, _total: u32) {}
+}
+
+/// Messages the index decides between two progress reports.
+const REPORT_EVERY: usize = 4096;
+
 /// Evaluates `keys` over `msgs` (the session's view, in sequence order;
 /// `keywords` is the mailbox's keyword table that `msgs`' keyword ids
 /// index).
@@ -83,6 +101,19 @@ pub async fn search(
     msgs: &[MessageInfo],
     keys: &SearchKeys<'_>,
     ctx: &SearchContext<'_>,
+) -> Result<SearchOutcome, ExecError> {
+    search_reporting(store, mailbox, keywords, msgs, keys, ctx, &mut NoProgress).await
+}
+
+/// [`search`], telling `progress` how far it is between batches.
+pub async fn search_reporting<P: Progress>(
+    store: &Store,
+    mailbox: MailboxId,
+    keywords: &[String],
+    msgs: &[MessageInfo],
+    keys: &SearchKeys<'_>,
+    ctx: &SearchContext<'_>,
+    progress: &mut P,
 ) -> Result<SearchOutcome, ExecError> {
     if let Some(cs) = ctx.charset {
         // The parser admits only these two today; checked again here so a
@@ -108,8 +139,12 @@ pub async fn search(
     // does not hold much in memory.
     let mut batch: Vec<(u32, &MessageInfo)> = Vec::new();
     let mut batch_bytes = 0u64;
+    let total = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
     for (i, m) in msgs.iter().enumerate() {
         let Ok(idx) = u32::try_from(i) else { break };
+        if i % REPORT_EVERY == REPORT_EVERY - 1 {
+            progress.report(idx, total).await;
+        }
         let seq = idx.saturating_add(1);
         let mut d = eval::MsgData::default();
         match eval::eval(root, seq, m, &mut d, Level::Index) {
@@ -122,6 +157,7 @@ pub async fn search(
                     run_batch(store, mailbox, root, &levels, &batch, &mut out).await?;
                     batch.clear();
                     batch_bytes = 0;
+                    progress.report(idx + 1, total).await;
                 }
             }
         }

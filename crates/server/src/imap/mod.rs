@@ -4,6 +4,7 @@
 
 mod mailboxes;
 mod names;
+mod progress;
 mod quota;
 mod resync;
 mod selected;

@@ -8,6 +8,7 @@
 //! completion, in that order.
 
 use super::names;
+use super::progress::InProgress;
 use super::session::{Cx, Next, Selected, claim_recent};
 use imap_exec::ExecError;
 use imap_exec::fetch::flag_names;
@@ -633,7 +634,7 @@ impl Cx {
         charset: Option<std::borrow::Cow<'_, [u8]>>,
         keys: &imap_proto::SearchKeys<'_>,
     ) -> Result<Done, ExecError> {
-        use imap_exec::search::{SearchResponse, render_result, search};
+        use imap_exec::search::{SearchResponse, render_result, search_reporting};
         let store = self.store_or_err()?;
         let (sel, ctx) = search_context(
             &self.selected,
@@ -642,7 +643,17 @@ impl Cx {
             charset.as_deref(),
         )?;
         let msgs = sel.view.messages();
-        let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
+        let outcome = search_reporting(
+            &store,
+            sel.view.id,
+            &sel.view.keywords,
+            msgs,
+            keys,
+            &ctx,
+            &mut progress,
+        )
+        .await?;
         if outcome.uses_modseq {
             enable_condstore(&self.shard.cfg.imap, &mut self.enabled)?;
         }
@@ -676,7 +687,7 @@ impl Cx {
         charset: &[u8],
         keys: &imap_proto::SearchKeys<'_>,
     ) -> Result<Done, ExecError> {
-        use imap_exec::search::search;
+        use imap_exec::search::search_reporting;
         use imap_exec::sort;
         let store = self.store_or_err()?;
         let (sel, ctx) = search_context(
@@ -686,7 +697,17 @@ impl Cx {
             Some(charset),
         )?;
         let msgs = sel.view.messages();
-        let outcome = search(&store, sel.view.id, &sel.view.keywords, msgs, keys, &ctx).await?;
+        let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
+        let outcome = search_reporting(
+            &store,
+            sel.view.id,
+            &sel.view.keywords,
+            msgs,
+            keys,
+            &ctx,
+            &mut progress,
+        )
+        .await?;
         if outcome.uses_modseq {
             enable_condstore(&self.shard.cfg.imap, &mut self.enabled)?;
         }
