@@ -46,6 +46,72 @@ pub struct AppendMessage<'a> {
     pub binary: bool,
     /// Sent as `UTF8 (~{n})` (RFC 6855).
     pub utf8: bool,
+    /// `CATENATE (...)` (RFC 4469): the message is these parts joined, and
+    /// `data` is empty.
+    pub catenate: Option<CatParts<'a>>,
+}
+
+/// The validated parts of a CATENATE, walked lazily (like search keys) so
+/// [`AppendMessage`] stays a borrow of the read buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatParts<'a> {
+    raw: &'a [u8],
+}
+
+/// One CATENATE part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatPart<'a> {
+    /// `TEXT {n}`: bytes as sent (`binary` for `~{n}`, RFC 3516).
+    Text { data: &'a [u8], binary: bool },
+    /// `URL "..."`: an IMAP URL (RFC 5092) of a message or part of one.
+    Url(AString<'a>),
+}
+
+impl<'a> CatParts<'a> {
+    pub fn iter(&self) -> impl Iterator<Item = CatPart<'a>> + 'a {
+        let mut c = Cursor::new(self.raw);
+        std::iter::from_fn(move || {
+            if c.at_end() {
+                return None;
+            }
+            c.eat(b' ');
+            cat_part(&mut c).ok()
+        })
+    }
+}
+
+fn cat_part<'a>(c: &mut Cursor<'a>) -> PResult<CatPart<'a>> {
+    if c.eat_word(b"TEXT") {
+        c.sp()?;
+        let (data, binary) = c.literal(true)?;
+        Ok(CatPart::Text { data, binary })
+    } else if c.eat_word(b"URL") {
+        c.sp()?;
+        Ok(CatPart::Url(c.astring()?))
+    } else {
+        Err(ErrorKind::Syntax)
+    }
+}
+
+/// `CATENATE (part *(SP part))` after the word; at most `max` parts.
+fn catenate<'a>(c: &mut Cursor<'a>, max: usize) -> PResult<CatParts<'a>> {
+    c.sp()?;
+    c.expect(b'(', ErrorKind::Syntax)?;
+    let start = c.pos;
+    let mut n = 0;
+    loop {
+        cat_part(c)?;
+        n += 1;
+        if n > max {
+            return Err(ErrorKind::TooManyArguments);
+        }
+        if !c.eat(b' ') {
+            break;
+        }
+    }
+    let raw = c.buf.get(start..c.pos).unwrap_or(&[]);
+    c.expect(b')', ErrorKind::Syntax)?;
+    Ok(CatParts { raw })
 }
 
 /// `(QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))`.
@@ -1018,6 +1084,17 @@ fn append_message<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<AppendMessage
         date = Some(c.date_time()?);
         c.sp()?;
     }
+    if c.eat_word(b"CATENATE") {
+        let parts = catenate(c, lim.max_arguments)?;
+        return Ok(AppendMessage {
+            flags,
+            date,
+            data: &[],
+            binary: false,
+            utf8: false,
+            catenate: Some(parts),
+        });
+    }
     let (data, binary, utf8) = if c.eat_word(b"UTF8") {
         c.sp()?;
         c.expect(b'(', ErrorKind::Syntax)?;
@@ -1043,6 +1120,7 @@ fn append_message<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<AppendMessage
         data,
         binary,
         utf8,
+        catenate: None,
     })
 }
 

@@ -293,6 +293,61 @@ fn append_forms() {
 }
 
 #[test]
+fn append_catenate() {
+    // RFC 4469 §5's example, with LITERAL+ for the text parts.
+    let c = parse(concat!(
+        "A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE ",
+        "(URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" ",
+        "TEXT {6+}\r\n\r\nab\r\n URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME\" ",
+        "URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1\" TEXT ~{3+}\r\na\0b)\r\n"
+    ));
+    let CommandBody::Append { first, more, .. } = c.body else {
+        panic!()
+    };
+    assert!(more.is_empty() && first.data.is_empty());
+    assert_eq!(first.flags.iter().count(), 3);
+    let parts: Vec<_> = first.catenate.unwrap().iter().collect();
+    assert_eq!(
+        parts,
+        vec![
+            CatPart::Url(AString::Quoted(
+                b"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"
+            )),
+            CatPart::Text {
+                data: b"\r\nab\r\n",
+                binary: false
+            },
+            CatPart::Url(AString::Quoted(
+                b"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME"
+            )),
+            CatPart::Url(AString::Quoted(
+                b"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1"
+            )),
+            CatPart::Text {
+                data: b"a\0b",
+                binary: true
+            },
+        ]
+    );
+    // A CATENATE message beside a plain one (MULTIAPPEND).
+    let c = parse("a APPEND INBOX {1+}\r\nx CATENATE (TEXT {1+}\r\ny)\r\n");
+    let CommandBody::Append { first, more, .. } = c.body else {
+        panic!()
+    };
+    assert!(first.catenate.is_none() && more[0].catenate.is_some());
+    for bad in [
+        "a APPEND INBOX CATENATE ()\r\n",
+        "a APPEND INBOX CATENATE (TEXT \"abc\")\r\n",
+        "a APPEND INBOX CATENATE (URL)\r\n",
+        "a APPEND INBOX CATENATE (BODY \"x\")\r\n",
+        "a APPEND INBOX CATENATE (TEXT {1+}\r\nx\r\n",
+        "a APPEND INBOX CATENATE TEXT {1+}\r\nx\r\n",
+    ] {
+        let _ = err(bad);
+    }
+}
+
+#[test]
 fn fetch_items_macros_sections_partials() {
     let c = parse("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])\r\n");
     let CommandBody::Fetch {

@@ -2,6 +2,7 @@
 //! the shard that accepted the connection; after authentication it moves to
 //! the user's home shard (see [`HandedOff`]) and stays there.
 
+mod catenate;
 mod mailboxes;
 mod names;
 mod progress;

@@ -511,17 +511,30 @@ impl Cx {
         credit: (u64, u64),
     ) -> Result<Done, ExecError> {
         let store = self.store_or_err()?;
+        let catenates = std::iter::once(&first)
+            .chain(more.iter())
+            .any(|m| m.catenate.is_some());
+        if catenates && !self.shard.cfg.imap.allows("CATENATE") {
+            return Err(ExecError::bad("CATENATE is not enabled"));
+        }
         let name = names::decode(mailbox, self.utf8())?;
         let Some(id) = store.mailbox_id(&name) else {
             return Err(ExecError::no(Some("TRYCREATE"), "No such mailbox"));
         };
-        let bodies: Vec<std::borrow::Cow<'_, [u8]>> = std::iter::once(&first)
-            .chain(more.iter())
-            .map(|m| crate::deliver::crlf_normalized(m.data))
-            .collect();
+        let mut bodies: Vec<std::borrow::Cow<'_, [u8]>> = Vec::with_capacity(1 + more.len());
+        for m in std::iter::once(&first).chain(more.iter()) {
+            bodies.push(match &m.catenate {
+                None => crate::deliver::crlf_normalized(m.data),
+                Some(parts) => {
+                    let max = self.shard.cfg.limits.max_literal_size;
+                    let joined = super::catenate::assemble(&store, parts, self.utf8(), max).await?;
+                    std::borrow::Cow::Owned(crate::deliver::crlf_normalized(&joined).into_owned())
+                }
+            });
+        }
         let mut owned = Vec::with_capacity(1 + more.len());
         for (m, body) in std::iter::once(&first).chain(more.iter()).zip(&bodies) {
-            if m.data.is_empty() {
+            if body.is_empty() {
                 return Err(ExecError::no(None, "Cannot save an empty message"));
             }
             let (flags, keywords) = to_store_flags(&m.flags)?;

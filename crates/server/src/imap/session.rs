@@ -725,6 +725,7 @@ impl Cx {
                 ("QRESYNC", "QRESYNC"),
                 ("COMPRESS", "COMPRESS=DEFLATE"),
                 ("UIDONLY", "UIDONLY"),
+                ("CATENATE", "CATENATE"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
