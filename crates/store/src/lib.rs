@@ -58,7 +58,7 @@ pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
 pub use error::{Result, StoreError};
 pub use flags::{Flags, KeywordSet};
 pub use messages::MessageBytes;
-pub use metadata::{Annotations, MetaLimits, MetaOwner, MetadataChange, changes_of};
+pub use metadata::{Annotations, MetaEntries, MetaLimits, MetaOwner, MetadataChange, changes_of};
 pub use observer::StoreObserver;
 pub use repair::{Damage, LogScan, Repaired};
 pub use segment::BadRecord;

@@ -14,6 +14,9 @@ use crate::record::{META_SERVER, Record};
 use crate::store::Store;
 use crate::types::MailboxId;
 
+/// (entry name, value) pairs, in name order.
+pub type MetaEntries = Vec<(String, Vec<u8>)>;
+
 /// Whose annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetaOwner {
@@ -113,7 +116,7 @@ impl Annotations {
 
     /// Entries strictly below `name`, at most `depth` levels down (None:
     /// any depth), in name order.
-    pub fn below(&self, name: &str, depth: Option<usize>) -> Vec<(String, Vec<u8>)> {
+    pub fn below(&self, name: &str, depth: Option<usize>) -> MetaEntries {
         let prefix = format!("{name}/");
         self.entries
             .range(prefix.clone()..)
@@ -188,10 +191,7 @@ fn check_name(name: &str, lim: &MetaLimits) -> Result<()> {
 }
 
 impl Store {
-    fn annotations_of<'i>(
-        ix: &'i crate::index::Index,
-        owner: MetaOwner,
-    ) -> Result<&'i Annotations> {
+    fn annotations_of(ix: &crate::index::Index, owner: MetaOwner) -> Result<&Annotations> {
         match owner {
             MetaOwner::Server => Ok(&ix.server_meta),
             MetaOwner::Mailbox(id) => ix
@@ -209,7 +209,7 @@ impl Store {
         owner: MetaOwner,
         name: &str,
         depth: Option<usize>,
-    ) -> Result<(Option<Vec<u8>>, Vec<(String, Vec<u8>)>)> {
+    ) -> Result<(Option<Vec<u8>>, MetaEntries)> {
         let st = self.inner.st.borrow();
         let a = Self::annotations_of(&st.ix, owner)?;
         let below = if depth == Some(0) {

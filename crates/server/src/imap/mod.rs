@@ -3,6 +3,7 @@
 //! the user's home shard (see [`HandedOff`]) and stays there.
 
 mod mailboxes;
+mod metadata;
 mod names;
 mod progress;
 mod quota;

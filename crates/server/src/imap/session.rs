@@ -725,6 +725,9 @@ impl Cx {
                 ("QRESYNC", "QRESYNC"),
                 ("COMPRESS", "COMPRESS=DEFLATE"),
                 ("UIDONLY", "UIDONLY"),
+                ("METADATA", "METADATA"),
+                ("METADATA-SERVER", "METADATA-SERVER"),
+                ("LIST-METADATA", "LIST-METADATA"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
