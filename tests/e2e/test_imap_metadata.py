@@ -227,6 +227,11 @@ def test_rename_keeps_and_delete_drops_annotations(server):
     ok(r.cmd("d1", "DELETE Work/sub"), "d1")
     ok(r.cmd("c2", "CREATE Work/sub"), "c2")
     assert answer(r, "g4", "GETMETADATA Work/sub /shared/comment")[0] == b'* METADATA "Work/sub" (/shared/comment NIL)\r\n'
+    # RENAME INBOX moves the messages; INBOX keeps its annotations.
+    ok(r.cmd("i1", 'SETMETADATA INBOX (/private/comment "inbox")'), "i1")
+    ok(r.cmd("i2", "RENAME INBOX Old"), "i2")
+    assert answer(r, "i3", "GETMETADATA INBOX /private/comment")[0] == b'* METADATA "INBOX" (/private/comment "inbox")\r\n'
+    assert answer(r, "i4", "GETMETADATA Old /private/comment")[0] == b'* METADATA "Old" (/private/comment NIL)\r\n'
     r.close()
 
 

@@ -499,7 +499,7 @@ impl Config {
                 "metadata.max_entry_depth must be at least 2 (/private/name)".into(),
             ));
         }
-        if m.admin.len() > m.max_value_bytes.max(1024) || m.admin.contains('\0') {
+        if m.admin.len() > 1024 || m.admin.contains('\0') {
             return Err(ConfigError::Invalid(
                 "metadata.admin is too long or holds a NUL".into(),
             ));
