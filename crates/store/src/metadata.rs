@@ -32,14 +32,6 @@ impl MetaOwner {
             MetaOwner::Mailbox(id) => id,
         }
     }
-
-    fn of(id: u32) -> MetaOwner {
-        if id == META_SERVER {
-            MetaOwner::Server
-        } else {
-            MetaOwner::Mailbox(id)
-        }
-    }
 }
 
 /// Bounds on what one user may keep, checked when annotations are set (a
@@ -139,42 +131,6 @@ impl Annotations {
             a.set(&n, v);
         }
         a
-    }
-}
-
-/// What an annotation record changed: the hook for sessions that report
-/// changes as they happen (NOTIFY's MailboxMetadataChange and
-/// ServerMetadataChange, RFC 5465 §5.6-5.7, send `* METADATA mailbox
-/// (entry ...)`). A change feed calls [`changes_of`] on each record it sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetadataChange {
-    pub owner: MetaOwner,
-    pub entries: Vec<String>,
-}
-
-/// The annotation changes a record (or batch) makes, in record order.
-pub fn changes_of(rec: &Record) -> Vec<MetadataChange> {
-    let mut out = Vec::new();
-    collect_changes(rec, &mut out);
-    out
-}
-
-fn collect_changes(rec: &Record, out: &mut Vec<MetadataChange>) {
-    match rec {
-        Record::MetaSet { owner, entries } => out.push(MetadataChange {
-            owner: MetaOwner::of(*owner),
-            entries: entries.iter().map(|(n, _)| n.clone()).collect(),
-        }),
-        Record::MetaRemove { owner, names } => out.push(MetadataChange {
-            owner: MetaOwner::of(*owner),
-            entries: names.clone(),
-        }),
-        Record::Batch(items) => {
-            for r in items {
-                collect_changes(r, out);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -337,34 +293,5 @@ mod tests {
             ["/private/a/b", "/private/a/b/c"]
         );
         assert_eq!(names(a.below("/private", Some(1))), ["/private/a"]);
-    }
-
-    #[test]
-    fn changes_name_owner_and_entries() {
-        let rec = Record::Batch(vec![
-            Record::MetaSet {
-                owner: META_SERVER,
-                entries: vec![("/shared/comment".into(), b"x".to_vec())],
-            },
-            Record::Delete { id: 4 },
-            Record::MetaRemove {
-                owner: 4,
-                names: vec!["/private/comment".into()],
-            },
-        ]);
-        assert_eq!(
-            changes_of(&rec),
-            vec![
-                MetadataChange {
-                    owner: MetaOwner::Server,
-                    entries: vec!["/shared/comment".into()],
-                },
-                MetadataChange {
-                    owner: MetaOwner::Mailbox(4),
-                    entries: vec!["/private/comment".into()],
-                },
-            ]
-        );
-        assert!(changes_of(&Record::Delete { id: 1 }).is_empty());
     }
 }
