@@ -15,7 +15,8 @@ ADMIN = '[metadata]\nadmin = "mailto:postmaster@example.org"\n'
 LIMITS = (
     ADMIN +
     "max_value_bytes = 64\n"
-    "max_entries = 4\n"
+    "max_entries_per_mailbox = 4\n"
+    "max_entries_per_user = 9\n"
     "max_total_bytes = 400\n"
     "max_entry_name = 40\n"
     "max_entry_depth = 4\n"
@@ -166,6 +167,12 @@ def test_limits(make_server):
     assert r.cmd("u9", f'SETMETADATA Archive (/private/x "{"y" * 60}")') == (
         [],
         b"u9 NO [METADATA TOOMANY] Annotations are limited to 400 bytes in all\r\n",
+    )
+    # And so is the number of entries over all mailboxes and the server.
+    ok(r.cmd("v1", 'SETMETADATA "" (/private/n "")'), "v1")
+    assert r.cmd("v2", 'SETMETADATA "" (/private/o "")') == (
+        [],
+        b"v2 NO [METADATA TOOMANY] At most 9 entries in all\r\n",
     )
     # Name length and depth.
     assert r.cmd("nl", f'SETMETADATA INBOX (/private/{"n" * 40} "1")') == (

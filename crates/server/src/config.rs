@@ -58,7 +58,9 @@ pub struct MetadataSettings {
     /// MAXSIZE n]` when a value is over it).
     pub max_value_bytes: usize,
     /// Entries per mailbox, and on the server (mailbox `""`).
-    pub max_entries: usize,
+    pub max_entries_per_mailbox: usize,
+    /// Entries of one user, over the server and all mailboxes.
+    pub max_entries_per_user: usize,
     /// Names plus values of all of a user's annotations, in bytes.
     pub max_total_bytes: u64,
     /// Longest entry name, in bytes (at most 1024).
@@ -76,7 +78,8 @@ impl Default for MetadataSettings {
         let s = store::MetaLimits::default();
         MetadataSettings {
             max_value_bytes: s.max_value,
-            max_entries: s.max_entries,
+            max_entries_per_mailbox: s.max_entries,
+            max_entries_per_user: s.max_user_entries,
             max_total_bytes: s.max_total_bytes,
             max_entry_name: s.max_name,
             max_entry_depth: s.max_depth,

@@ -43,8 +43,8 @@ pub enum StoreError {
     Locked(String),
     #[error("annotation value over the limit of {limit} bytes")]
     MetadataTooBig { limit: usize },
-    #[error("too many annotations")]
-    MetadataTooMany,
+    #[error("more than {limit} annotations (per_user: {per_user})")]
+    MetadataTooMany { limit: usize, per_user: bool },
     #[error("annotations would take more than {limit} bytes")]
     MetadataQuota { limit: u64 },
     #[error("annotation name too long or too deep: {0}")]

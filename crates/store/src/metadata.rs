@@ -43,6 +43,8 @@ pub struct MetaLimits {
     pub max_value: usize,
     /// Entries per owner (the server, or one mailbox).
     pub max_entries: usize,
+    /// Entries over all owners of the user.
+    pub max_user_entries: usize,
     /// Names plus values, over all owners of the user.
     pub max_total_bytes: u64,
     /// Longest entry name in bytes (at most 65535: names are u16-length
@@ -57,6 +59,7 @@ impl Default for MetaLimits {
         MetaLimits {
             max_value: 16 * 1024,
             max_entries: 100,
+            max_user_entries: 1000,
             max_total_bytes: 1 << 20,
             max_name: 256,
             max_depth: 16,
@@ -191,8 +194,8 @@ impl Store {
     /// Set (`Some`) or remove (`None`) annotations of one owner, all or
     /// nothing; a later change of the same name wins. Refused when a value
     /// is over `max_value`, or when the owner would hold more than
-    /// `max_entries` or the user more than `max_total_bytes` and the change
-    /// grows that count.
+    /// `max_entries`, or the user more than `max_user_entries` or
+    /// `max_total_bytes`, and the change grows that count.
     pub async fn set_metadata(
         &self,
         owner: MetaOwner,
@@ -214,8 +217,10 @@ impl Store {
                 want.insert(name, value);
             }
             let mut total: u64 = st.ix.server_meta.bytes();
+            let mut user_entries = st.ix.server_meta.len();
             for m in st.ix.mailboxes.values() {
                 total += m.meta.bytes();
+                user_entries += m.meta.len();
             }
             let a = Self::annotations_of(&st.ix, owner)?;
             let (mut count, mut bytes) = (a.len() as i64, total as i64);
@@ -237,8 +242,18 @@ impl Store {
                     None => {}
                 }
             }
-            if count > a.len() as i64 && count as u64 > lim.max_entries as u64 {
-                return Err(StoreError::MetadataTooMany);
+            let growth = count - a.len() as i64;
+            if growth > 0 && count as u64 > lim.max_entries as u64 {
+                return Err(StoreError::MetadataTooMany {
+                    limit: lim.max_entries,
+                    per_user: false,
+                });
+            }
+            if growth > 0 && user_entries as u64 + growth as u64 > lim.max_user_entries as u64 {
+                return Err(StoreError::MetadataTooMany {
+                    limit: lim.max_user_entries,
+                    per_user: true,
+                });
             }
             if bytes > total as i64 && bytes as u64 > lim.max_total_bytes {
                 return Err(StoreError::MetadataQuota {

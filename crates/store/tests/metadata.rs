@@ -25,6 +25,7 @@ fn small_limits() -> StoreConfig {
         metadata: MetaLimits {
             max_value: 8,
             max_entries: 3,
+            max_user_entries: 7,
             max_total_bytes: 100,
             max_name: 40,
             max_depth: 4,
@@ -71,7 +72,16 @@ fn limits_are_all_or_nothing() {
             .set_metadata(ib, vec![set("/private/d", b"4")])
             .await
             .unwrap_err();
-        assert!(matches!(e, StoreError::MetadataTooMany), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                StoreError::MetadataTooMany {
+                    limit: 3,
+                    per_user: false
+                }
+            ),
+            "{e:?}"
+        );
         // Replacing one and removing one while adding one stays at three.
         s.set_metadata(
             ib,
@@ -114,6 +124,32 @@ fn limits_are_all_or_nothing() {
         .await
         .unwrap();
         assert_eq!(s.metadata_usage().0, 5);
+        // Entries over all owners: 5 so far, 7 allowed.
+        let other2 = s.create_mailbox("Other2", SpecialUse::None).await.unwrap();
+        s.set_metadata(
+            MetaOwner::Mailbox(other2),
+            vec![set("/private/1", b""), set("/private/2", b"")],
+        )
+        .await
+        .unwrap();
+        let e = s
+            .set_metadata(MetaOwner::Mailbox(other), vec![set("/private/3", b"")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::MetadataTooMany {
+                    limit: 7,
+                    per_user: true
+                }
+            ),
+            "{e:?}"
+        );
+        // A replacement does not grow the count.
+        s.set_metadata(MetaOwner::Mailbox(other2), vec![set("/private/1", b"x")])
+            .await
+            .unwrap();
         let e = s
             .set_metadata(ib, vec![set("/private/a/b/c/d", b"")])
             .await

@@ -222,14 +222,13 @@ impl Cx {
         match store.set_metadata(owner, changes).await {
             Ok(()) => {}
             Err(StoreError::MetadataTooBig { limit }) => return self.meta_too_big(tag, limit),
-            Err(StoreError::MetadataTooMany) => {
-                return Err(ExecError::no(
-                    Some("METADATA TOOMANY"),
-                    format!(
-                        "At most {} entries per mailbox and on the server",
-                        self.shard.cfg.metadata.max_entries
-                    ),
-                ));
+            Err(StoreError::MetadataTooMany { limit, per_user }) => {
+                let text = if per_user {
+                    format!("At most {limit} entries in all")
+                } else {
+                    format!("At most {limit} entries per mailbox and on the server")
+                };
+                return Err(ExecError::no(Some("METADATA TOOMANY"), text));
             }
             Err(StoreError::MetadataQuota { limit }) => {
                 return Err(ExecError::no(
