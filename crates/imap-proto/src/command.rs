@@ -155,6 +155,18 @@ pub struct ListCommand<'a> {
     /// One pattern, or several with the extended `(p1 p2)` form.
     pub patterns: Vec<AString<'a>>,
     pub returns: Option<ListReturn>,
+    /// RFC 9590 `RETURN (METADATA (entries))`: the entries to send with
+    /// each listed mailbox.
+    pub metadata: Option<ListMetadata<'a>>,
+}
+
+/// The METADATA return option of LIST (RFC 9590): entry names, and the
+/// MAXSIZE of GETMETADATA (accepted inside the list, `(MAXSIZE n entry
+/// ...)`, since entry names always start with `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMetadata<'a> {
+    pub entries: Vec<AString<'a>>,
+    pub max_size: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,8 +335,10 @@ pub enum CommandBody<'a> {
     },
     SetMetadata {
         mailbox: Mailbox<'a>,
-        /// (entry, value); value None is NIL (delete).
-        entries: Vec<(AString<'a>, Option<&'a [u8]>)>,
+        /// (entry, value); value None is NIL (delete). A quoted value
+        /// keeps its escapes ([`AString::to_bytes`] undoes them); a
+        /// literal8 (`~{n}`) is a [`AString::Literal`].
+        entries: Vec<(AString<'a>, Option<AString<'a>>)>,
     },
     Notify(Notify<'a>),
     Compress {
@@ -1034,6 +1048,7 @@ fn list<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         patterns.push(c.list_mailbox()?);
     }
     let mut returns = None;
+    let mut metadata = None;
     if c.eat(b' ') {
         if !c.eat_word(b"RETURN") {
             return Err(ErrorKind::BadParameter);
@@ -1054,6 +1069,9 @@ fn list<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
                 } else if is(b"STATUS") {
                     c.sp()?;
                     r.status = Some(c.status_items(lim.max_arguments)?);
+                } else if is(b"METADATA") && metadata.is_none() {
+                    c.sp()?;
+                    metadata = Some(list_metadata(c, lim)?);
                 } else {
                     return Err(ErrorKind::BadParameter);
                 }
@@ -1070,7 +1088,38 @@ fn list<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         reference,
         patterns,
         returns,
+        metadata,
     }))
+}
+
+fn list_metadata<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<ListMetadata<'a>> {
+    let mut m = ListMetadata {
+        entries: Vec::new(),
+        max_size: None,
+    };
+    if !c.eat(b'(') {
+        m.entries.push(c.astring()?);
+        return Ok(m);
+    }
+    loop {
+        if m.max_size.is_none() && c.eat_word(b"MAXSIZE") {
+            c.sp()?;
+            m.max_size = Some(c.number()?);
+        } else {
+            m.entries.push(c.astring()?);
+            if m.entries.len() > lim.max_arguments {
+                return Err(ErrorKind::TooManyArguments);
+            }
+        }
+        if !c.eat(b' ') {
+            break;
+        }
+    }
+    c.expect(b')', ErrorKind::Syntax)?;
+    if m.entries.is_empty() {
+        return Err(ErrorKind::MissingArguments);
+    }
+    Ok(m)
 }
 
 fn append_message<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<AppendMessage<'a>> {
@@ -1251,8 +1300,8 @@ fn set_metadata<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>
         let entry = c.astring()?;
         c.sp()?;
         let value = match c.peek() {
-            Some(b'~') => Some(c.literal(true)?.0),
-            _ => c.nstring()?.map(|s| s.raw()),
+            Some(b'~') => Some(AString::Literal(c.literal(true)?.0)),
+            _ => c.nstring()?,
         };
         entries.push((entry, value));
         if entries.len() > lim.max_arguments {

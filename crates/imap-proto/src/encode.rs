@@ -783,7 +783,7 @@ pub fn metadata(buf: &mut BytesMut, name: &str, utf8: bool, entries: &[(&str, Op
                 literal_header(buf, v.len() as u64, true);
                 buf.extend_from_slice(v);
             }
-            v => nstring(buf, *v, true),
+            v => nstring(buf, *v, utf8),
         }
     }
     buf.extend_from_slice(b")\r\n");

@@ -67,8 +67,8 @@ mod status;
 mod string;
 
 pub use command::{
-    AppendMessage, CatPart, CatParts, Command, CommandBody, ListCommand, ListReturn, ListSelect,
-    MetadataDepth, Notify, NotifyFilter, NotifyGroup, Qresync, SelectParams, StoreMode,
+    AppendMessage, CatPart, CatParts, Command, CommandBody, ListCommand, ListMetadata, ListReturn,
+    ListSelect, MetadataDepth, Notify, NotifyFilter, NotifyGroup, Qresync, SelectParams, StoreMode,
 };
 pub use datetime::{Date, DateTime};
 pub use error::{ErrorCode, ErrorKind, ParseError, Recovery, Status};

@@ -661,9 +661,9 @@ fn id_quota_metadata_notify() {
     let CommandBody::SetMetadata { entries, .. } = c.body else {
         panic!()
     };
-    assert_eq!(entries[0].1, Some(&b"abc"[..]));
+    assert_eq!(entries[0].1, Some(AString::Literal(b"abc")));
     assert_eq!(entries[1].1, None);
-    assert_eq!(entries[2].1, Some(&b"\0z"[..]));
+    assert_eq!(entries[2].1, Some(AString::Literal(b"\0z")));
 
     let c = parse(
         "a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER]) MessageExpunge)) (subtree Lists (MessageNew)) (mailboxes (a b) NONE)\r\n",

@@ -45,7 +45,47 @@ pub struct Config {
     pub lmtp: LmtpSettings,
     pub imap: ImapSettings,
     pub quota: QuotaSettings,
+    pub metadata: MetadataSettings,
     pub oauth: OAuthSettings,
+}
+
+/// Annotations (IMAP METADATA, RFC 5464): what one user may keep. Checked
+/// when annotations are set; lowering a limit never drops what is stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataSettings {
+    /// Largest value of one entry, in bytes (announced in `[METADATA
+    /// MAXSIZE n]` when a value is over it).
+    pub max_value_bytes: usize,
+    /// Entries per mailbox, and on the server (mailbox `""`).
+    pub max_entries_per_mailbox: usize,
+    /// Entries of one user, over the server and all mailboxes.
+    pub max_entries_per_user: usize,
+    /// Names plus values of all of a user's annotations, in bytes.
+    pub max_total_bytes: u64,
+    /// Longest entry name, in bytes (at most 1024).
+    pub max_entry_name: usize,
+    /// Most `/`-separated parts in an entry name.
+    pub max_entry_depth: usize,
+    /// The value of the read-only server entry `/shared/admin` (RFC 5464
+    /// §6.2.1: how to reach the administrator, e.g. a `mailto:` URI).
+    /// Empty: the entry does not exist.
+    pub admin: String,
+}
+
+impl Default for MetadataSettings {
+    fn default() -> Self {
+        let s = store::MetaLimits::default();
+        MetadataSettings {
+            max_value_bytes: s.max_value,
+            max_entries_per_mailbox: s.max_entries,
+            max_entries_per_user: s.max_user_entries,
+            max_total_bytes: s.max_total_bytes,
+            max_entry_name: s.max_name,
+            max_entry_depth: s.max_depth,
+            admin: String::new(),
+        }
+    }
 }
 
 /// OAUTHBEARER / XOAUTH2 (RFC 7628): JWT bearer tokens checked against one
@@ -164,9 +204,16 @@ impl Default for ImapSettings {
 
 impl ImapSettings {
     /// Whether `ext` is on (QRESYNC needs CONDSTORE).
+    /// Whether `ext` is on (QRESYNC needs CONDSTORE; METADATA, mailbox
+    /// annotations, needs METADATA-SERVER, server annotations, since RFC
+    /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA).
     pub fn allows(&self, ext: &str) -> bool {
         let off = |e: &str| self.disable.iter().any(|d| d.eq_ignore_ascii_case(e));
-        !(off(ext) || (ext.eq_ignore_ascii_case("QRESYNC") && off("CONDSTORE")))
+        let is = |e: &str| ext.eq_ignore_ascii_case(e);
+        !(off(ext)
+            || (is("QRESYNC") && off("CONDSTORE"))
+            || ((is("METADATA") || is("LIST-METADATA")) && off("METADATA-SERVER"))
+            || (is("LIST-METADATA") && off("METADATA")))
     }
 }
 
@@ -328,6 +375,7 @@ impl Default for Config {
             lmtp: LmtpSettings::default(),
             imap: ImapSettings::default(),
             quota: QuotaSettings::default(),
+            metadata: MetadataSettings::default(),
             oauth: OAuthSettings::default(),
         }
     }
@@ -443,6 +491,22 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let m = &self.metadata;
+        if m.max_entry_name == 0 || m.max_entry_name > 1024 {
+            return Err(ConfigError::Invalid(
+                "metadata.max_entry_name must be 1 to 1024".into(),
+            ));
+        }
+        if m.max_entry_depth < 2 {
+            return Err(ConfigError::Invalid(
+                "metadata.max_entry_depth must be at least 2 (/private/name)".into(),
+            ));
+        }
+        if m.admin.len() > 1024 || m.admin.contains('\0') {
+            return Err(ConfigError::Invalid(
+                "metadata.admin is too long or holds a NUL".into(),
+            ));
+        }
         if self.listeners.is_empty() {
             return Err(ConfigError::Invalid("no [[listener]] configured".into()));
         }

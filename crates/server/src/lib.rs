@@ -35,6 +35,14 @@ pub fn store_config(cfg: &config::Config) -> store::StoreConfig {
         max_keywords: s.max_keywords,
         max_mailboxes: s.max_mailboxes,
         max_message_size: cfg.limits.max_literal_size,
+        metadata: store::MetaLimits {
+            max_value: cfg.metadata.max_value_bytes,
+            max_entries: cfg.metadata.max_entries_per_mailbox,
+            max_user_entries: cfg.metadata.max_entries_per_user,
+            max_total_bytes: cfg.metadata.max_total_bytes,
+            max_name: cfg.metadata.max_entry_name,
+            max_depth: cfg.metadata.max_entry_depth,
+        },
         ..store::StoreConfig::default()
     }
 }

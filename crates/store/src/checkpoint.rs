@@ -13,7 +13,9 @@ use crate::index::{Index, Mailbox, Msgs};
 use crate::segment::write_all_at;
 
 pub const CKPT_MAGIC: [u8; 8] = *b"PCSTCKP1";
-pub const CKPT_VERSION: u32 = 1;
+/// 2 added annotations; an older checkpoint is ignored (the log is
+/// replayed, and the log has everything).
+pub const CKPT_VERSION: u32 = 2;
 /// The archive starts here so it is 64-byte aligned in the read buffer.
 pub const CKPT_BODY: usize = 64;
 
@@ -37,6 +39,7 @@ pub struct Image {
     pub next_uidvalidity: u32,
     pub subscriptions: Vec<String>,
     pub mailboxes: Vec<MailboxImage>,
+    pub server_meta: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]
@@ -61,6 +64,7 @@ pub struct MailboxImage {
     pub unseen: u32,
     pub deleted: u32,
     pub total_size: u64,
+    pub meta: Vec<(String, Vec<u8>)>,
 }
 
 /// Build the image by *moving* the message arrays out of the index (no
@@ -103,8 +107,10 @@ pub fn take_image(ix: &mut Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>
                 unseen: m.unseen,
                 deleted: m.deleted,
                 total_size: m.total_size,
+                meta: m.meta.to_vec(),
             })
             .collect(),
+        server_meta: ix.server_meta.to_vec(),
     }
 }
 
@@ -265,6 +271,7 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
         .iter()
         .map(|s| s.as_str().to_owned())
         .collect();
+    ix.server_meta = meta_of(&a.server_meta);
     for m in a.mailboxes.iter() {
         let msgs = Msgs {
             uid: m.uid.iter().map(|v| v.to_native()).collect(),
@@ -295,6 +302,7 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
             unseen: m.unseen.to_native(),
             deleted: m.deleted.to_native(),
             total_size: m.total_size.to_native(),
+            meta: meta_of(&m.meta),
             expunged: m
                 .expunged
                 .iter()
@@ -314,6 +322,17 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
             .map(|e| (e.0.to_native(), e.1.to_native()))
             .collect(),
     }
+}
+
+fn meta_of(
+    v: &rkyv::vec::ArchivedVec<
+        rkyv::tuple::ArchivedTuple2<rkyv::string::ArchivedString, rkyv::vec::ArchivedVec<u8>>,
+    >,
+) -> crate::metadata::Annotations {
+    crate::metadata::Annotations::from_pairs(
+        v.iter()
+            .map(|e| (e.0.as_str().to_owned(), e.1.as_slice().to_vec())),
+    )
 }
 
 /// Used by `open` to discard a half-written temp file from a crash.

@@ -55,6 +55,8 @@ pub struct StoreConfig {
     /// Told of appends, syncs and compactions (the server's metrics).
     /// Default none.
     pub observer: Option<std::sync::Arc<dyn crate::StoreObserver>>,
+    /// Bounds on annotations (RFC 5464). Default [`crate::MetaLimits::default`].
+    pub metadata: crate::MetaLimits,
 }
 
 impl Default for StoreConfig {
@@ -73,6 +75,7 @@ impl Default for StoreConfig {
             max_mailbox_name: 512,
             max_open_segments: 16,
             observer: None,
+            metadata: crate::MetaLimits::default(),
         }
     }
 }

@@ -41,6 +41,14 @@ pub enum StoreError {
     Closed,
     #[error("store {0} is in use by another process (a running server or tool)")]
     Locked(String),
+    #[error("annotation value over the limit of {limit} bytes")]
+    MetadataTooBig { limit: usize },
+    #[error("more than {limit} annotations (per_user: {per_user})")]
+    MetadataTooMany { limit: usize, per_user: bool },
+    #[error("annotations would take more than {limit} bytes")]
+    MetadataQuota { limit: u64 },
+    #[error("annotation name too long or too deep: {0}")]
+    MetadataName(String),
     #[error("import conflict: {0}")]
     ImportConflict(String),
 }

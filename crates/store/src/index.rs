@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::flags::{Flags, KeywordSet};
+use crate::metadata::Annotations;
 use crate::record::{AppendMsg, Record};
 
 /// Bits of a packed location used for the offset within a segment.
@@ -119,6 +120,8 @@ pub struct Mailbox {
     pub total_size: u64,
     /// Expunge history: (modseq, first uid, last uid), in log order.
     pub expunged: Vec<(u64, u32, u32)>,
+    /// The mailbox's annotations (RFC 5464).
+    pub meta: Annotations,
 }
 
 impl Mailbox {
@@ -137,6 +140,7 @@ impl Mailbox {
             deleted: 0,
             total_size: 0,
             expunged: Vec::new(),
+            meta: Annotations::default(),
         }
     }
 
@@ -244,6 +248,8 @@ pub struct Index {
     pub subscriptions: BTreeSet<String>,
     pub next_mailbox_id: u32,
     pub next_uidvalidity: u32,
+    /// Annotations of the account as a whole (IMAP's mailbox `""`).
+    pub server_meta: Annotations,
 }
 
 impl Index {
@@ -368,6 +374,30 @@ impl Index {
                 }
             }
             Record::Pad => {}
+            Record::MetaSet { owner, entries } => {
+                if let Some(a) = self.annotations_mut(*owner) {
+                    for (name, value) in entries {
+                        a.set(name, value.clone());
+                    }
+                }
+            }
+            Record::MetaRemove { owner, names } => {
+                if let Some(a) = self.annotations_mut(*owner) {
+                    for name in names {
+                        a.remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Annotations of an owner id (a record naming a deleted mailbox gets
+    /// None and is ignored, like any record naming a missing mailbox).
+    fn annotations_mut(&mut self, owner: u32) -> Option<&mut Annotations> {
+        if owner == crate::record::META_SERVER {
+            Some(&mut self.server_meta)
+        } else {
+            self.mailboxes.get_mut(&owner).map(|m| &mut m.meta)
         }
     }
 

@@ -17,6 +17,8 @@
 //!   [`Store::read_range`], [`Store::facts`], [`Store::store_flags`],
 //!   [`Store::copy`], [`Store::move_messages`], [`Store::expunge`],
 //!   [`Store::changed_since`], [`Store::expunged_since`]
+//! - annotations (IMAP METADATA): [`Store::metadata`],
+//!   [`Store::set_metadata`], [`Store::metadata_usage`]
 //! - upkeep: [`Store::checkpoint`], [`Store::compact`], [`Store::verify`],
 //!   [`Store::close`], [`Store::open_info`], [`Store::sync_count`]
 //! - offline tools: [`Store::scan_log`], [`Store::repair_log`],
@@ -42,6 +44,7 @@ mod index;
 mod lock;
 mod mailboxes;
 mod messages;
+mod metadata;
 mod observer;
 mod record;
 mod repair;
@@ -54,6 +57,7 @@ pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
 pub use error::{Result, StoreError};
 pub use flags::{Flags, KeywordSet};
 pub use messages::MessageBytes;
+pub use metadata::{Annotations, MetaEntries, MetaLimits, MetaOwner};
 pub use observer::StoreObserver;
 pub use repair::{Damage, LogScan, Repaired};
 pub use segment::BadRecord;

@@ -18,6 +18,12 @@ pub const T_BATCH: u8 = 10;
 /// Filler written over a quarantined (damaged) record by `check --repair`:
 /// it keeps every later offset in the segment valid. Payload ignored.
 pub const T_PAD: u8 = 11;
+/// Annotations set (RFC 5464): an owner and (entry, value) pairs.
+pub const T_META_SET: u8 = 14;
+/// Annotations removed: an owner and entry names.
+pub const T_META_REMOVE: u8 = 15;
+/// The owner id of server annotations; mailbox ids start at 1.
+pub const META_SERVER: u32 = 0;
 
 /// Where a message's bytes are, relative to the start of its segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +91,16 @@ pub enum Record {
     Batch(Vec<Record>),
     /// Bytes of a quarantined record (see [`T_PAD`]); means nothing.
     Pad,
+    /// Annotations set on `owner` (a mailbox id, or [`META_SERVER`]).
+    MetaSet {
+        owner: u32,
+        entries: Vec<(String, Vec<u8>)>,
+    },
+    /// Annotations removed from `owner`.
+    MetaRemove {
+        owner: u32,
+        names: Vec<String>,
+    },
 }
 
 impl Record {
@@ -202,6 +218,8 @@ fn type_of(r: &Record) -> u8 {
         Record::Copy { .. } => T_COPY,
         Record::Batch(_) => T_BATCH,
         Record::Pad => T_PAD,
+        Record::MetaSet { .. } => T_META_SET,
+        Record::MetaRemove { .. } => T_META_REMOVE,
     }
 }
 
@@ -307,6 +325,22 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
             }
         }
         Record::Pad => {}
+        Record::MetaSet { owner, entries } => {
+            put_u32(b, *owner);
+            put_u32(b, entries.len() as u32);
+            for (name, value) in entries {
+                put_str(b, name);
+                put_u32(b, value.len() as u32);
+                b.extend_from_slice(value);
+            }
+        }
+        Record::MetaRemove { owner, names } => {
+            put_u32(b, *owner);
+            put_u32(b, names.len() as u32);
+            for name in names {
+                put_str(b, name);
+            }
+        }
         Record::Batch(items) => {
             for item in items {
                 b.push(type_of(item));
@@ -555,6 +589,26 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             r.pos = payload.len();
             Record::Pad
         }
+        T_META_SET => {
+            let owner = r.u32()?;
+            let n = r.count(6)?;
+            let mut entries = Vec::with_capacity(n);
+            for _ in 0..n {
+                let name = r.str()?;
+                let len = r.u32()? as usize;
+                entries.push((name, r.take(len)?.to_vec()));
+            }
+            Record::MetaSet { owner, entries }
+        }
+        T_META_REMOVE => {
+            let owner = r.u32()?;
+            let n = r.count(2)?;
+            let mut names = Vec::with_capacity(n);
+            for _ in 0..n {
+                names.push(r.str()?);
+            }
+            Record::MetaRemove { owner, names }
+        }
         t => return Err(DecodeError::UnknownType(t)),
     };
     r.done()?;
@@ -613,6 +667,28 @@ mod tests {
             src_modseq: 6,
             pairs: vec![(3, 1)],
         });
+        roundtrip(Record::MetaSet {
+            owner: META_SERVER,
+            entries: vec![
+                ("/shared/comment".into(), b"hello".to_vec()),
+                ("/private/vendor/x/bin".into(), vec![0, 255, 13, 10]),
+                ("/private/empty".into(), Vec::new()),
+            ],
+        });
+        roundtrip(Record::MetaRemove {
+            owner: 7,
+            names: vec!["/private/comment".into(), "/shared/a/b".into()],
+        });
+        roundtrip(Record::Batch(vec![
+            Record::MetaSet {
+                owner: 3,
+                entries: vec![("/private/comment".into(), b"c".to_vec())],
+            },
+            Record::MetaRemove {
+                owner: 3,
+                names: vec!["/shared/comment".into()],
+            },
+        ]));
         roundtrip(Record::Batch(vec![
             Record::Keyword {
                 mailbox: 2,
@@ -712,7 +788,7 @@ mod tests {
         /// Whatever the disk holds, framing and decoding return a value or
         /// an error, never a panic or a runaway allocation.
         #[test]
-        fn random_bytes_never_panic(t in 0u8..12, bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        fn random_bytes_never_panic(t in 0u8..16, bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
             let _ = decode(t, &bytes, 0);
             let _ = read_frame(&bytes);
             let scan = crate::segment::scan(1, &bytes, 24);

@@ -158,6 +158,10 @@ impl Cx {
         let utf8 = self.utf8();
         let select = cmd.select.unwrap_or_default();
         let ret = cmd.returns.unwrap_or_default();
+        let meta = match &cmd.metadata {
+            Some(m) => Some((self.list_metadata_names(m)?, m.max_size)),
+            None => None,
+        };
         // `LIST "" ""`: the hierarchy delimiter and root.
         if cmd.patterns.len() == 1 && cmd.patterns[0].is_empty() && cmd.select.is_none() {
             encode::list(
@@ -231,6 +235,7 @@ impl Cx {
                 ));
             }
         }
+        let mut longest = 0;
         for (name, attrs, childinfo, mb) in &lines {
             let ext = ListExtended {
                 childinfo_subscribed: *childinfo,
@@ -250,8 +255,16 @@ impl Cx {
             {
                 self.write_status(&store, mb.id, name, items)?;
             }
+            if let (Some((entries, max_size)), Some(mb)) = (&meta, mb)
+                && !*childinfo
+            {
+                longest = longest.max(self.list_metadata_of(mb.id, name, entries, *max_size)?);
+            }
         }
-        self.ok(tag, "LIST completed");
+        // RFC 9590 §3: values over MAXSIZE are reported as GETMETADATA does.
+        let code = (longest > 0).then(|| format!("METADATA LONGENTRIES {longest}"));
+        let code = code.as_deref().map(encode::Code::Other);
+        self.tagged(tag, encode::RespStatus::Ok, code.as_ref(), "LIST completed");
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 mod catenate;
 mod mailboxes;
+mod metadata;
 mod names;
 mod progress;
 mod quota;

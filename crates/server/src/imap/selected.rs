@@ -301,6 +301,19 @@ impl Cx {
                 self.set_quota()?;
                 Done::ok("SETQUOTA completed")
             }
+            CommandBody::GetMetadata {
+                max_size,
+                depth,
+                mailbox,
+                entries,
+            } => {
+                self.get_metadata(tag, max_size, depth, &mailbox, &entries)?;
+                return Ok(Next::Continue);
+            }
+            CommandBody::SetMetadata { mailbox, entries } => {
+                self.set_metadata(tag, &mailbox, &entries).await?;
+                return Ok(Next::Continue);
+            }
             CommandBody::Copy { uid, set, mailbox } => {
                 self.copy_or_move(uid, &set, &mailbox, false).await?
             }

@@ -726,6 +726,9 @@ impl Cx {
                 ("COMPRESS", "COMPRESS=DEFLATE"),
                 ("UIDONLY", "UIDONLY"),
                 ("CATENATE", "CATENATE"),
+                ("METADATA", "METADATA"),
+                ("METADATA-SERVER", "METADATA-SERVER"),
+                ("LIST-METADATA", "LIST-METADATA"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
