@@ -69,6 +69,8 @@ pub enum Code<'a> {
     InUse,
     Limit,
     MailboxId(&'a [u8]),
+    /// RFC 9738: the command did the first n messages of its set.
+    MessageLimit(u32),
     Modified(&'a [(u32, u32)]),
     NoModSeq,
     NonExistent,
@@ -192,6 +194,10 @@ fn code(buf: &mut BytesMut, c: &Code<'_>) {
         Code::HighestModSeq(n) => {
             buf.extend_from_slice(b"HIGHESTMODSEQ ");
             number(buf, n);
+        }
+        Code::MessageLimit(n) => {
+            buf.extend_from_slice(b"MESSAGELIMIT ");
+            number(buf, u64::from(n));
         }
         Code::MailboxId(id) => {
             buf.extend_from_slice(b"MAILBOXID (");

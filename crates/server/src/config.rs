@@ -352,6 +352,9 @@ pub struct Limits {
     pub max_line_length: usize,
     /// Largest literal (and so message) a client may send; announced as APPENDLIMIT.
     pub max_literal_size: u64,
+    /// Most messages one FETCH, STORE, COPY, MOVE or UID EXPUNGE acts on,
+    /// and one APPEND saves; announced as MESSAGELIMIT (RFC 9738). 0: no limit.
+    pub max_messages_per_command: u32,
     /// Seconds a connection may stay silent before login.
     pub login_timeout_secs: u64,
     /// Seconds an authenticated connection may stay silent (RFC 9051 asks at
@@ -411,6 +414,7 @@ impl Default for Limits {
             max_connections_per_user: 50,
             max_line_length: 64 * 1024,
             max_literal_size: 64 * 1024 * 1024,
+            max_messages_per_command: 0,
             login_timeout_secs: 60,
             idle_timeout_secs: 30 * 60,
         }

@@ -33,6 +33,8 @@ enum DoneCode {
     },
     /// STORE UNCHANGEDSINCE: the messages it left alone (RFC 7162 §3.1.3).
     Modified(Vec<(u32, u32)>),
+    /// RFC 9738: only the first n messages of the set were done.
+    MessageLimit(u32),
 }
 
 struct Done {
@@ -148,6 +150,7 @@ impl Cx {
         tag: &[u8],
         body: CommandBody<'_>,
     ) -> Result<Next, ExecError> {
+        self.cut_to = None;
         if self.enabled.uid_only && super::uidonly::uses_numbers(&body) {
             return Err(ExecError::bad_code(
                 "UIDREQUIRED",
@@ -324,6 +327,10 @@ impl Cx {
                 return Err(ExecError::bad(format!("{} is not supported", other.name())));
             }
         };
+        let mut done = done;
+        if let Some(n) = self.cut_to.take() {
+            self.mark_message_limit(&mut done, n);
+        }
         self.sync_selected(done.allow_expunge);
         let code = match &done.code {
             DoneCode::None => None,
@@ -343,6 +350,7 @@ impl Cx {
                 dest: dst,
             }),
             DoneCode::Modified(set) => Some(Code::Modified(set)),
+            DoneCode::MessageLimit(n) => Some(Code::MessageLimit(*n)),
         };
         self.tagged(tag, RespStatus::Ok, code.as_ref(), done.text);
         Ok(Next::Continue)
@@ -359,15 +367,58 @@ impl Cx {
             .ok_or_else(|| ExecError::bad("No mailbox selected"))
     }
 
+    /// The view indexes `set` names, in mailbox order. With a
+    /// `max_messages_per_command`, only the first that many: the lowest
+    /// UIDs, so a client goes on from the last UID it saw (RFC 9738).
     fn resolve(
-        &self,
+        &mut self,
         set: &imap_proto::SequenceSet<'_>,
         uid: bool,
     ) -> Result<Vec<usize>, ExecError> {
         let sel = self.need_selected()?;
-        sel.view
+        let mut idx = sel
+            .view
             .resolve(set, uid, self.saved.as_deref())
-            .map_err(|_| ExecError::bad("Invalid message sequence number"))
+            .map_err(|_| ExecError::bad("Invalid message sequence number"))?;
+        let limit = self.shard.cfg.limits.max_messages_per_command;
+        if limit > 0 && idx.len() > limit as usize {
+            idx.truncate(limit as usize);
+            self.cut_to = Some(limit);
+        }
+        Ok(idx)
+    }
+
+    /// Puts `[MESSAGELIMIT n]` on the tagged OK. A code already there that
+    /// must stay tagged (MODIFIED) keeps its place and MESSAGELIMIT goes in
+    /// an untagged OK; COPYUID moves to an untagged OK, as MOVE sends it
+    /// (RFC 6851), because a partial COPY is what the client must notice.
+    fn mark_message_limit(&mut self, done: &mut Done, n: u32) {
+        match std::mem::replace(&mut done.code, DoneCode::MessageLimit(n)) {
+            DoneCode::CopyUid {
+                uidvalidity,
+                src,
+                dst,
+            } => encode::untagged_status(
+                &mut self.conn.wbuf,
+                RespStatus::Ok,
+                Some(&Code::CopyUid {
+                    uid_validity: uidvalidity,
+                    source: &src,
+                    dest: &dst,
+                }),
+                "Copied",
+            ),
+            DoneCode::Modified(set) => {
+                done.code = DoneCode::Modified(set);
+                encode::untagged_status(
+                    &mut self.conn.wbuf,
+                    RespStatus::Ok,
+                    Some(&Code::MessageLimit(n)),
+                    "Only the first messages of the set were processed",
+                );
+            }
+            _ => {}
+        }
     }
 
     fn uids_of(&self, idx: &[usize]) -> Vec<u32> {
@@ -529,6 +580,14 @@ impl Cx {
             .any(|m| m.catenate.is_some());
         if catenates && !self.shard.cfg.imap.allows("CATENATE") {
             return Err(ExecError::bad("CATENATE is not enabled"));
+        }
+        // A MULTIAPPEND is all or nothing, so it cannot be cut short.
+        let limit = self.shard.cfg.limits.max_messages_per_command;
+        if limit > 0 && 1 + more.len() > limit as usize {
+            return Err(ExecError::no(
+                None,
+                format!("[MESSAGELIMIT {limit}] At most {limit} messages in one APPEND"),
+            ));
         }
         let name = names::decode(mailbox, self.utf8())?;
         let Some(id) = store.mailbox_id(&name) else {

@@ -98,6 +98,9 @@ pub(super) struct Cx {
     pub selected: Option<Selected>,
     /// SEARCHRES saved result, as UIDs.
     pub saved: Option<Vec<u32>>,
+    /// Set when the running command's message set was cut to the first
+    /// `max_messages_per_command` (RFC 9738 MESSAGELIMIT).
+    pub cut_to: Option<u32>,
 }
 
 pub struct Session {
@@ -163,6 +166,7 @@ impl Session {
                 user: None,
                 selected: None,
                 saved: None,
+                cut_to: None,
             },
         }
     }
@@ -738,6 +742,10 @@ impl Cx {
                 "APPENDLIMIT={}",
                 self.shard.cfg.limits.max_literal_size
             ));
+            let most = self.shard.cfg.limits.max_messages_per_command;
+            if most > 0 {
+                c.push(format!("MESSAGELIMIT={most}"));
+            }
         }
         c
     }
