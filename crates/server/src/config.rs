@@ -189,6 +189,14 @@ pub struct ImapSettings {
     /// client how far it is (`* OK [INPROGRESS ...]`, RFC 9585), and again
     /// each time this long passes. 0: never.
     pub inprogress_interval_ms: u64,
+    /// RFC 5267 UPDATE contexts (SEARCH/SORT RETURN (UPDATE)) one session
+    /// may keep; one more gets `* NO [NOUPDATE "tag"]`. At least 1 is
+    /// must be allowed (RFC 5267 §4.3.1 requires one).
+    pub context_max_updates: usize,
+    /// Messages one UPDATE context re-evaluates for one batch of changes;
+    /// a bigger batch (a STORE on the whole mailbox) ends that context
+    /// with `* NO [NOUPDATE "tag"]`.
+    pub context_max_changes: usize,
 }
 
 impl Default for ImapSettings {
@@ -198,22 +206,25 @@ impl Default for ImapSettings {
             compress_level: 6,
             sort_cache_mib: 256,
             inprogress_interval_ms: 10_000,
+            context_max_updates: 8,
+            context_max_changes: 10_000,
         }
     }
 }
 
 impl ImapSettings {
-    /// Whether `ext` is on (QRESYNC needs CONDSTORE).
     /// Whether `ext` is on (QRESYNC needs CONDSTORE; METADATA, mailbox
     /// annotations, needs METADATA-SERVER, server annotations, since RFC
-    /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA).
+    /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA;
+    /// `"CONTEXT"` turns off both CONTEXT=SEARCH and CONTEXT=SORT).
     pub fn allows(&self, ext: &str) -> bool {
         let off = |e: &str| self.disable.iter().any(|d| d.eq_ignore_ascii_case(e));
         let is = |e: &str| ext.eq_ignore_ascii_case(e);
         !(off(ext)
             || (is("QRESYNC") && off("CONDSTORE"))
             || ((is("METADATA") || is("LIST-METADATA")) && off("METADATA-SERVER"))
-            || (is("LIST-METADATA") && off("METADATA")))
+            || (is("LIST-METADATA") && off("METADATA"))
+            || ((is("CONTEXT=SEARCH") || is("CONTEXT=SORT")) && off("CONTEXT")))
     }
 }
 
@@ -505,6 +516,13 @@ impl Config {
         if m.admin.len() > 1024 || m.admin.contains('\0') {
             return Err(ConfigError::Invalid(
                 "metadata.admin is too long or holds a NUL".into(),
+            ));
+        }
+        if self.imap.context_max_updates == 0 || self.imap.context_max_changes == 0 {
+            // RFC 5267 §4.3.1: a server offering CONTEXT keeps at least one
+            // context; turning it off is `disable = ["CONTEXT"]`.
+            return Err(ConfigError::Invalid(
+                "imap.context_max_updates and imap.context_max_changes must be at least 1".into(),
             ));
         }
         if self.listeners.is_empty() {
