@@ -657,6 +657,27 @@ mod tests {
     }
 
     #[test]
+    fn context_limits_must_allow_one() {
+        let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
+        for bad in ["context_max_updates = 0", "context_max_changes = 0"] {
+            let text = format!("[imap]\n{bad}\n{base}");
+            assert!(Config::parse(&text).is_err(), "{bad}");
+        }
+        let cfg = Config::parse(&format!("[imap]\ncontext_max_updates = 1\n{base}")).unwrap();
+        assert_eq!(cfg.imap.context_max_updates, 1);
+        assert!(cfg.imap.allows("CONTEXT=SEARCH"));
+        let off = |d: &str| ImapSettings {
+            disable: vec![d.into()],
+            ..ImapSettings::default()
+        };
+        assert!(!off("context").allows("CONTEXT=SORT") && !off("CONTEXT").allows("CONTEXT=SEARCH"));
+        assert!(
+            off("CONTEXT=SORT").allows("CONTEXT=SEARCH")
+                && !off("CONTEXT=SORT").allows("CONTEXT=SORT")
+        );
+    }
+
+    #[test]
     fn listeners_and_limits_parse() {
         let cfg = Config::parse(
             r#"
