@@ -301,3 +301,19 @@ def test_context_sort_disabled_alone(make_server):
     ok(r.cmd("u", "UID SEARCH RETURN (UPDATE) ALL"), "u")
     assert ok(r.cmd("x", 'CANCELUPDATE "u"'), "x") == []
     r.close()
+
+
+def test_deleted_mailbox_ends_its_contexts(server):
+    r = login(server)
+    ok(r.cmd("c", "CREATE Box"), "c")
+    append(r, "a", "one", mailbox="Box")
+    ok(r.cmd("s", "SELECT Box"), "s")
+    ok(r.cmd("u", "UID SEARCH RETURN (UPDATE) ALL"), "u")
+    o = login(server)
+    ok(o.cmd("d", "DELETE Box"), "d")
+    lines = ok(r.cmd("p", "NOOP"), "p")
+    assert lines == [b'* NO [NOUPDATE "u"] Mailbox closed, no more updates\r\n'], lines
+    _, t = bad(r.cmd("x", 'CANCELUPDATE "u"'), "x")
+    assert t == b"x BAD No mailbox selected\r\n", t
+    r.close()
+    o.close()

@@ -348,15 +348,19 @@ impl Cx {
     /// After a sync: ADDTO and REMOVEFROM for messages that changed (new,
     /// or flags changed) since each context last looked.
     pub(super) async fn update_contexts(&mut self) {
+        if self
+            .selected
+            .as_ref()
+            .is_none_or(|s| s.contexts.list.is_empty())
+        {
+            return;
+        }
         let Some(store) = self.store() else {
             return;
         };
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
-        if sel.contexts.list.is_empty() {
-            return;
-        }
         let list = std::mem::take(&mut sel.contexts.list);
         let mut keep = Vec::with_capacity(list.len());
         for mut c in list {
