@@ -317,3 +317,28 @@ def test_deleted_mailbox_ends_its_contexts(server):
     assert t == b"x BAD No mailbox selected\r\n", t
     r.close()
     o.close()
+
+
+def test_result_size_limit(make_server):
+    srv = make_server(extra="[imap]\ncontext_max_results = 2\n")
+    r, o = selected(srv, ["one", "two", "three"])
+    lines = ok(r.cmd("a", "UID SEARCH RETURN (UPDATE COUNT) ALL"), "a")
+    assert lines == [
+        b'* ESEARCH (TAG "a") UID COUNT 3\r\n',
+        b'* NO [NOUPDATE "a"] Result too large to follow\r\n',
+    ], lines
+    lines = ok(r.cmd("s", "UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL"), "s")
+    assert lines[1] == b'* NO [NOUPDATE "s"] Result too large to follow\r\n', lines
+    assert ok(r.cmd("f", "UID SEARCH RETURN (UPDATE) FLAGGED"), "f") == [b'* ESEARCH (TAG "f") UID\r\n']
+    # Growing past the limit: the change is told, then the context ends.
+    ok(o.cmd("o1", "UID STORE 1:3 +FLAGS.SILENT (\\Flagged)"), "o1")
+    lines = ok(r.cmd("p", "NOOP"), "p")
+    assert lines[-2:] == [
+        b'* ESEARCH (TAG "f") UID ADDTO (0 1:3)\r\n',
+        b'* NO [NOUPDATE "f"] Result too large to follow, no more updates\r\n',
+    ], lines
+    ok(o.cmd("o2", "UID STORE 1 -FLAGS.SILENT (\\Flagged)"), "o2")
+    lines = ok(r.cmd("p2", "NOOP"), "p2")
+    assert lines == [b"* 1 FETCH (UID 1 FLAGS ())\r\n"], lines
+    r.close()
+    o.close()

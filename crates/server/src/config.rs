@@ -197,6 +197,10 @@ pub struct ImapSettings {
     /// a bigger batch (a STORE on the whole mailbox) ends that context
     /// with `* NO [NOUPDATE "tag"]`.
     pub context_max_changes: usize,
+    /// Messages one UPDATE context may hold (its result is kept: 4 bytes
+    /// a message for SEARCH, about 32 for SORT). A bigger result gets
+    /// `* NO [NOUPDATE "tag"]`, at the search or when it grows past this.
+    pub context_max_results: usize,
 }
 
 impl Default for ImapSettings {
@@ -208,6 +212,7 @@ impl Default for ImapSettings {
             inprogress_interval_ms: 10_000,
             context_max_updates: 8,
             context_max_changes: 10_000,
+            context_max_results: 1_000_000,
         }
     }
 }
@@ -518,11 +523,13 @@ impl Config {
                 "metadata.admin is too long or holds a NUL".into(),
             ));
         }
-        if self.imap.context_max_updates == 0 || self.imap.context_max_changes == 0 {
+        let im = &self.imap;
+        if im.context_max_updates == 0 || im.context_max_changes == 0 || im.context_max_results == 0
+        {
             // RFC 5267 §4.3.1: a server offering CONTEXT keeps at least one
             // context; turning it off is `disable = ["CONTEXT"]`.
             return Err(ConfigError::Invalid(
-                "imap.context_max_updates and imap.context_max_changes must be at least 1".into(),
+                "imap.context_max_updates, context_max_changes and context_max_results must be at least 1".into(),
             ));
         }
         if self.listeners.is_empty() {
@@ -659,7 +666,11 @@ mod tests {
     #[test]
     fn context_limits_must_allow_one() {
         let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
-        for bad in ["context_max_updates = 0", "context_max_changes = 0"] {
+        for bad in [
+            "context_max_updates = 0",
+            "context_max_changes = 0",
+            "context_max_results = 0",
+        ] {
             let text = format!("[imap]\n{bad}\n{base}");
             assert!(Config::parse(&text).is_err(), "{bad}");
         }

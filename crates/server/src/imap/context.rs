@@ -117,6 +117,7 @@ fn frozen(keys: &SearchKeys<'_>) -> bool {
 /// has answered, or says NOUPDATE (RFC 5267 §4.3.1) when it cannot.
 pub(super) fn register(cx: &mut Cx, req: Request<'_>) {
     let max = cx.shard.cfg.imap.context_max_updates;
+    let max_results = cx.shard.cfg.imap.context_max_results;
     let wbuf = &mut cx.conn.wbuf;
     let Some(sel) = cx.selected.as_mut() else {
         return;
@@ -131,6 +132,11 @@ pub(super) fn register(cx: &mut Cx, req: Request<'_>) {
     }
     if sel.contexts.list.len() >= max {
         noupdate(wbuf, req.tag, "Too many update contexts");
+        return;
+    }
+    let found = req.sorted.as_ref().map_or(req.matches.len(), |s| s.1.len());
+    if found > max_results {
+        noupdate(wbuf, req.tag, "Result too large to follow");
         return;
     }
     let msgs = sel.view.messages();
@@ -361,10 +367,24 @@ impl Cx {
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        // One scan of the mailbox for all contexts, from the oldest mark.
+        let since = sel.contexts.list.iter().map(|c| c.seen_modseq).min();
+        let since = since.unwrap_or(0);
+        if sel.view.highest_modseq() <= since {
+            return;
+        }
+        let changed = match store.changed_since(sel.view.id, since) {
+            Ok(c) => c,
+            Err(e) => {
+                // The sync just read the same mailbox; it reports failures.
+                tracing::warn!(error = %e, "changes for the update contexts");
+                return;
+            }
+        };
         let list = std::mem::take(&mut sel.contexts.list);
         let mut keep = Vec::with_capacity(list.len());
         for mut c in list {
-            let step = match self.step(&store, &mut c).await {
+            let step = match self.step(&store, &changed, &mut c).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "update context failed");
@@ -387,6 +407,7 @@ impl Cx {
     async fn step(
         &mut self,
         store: &store::Store,
+        changed: &[store::MessageInfo],
         c: &mut UpdateContext,
     ) -> Result<Step, ExecError> {
         let Some(sel) = self.selected.as_ref() else {
@@ -397,13 +418,13 @@ impl Cx {
         if upto <= c.seen_modseq {
             return Ok(Step::Keep);
         }
-        let changed = store.changed_since(view.id, c.seen_modseq)?;
+        let since = c.seen_modseq;
         c.seen_modseq = upto;
-        if changed.len() > self.shard.cfg.imap.context_max_changes {
+        let mine = changed.iter().filter(|m| m.modseq > since);
+        if mine.clone().count() > self.shard.cfg.imap.context_max_changes {
             return Ok(Step::Drop("Too many changes at once, no more updates"));
         }
-        let mut among: Vec<u32> = changed
-            .iter()
+        let mut among: Vec<u32> = mine
             .filter_map(|m| view.seq_of(m.uid))
             .map(|s| s - 1)
             .collect();
@@ -479,6 +500,9 @@ impl Cx {
             c.add(added, &number)
         };
         encode::esearch_update(&mut self.conn.wbuf, &c.tag, c.uid, &remove, &add);
+        if c.members.len() > self.shard.cfg.imap.context_max_results {
+            return Ok(Step::Drop("Result too large to follow, no more updates"));
+        }
         Ok(Step::Keep)
     }
 }
