@@ -342,3 +342,32 @@ def test_result_size_limit(make_server):
     assert lines == [b"* 1 FETCH (UID 1 FLAGS ())\r\n"], lines
     r.close()
     o.close()
+
+
+def test_context_search_disabled_alone(make_server):
+    srv = make_server(extra='[imap]\ndisable = ["CONTEXT=SEARCH"]\n')
+    r, _o = selected(srv, ["one"])
+    caps, _ = r.cmd("c", "CAPABILITY")
+    assert b"CONTEXT=SEARCH" not in caps[0] and b" CONTEXT=SORT" in caps[0], caps
+    _, t = r.cmd("b", "UID SEARCH RETURN (UPDATE) ALL")
+    assert t == b"b BAD CONTEXT=SEARCH is not enabled on this server (no UPDATE or CONTEXT)\r\n", t
+    ok(r.cmd("u", "UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL"), "u")
+    assert ok(r.cmd("x", 'CANCELUPDATE "u"'), "x") == []
+    r.close()
+
+
+def test_imap4rev1_session_gets_updates_after_recent(server):
+    r = login(server)
+    append(r, "a", "one")
+    ok(r.cmd("s", "SELECT INBOX"), "s")
+    lines = ok(r.cmd("u", "SEARCH RETURN (UPDATE) UNSEEN"), "u")
+    assert lines == [b'* ESEARCH (TAG "u") ALL 1\r\n'], lines
+    o = login(server)
+    append(o, "o1", "two")
+    lines = ok(r.cmd("p", "NOOP"), "p")
+    assert lines == [b"* 2 EXISTS\r\n", b"* 1 RECENT\r\n", b'* ESEARCH (TAG "u") ADDTO (0 2)\r\n'], lines
+    # FETCH sets \\Seen: the FETCH says so, then the context.
+    lines = ok(r.cmd("f", "FETCH 2 BODY[TEXT]"), "f")
+    assert lines[-1] == b'* ESEARCH (TAG "u") REMOVEFROM (0 2)\r\n', lines
+    r.close()
+    o.close()
