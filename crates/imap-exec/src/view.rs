@@ -75,6 +75,13 @@ impl MailboxView {
         self.seen_modseq
     }
 
+    /// Modseq up to which expunges have been announced: what
+    /// `expunged_since` from here returns is what the next sync (allowed
+    /// to expunge) announces.
+    pub fn announced_expunges(&self) -> u64 {
+        self.expunge_modseq
+    }
+
     /// Sequence number of a UID, if the view has it.
     pub fn seq_of(&self, uid: u32) -> Option<u32> {
         self.msgs

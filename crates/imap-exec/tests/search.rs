@@ -829,3 +829,57 @@ fn a_header_longer_than_the_probe_is_still_searched_whole() {
         );
     });
 }
+
+/// An UPDATE context re-decides only the messages that changed: the
+/// answer for them must be the full search's, `*` and all.
+#[test]
+fn search_among_agrees_with_the_full_search() {
+    let failures = run(|fx| async move {
+        let among = [0u32, 3, 6, 9, 11];
+        let mut failures = Vec::new();
+        for cmd in [
+            "UID SEARCH UID 10:*",
+            "UID SEARCH OR FLAGGED SEEN",
+            "UID SEARCH NOT DELETED",
+            "UID SEARCH FROM example.com",
+            "UID SEARCH TEXT heidi",
+            "UID SEARCH 2:4,10:*",
+            "UID SEARCH LARGER 1000",
+        ] {
+            let buf = wire(&format!("t {cmd}"));
+            let mut reader = CommandReader::new(Limits::default());
+            let Ok(Parsed::Command { command, .. }) = reader.parse(&buf) else {
+                panic!("{cmd}");
+            };
+            let CommandBody::Search { keys, .. } = command.body else {
+                panic!("{cmd}");
+            };
+            let c = ctx();
+            let full = search::search(&fx.store, fx.mailbox, &fx.keywords, &fx.msgs, &keys, &c)
+                .await
+                .unwrap();
+            let some = search::search_among(
+                &fx.store,
+                fx.mailbox,
+                &fx.keywords,
+                &fx.msgs,
+                &among,
+                &keys,
+                &c,
+            )
+            .await
+            .unwrap();
+            let want: Vec<u32> = full
+                .matches
+                .iter()
+                .copied()
+                .filter(|i| among.contains(i))
+                .collect();
+            if some.matches != want {
+                failures.push(format!("{cmd}: want {want:?} got {:?}", some.matches));
+            }
+        }
+        failures
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -277,6 +277,10 @@ pub enum CommandBody<'a> {
     UidExpunge {
         set: SequenceSet<'a>,
     },
+    /// RFC 5267 §4.3.5: the tags (unquoted) whose updates stop.
+    CancelUpdate {
+        tags: Vec<std::borrow::Cow<'a, [u8]>>,
+    },
     Search {
         uid: bool,
         returns: Option<SearchReturn>,
@@ -392,6 +396,7 @@ impl CommandBody<'_> {
             Unauthenticate => "UNAUTHENTICATE",
             Expunge => "EXPUNGE",
             UidExpunge { .. } => "UID EXPUNGE",
+            CancelUpdate { .. } => "CANCELUPDATE",
             Search { uid: false, .. } => "SEARCH",
             Search { uid: true, .. } => "UID SEARCH",
             Fetch { uid: false, .. } => "FETCH",
@@ -471,6 +476,7 @@ const COMMANDS: &[&[u8]] = &[
     b"SORT",
     b"THREAD",
     b"UNAUTHENTICATE",
+    b"CANCELUPDATE",
 ];
 
 const UID_COMMANDS: &[&[u8]] = &[
@@ -768,6 +774,23 @@ fn body<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         b"GETMETADATA" => get_metadata(c, lim)?,
         b"SETMETADATA" => set_metadata(c, lim)?,
         b"NOTIFY" => notify(c, lim)?,
+        b"CANCELUPDATE" => {
+            // RFC 5267 §5: 1*(SP quoted).
+            let mut tags = Vec::new();
+            while c.eat(b' ') {
+                if c.peek() != Some(b'"') {
+                    return Err(ErrorKind::Syntax);
+                }
+                tags.push(AString::Quoted(c.quoted()?).to_bytes());
+                if tags.len() > lim.max_arguments {
+                    return Err(ErrorKind::TooManyArguments);
+                }
+            }
+            if tags.is_empty() {
+                return Err(ErrorKind::MissingArguments);
+            }
+            CommandBody::CancelUpdate { tags }
+        }
         b"COMPRESS" => {
             c.sp()?;
             CommandBody::Compress {

@@ -676,6 +676,46 @@ pub fn esearch(buf: &mut BytesMut, tag: Option<&[u8]>, uid: bool, r: &Esearch<'_
     buf.extend_from_slice(b"\r\n");
 }
 
+/// One `context-position SP sequence-set` pair of ADDTO or REMOVEFROM
+/// (RFC 5267 §4.3.3): the numbers in the requested order.
+pub type ContextPair = (u32, Vec<(u32, u32)>);
+
+/// `* ESEARCH (TAG "a") [UID] REMOVEFROM (...) ADDTO (...)`: the changes of
+/// an UPDATE context, removals first (the client applies them in order).
+pub fn esearch_update(
+    buf: &mut BytesMut,
+    tag: &[u8],
+    uid: bool,
+    remove: &[ContextPair],
+    add: &[ContextPair],
+) {
+    if remove.is_empty() && add.is_empty() {
+        return;
+    }
+    buf.extend_from_slice(b"* ESEARCH (TAG ");
+    string(buf, tag, false);
+    buf.put_u8(b')');
+    if uid {
+        buf.extend_from_slice(b" UID");
+    }
+    for (name, pairs) in [(&b" REMOVEFROM ("[..], remove), (b" ADDTO (", add)] {
+        if pairs.is_empty() {
+            continue;
+        }
+        buf.extend_from_slice(name);
+        for (i, (pos, set)) in pairs.iter().enumerate() {
+            if i > 0 {
+                buf.put_u8(b' ');
+            }
+            number(buf, u64::from(*pos));
+            buf.put_u8(b' ');
+            seq_set(buf, set);
+        }
+        buf.put_u8(b')');
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
 /// The slice of a result of `len` entries that RFC 9394's PARTIAL range
 /// `(a, b)` covers, as index bounds (`lo..hi`).
 pub fn partial_window(len: usize, (a, b): (i64, i64)) -> std::ops::Range<usize> {

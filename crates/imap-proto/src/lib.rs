@@ -80,7 +80,7 @@ pub use limits::Limits;
 pub use reader::{
     AuthLine, CommandReader, Line, NonSyncLiterals, Parsed, parse_auth_line, parse_idle_done,
 };
-pub use search::{EntryType, SearchKey, SearchKeys, SearchReturn};
+pub use search::{EntryType, SearchKey, SearchKeys, SearchReturn, parse_search_keys};
 pub use sequence::{SeqNum, SeqRange, SequenceSet};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use status::{StatusItem, StatusItems};

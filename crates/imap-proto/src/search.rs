@@ -20,10 +20,16 @@ pub struct SearchReturn {
     /// RFC 9394 `PARTIAL first:last` (1-based positions in the result;
     /// negative counts from its end), as sent.
     pub partial: Option<(i64, i64)>,
+    /// RFC 5267 §4.3 UPDATE: keep telling the client how the result changes.
+    pub update: bool,
+    /// RFC 5267 §4.2 CONTEXT: a hint that the search will be used again.
+    pub context: bool,
 }
 
 impl SearchReturn {
-    /// `RETURN ()` means ALL (RFC 4731 3.1).
+    /// `RETURN ()` means ALL (RFC 4731 3.1); so does a list of only
+    /// UPDATE and CONTEXT, which ask for no result data themselves (the
+    /// client maintaining the result needs it first).
     pub fn effective(self) -> SearchReturn {
         if !(self.min || self.max || self.all || self.count || self.save || self.partial.is_some())
         {
@@ -94,6 +100,20 @@ pub enum SearchKey<'a> {
     SavedOn(Date),
     SavedSince(Date),
     SaveDateSupported,
+}
+
+/// Parses search keys kept from an earlier command (an RFC 5267 UPDATE
+/// context re-evaluates them as the mailbox changes).
+pub fn parse_search_keys<'a>(
+    raw: &'a [u8],
+    lim: &crate::Limits,
+) -> Result<SearchKeys<'a>, ErrorKind> {
+    let mut c = Cursor::new(raw);
+    let keys = c.search_keys(lim.max_depth, lim.max_arguments, lim.max_sequence_ranges)?;
+    if !c.at_end() {
+        return Err(ErrorKind::Syntax);
+    }
+    Ok(keys)
 }
 
 /// A validated run of search keys (implicitly ANDed).
@@ -350,6 +370,10 @@ impl<'a> Cursor<'a> {
                     r.count = true;
                 } else if is(b"SAVE") {
                     r.save = true;
+                } else if is(b"UPDATE") {
+                    r.update = true;
+                } else if is(b"CONTEXT") {
+                    r.context = true;
                 } else if is(b"PARTIAL") && r.partial.is_none() {
                     self.sp()?;
                     r.partial = Some(self.partial_range()?);

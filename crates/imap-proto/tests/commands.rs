@@ -925,3 +925,55 @@ fn sort_and_thread() {
         ErrorKind::BadCharset
     );
 }
+
+#[test]
+fn context_return_options_and_cancelupdate() {
+    // RFC 5267 §5: UPDATE and CONTEXT beside the ESEARCH options; alone
+    // they ask for no result data, so the result is ALL.
+    let (r, _) = search_keys("a UID SEARCH RETURN (UPDATE CONTEXT COUNT) ALL\r\n");
+    let r = r.unwrap();
+    assert!(r.update && r.context && r.count && !r.all);
+    assert_eq!(r.effective(), r);
+    let (r, _) = search_keys("a SEARCH RETURN (update) ALL\r\n");
+    let r = r.unwrap().effective();
+    assert!(r.update && r.all);
+    let (r, _) = search_keys("a SEARCH RETURN (UPDATE PARTIAL 1:10) ALL\r\n");
+    let r = r.unwrap();
+    assert!(r.update && r.partial == Some((1, 10)) && !r.effective().all);
+    let c = parse("a SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL\r\n");
+    let CommandBody::Sort { returns, .. } = c.body else {
+        panic!()
+    };
+    assert!(returns.unwrap().update);
+    assert_eq!(
+        err("a SEARCH RETURN (UPDATE BOGUS) ALL\r\n").kind,
+        ErrorKind::BadParameter
+    );
+
+    let c = parse("a CANCELUPDATE \"B01\" \"x\\\"y\"\r\n");
+    let CommandBody::CancelUpdate { tags } = c.body else {
+        panic!()
+    };
+    assert_eq!(tags, vec![&b"B01"[..], &b"x\"y"[..]]);
+    assert_eq!(err("a CANCELUPDATE\r\n").kind, ErrorKind::MissingArguments);
+    assert_eq!(err("a CANCELUPDATE B01\r\n").kind, ErrorKind::Syntax);
+    assert_eq!(
+        err("a CANCELUPDATE \"B01\" B02\r\n").kind,
+        ErrorKind::Syntax
+    );
+}
+
+#[test]
+fn stored_search_keys_parse_again() {
+    let c = parse("a UID SEARCH RETURN (UPDATE) OR FLAGGED SUBJECT {3}\r\nabc UNSEEN\r\n");
+    let CommandBody::Search { keys, .. } = c.body else {
+        panic!()
+    };
+    let again = parse_search_keys(keys.raw(), &Limits::default()).unwrap();
+    assert_eq!(again.iter().count(), 2);
+    assert_eq!(
+        again.iter().collect::<Vec<_>>(),
+        keys.iter().collect::<Vec<_>>()
+    );
+    assert!(parse_search_keys(b"FLAGGED )", &Limits::default()).is_err());
+}

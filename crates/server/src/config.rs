@@ -189,6 +189,18 @@ pub struct ImapSettings {
     /// client how far it is (`* OK [INPROGRESS ...]`, RFC 9585), and again
     /// each time this long passes. 0: never.
     pub inprogress_interval_ms: u64,
+    /// RFC 5267 UPDATE contexts (SEARCH/SORT RETURN (UPDATE)) one session
+    /// may keep; one more gets `* NO [NOUPDATE "tag"]`. At least 1 is
+    /// must be allowed (RFC 5267 §4.3.1 requires one).
+    pub context_max_updates: usize,
+    /// Messages one UPDATE context re-evaluates for one batch of changes;
+    /// a bigger batch (a STORE on the whole mailbox) ends that context
+    /// with `* NO [NOUPDATE "tag"]`.
+    pub context_max_changes: usize,
+    /// Messages one UPDATE context may hold (its result is kept: 4 bytes
+    /// a message for SEARCH, about 32 for SORT). A bigger result gets
+    /// `* NO [NOUPDATE "tag"]`, at the search or when it grows past this.
+    pub context_max_results: usize,
 }
 
 impl Default for ImapSettings {
@@ -198,22 +210,26 @@ impl Default for ImapSettings {
             compress_level: 6,
             sort_cache_mib: 256,
             inprogress_interval_ms: 10_000,
+            context_max_updates: 8,
+            context_max_changes: 10_000,
+            context_max_results: 1_000_000,
         }
     }
 }
 
 impl ImapSettings {
-    /// Whether `ext` is on (QRESYNC needs CONDSTORE).
     /// Whether `ext` is on (QRESYNC needs CONDSTORE; METADATA, mailbox
     /// annotations, needs METADATA-SERVER, server annotations, since RFC
-    /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA).
+    /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA;
+    /// `"CONTEXT"` turns off both CONTEXT=SEARCH and CONTEXT=SORT).
     pub fn allows(&self, ext: &str) -> bool {
         let off = |e: &str| self.disable.iter().any(|d| d.eq_ignore_ascii_case(e));
         let is = |e: &str| ext.eq_ignore_ascii_case(e);
         !(off(ext)
             || (is("QRESYNC") && off("CONDSTORE"))
             || ((is("METADATA") || is("LIST-METADATA")) && off("METADATA-SERVER"))
-            || (is("LIST-METADATA") && off("METADATA")))
+            || (is("LIST-METADATA") && off("METADATA"))
+            || ((is("CONTEXT=SEARCH") || is("CONTEXT=SORT")) && off("CONTEXT")))
     }
 }
 
@@ -511,6 +527,15 @@ impl Config {
                 "metadata.admin is too long or holds a NUL".into(),
             ));
         }
+        let im = &self.imap;
+        if im.context_max_updates == 0 || im.context_max_changes == 0 || im.context_max_results == 0
+        {
+            // RFC 5267 §4.3.1: a server offering CONTEXT keeps at least one
+            // context; turning it off is `disable = ["CONTEXT"]`.
+            return Err(ConfigError::Invalid(
+                "imap.context_max_updates, context_max_changes and context_max_results must be at least 1".into(),
+            ));
+        }
         if self.listeners.is_empty() {
             return Err(ConfigError::Invalid("no [[listener]] configured".into()));
         }
@@ -639,6 +664,31 @@ mod tests {
         assert_eq!(
             format!("{documented:?}"),
             format!("{:?}", Config::default())
+        );
+    }
+
+    #[test]
+    fn context_limits_must_allow_one() {
+        let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
+        for bad in [
+            "context_max_updates = 0",
+            "context_max_changes = 0",
+            "context_max_results = 0",
+        ] {
+            let text = format!("[imap]\n{bad}\n{base}");
+            assert!(Config::parse(&text).is_err(), "{bad}");
+        }
+        let cfg = Config::parse(&format!("[imap]\ncontext_max_updates = 1\n{base}")).unwrap();
+        assert_eq!(cfg.imap.context_max_updates, 1);
+        assert!(cfg.imap.allows("CONTEXT=SEARCH"));
+        let off = |d: &str| ImapSettings {
+            disable: vec![d.into()],
+            ..ImapSettings::default()
+        };
+        assert!(!off("context").allows("CONTEXT=SORT") && !off("CONTEXT").allows("CONTEXT=SEARCH"));
+        assert!(
+            off("CONTEXT=SORT").allows("CONTEXT=SEARCH")
+                && !off("CONTEXT=SORT").allows("CONTEXT=SORT")
         );
     }
 

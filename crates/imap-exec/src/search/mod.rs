@@ -123,6 +123,45 @@ pub async fn search_reporting<P: Progress>(
         }
     }
     let plan = plan::compile(keys, keywords, msgs, ctx)?;
+    run(
+        store,
+        mailbox,
+        &plan,
+        msgs.iter().enumerate(),
+        msgs.len(),
+        progress,
+    )
+    .await
+}
+
+/// Evaluates `keys` for only the messages at `among` (indexes into `msgs`,
+/// ascending), with `msgs` as the whole view: `*` and message numbers mean
+/// what they would in a full search. An RFC 5267 UPDATE context uses it to
+/// re-decide just the messages that changed.
+pub async fn search_among(
+    store: &Store,
+    mailbox: MailboxId,
+    keywords: &[String],
+    msgs: &[MessageInfo],
+    among: &[u32],
+    keys: &SearchKeys<'_>,
+    ctx: &SearchContext<'_>,
+) -> Result<SearchOutcome, ExecError> {
+    let plan = plan::compile(keys, keywords, msgs, ctx)?;
+    let some = among
+        .iter()
+        .filter_map(|&i| msgs.get(i as usize).map(|m| (i as usize, m)));
+    run(store, mailbox, &plan, some, among.len(), &mut NoProgress).await
+}
+
+async fn run<'m, P: Progress>(
+    store: &Store,
+    mailbox: MailboxId,
+    plan: &plan::Plan,
+    msgs: impl Iterator<Item = (usize, &'m MessageInfo)>,
+    count: usize,
+    progress: &mut P,
+) -> Result<SearchOutcome, ExecError> {
     let root = &plan.root;
     let max = root.max_level();
     let levels: Vec<Level> = [Level::Facts, Level::Header, Level::Body]
@@ -139,10 +178,10 @@ pub async fn search_reporting<P: Progress>(
     // does not hold much in memory.
     let mut batch: Vec<(u32, &MessageInfo)> = Vec::new();
     let mut batch_bytes = 0u64;
-    let total = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
-    for (i, m) in msgs.iter().enumerate() {
+    let total = u32::try_from(count).unwrap_or(u32::MAX);
+    for (n, (i, m)) in msgs.enumerate() {
         let Ok(idx) = u32::try_from(i) else { break };
-        if i % REPORT_EVERY == REPORT_EVERY - 1 {
+        if n % REPORT_EVERY == REPORT_EVERY - 1 {
             progress.report(idx, total).await;
         }
         let seq = idx.saturating_add(1);

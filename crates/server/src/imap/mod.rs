@@ -3,6 +3,7 @@
 //! the user's home shard (see [`HandedOff`]) and stays there.
 
 mod catenate;
+mod context;
 mod mailboxes;
 mod metadata;
 mod names;

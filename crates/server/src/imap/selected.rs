@@ -223,15 +223,24 @@ impl Cx {
                     let store = self.store_or_err()?;
                     store.expunge(id, None, ExpungeMode::DeletedOnly).await?;
                 }
-                self.selected = None;
+                if let Some(sel) = self.selected.take() {
+                    super::context::closed(&sel, &mut self.conn.wbuf);
+                }
                 self.saved = None;
                 Done::ok("CLOSE completed")
             }
             CommandBody::Unselect => {
-                self.need_selected()?;
-                self.selected = None;
+                if let Some(sel) = self.selected.take() {
+                    super::context::closed(&sel, &mut self.conn.wbuf);
+                } else {
+                    return Err(ExecError::bad("No mailbox selected"));
+                }
                 self.saved = None;
                 Done::ok("UNSELECT completed")
+            }
+            CommandBody::CancelUpdate { tags } => {
+                super::context::cancel(self, &tags)?;
+                Done::ok("No further updates")
             }
             CommandBody::Expunge => self.expunge(None).await?,
             CommandBody::UidExpunge { set } => {
@@ -332,6 +341,7 @@ impl Cx {
             self.mark_message_limit(&mut done, n);
         }
         self.sync_selected(done.allow_expunge);
+        self.update_contexts().await;
         let code = match &done.code {
             DoneCode::None => None,
             DoneCode::ReadOnly => Some(Code::ReadOnly),
@@ -447,10 +457,11 @@ impl Cx {
         if params.condstore {
             self.enable_condstore()?;
         }
-        let had_selection = self.selected.take().is_some();
+        let previous = self.selected.take();
         // RFC 5182 §2.1: the saved result belongs to the mailbox it was made in.
         self.saved = None;
-        if had_selection {
+        if let Some(prev) = previous {
+            super::context::closed(&prev, &mut self.conn.wbuf);
             // RFC 9051 §6.3.2: the previous mailbox is closed first.
             encode::untagged_status(
                 &mut self.conn.wbuf,
@@ -470,6 +481,7 @@ impl Cx {
             name,
             read_only,
             recent: Vec::new(),
+            contexts: Default::default(),
         };
         if let Some(u) = self.user.as_ref() {
             // Unknown boundary (first SELECT since the store opened): what
@@ -684,8 +696,12 @@ impl Cx {
             .expunge(src, Some(&[(old_uid, old_uid)]), ExpungeMode::Exact)
             .await?;
         if let Some(sel) = self.selected.as_mut() {
-            sel.view
-                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.vanished());
+            super::context::expunged_by_self(
+                sel,
+                &gone,
+                &mut self.conn.wbuf,
+                self.enabled.vanished(),
+            );
         }
         Ok(Done::ok(if uid {
             "UID REPLACE completed"
@@ -705,8 +721,12 @@ impl Cx {
             .expunge(id, uids.as_deref(), ExpungeMode::DeletedOnly)
             .await?;
         if let Some(sel) = self.selected.as_mut() {
-            sel.view
-                .expunged_by_self(&gone, &mut self.conn.wbuf, self.enabled.vanished());
+            super::context::expunged_by_self(
+                sel,
+                &gone,
+                &mut self.conn.wbuf,
+                self.enabled.vanished(),
+            );
         }
         Ok(Done::ok("EXPUNGE completed"))
     }
@@ -720,6 +740,7 @@ impl Cx {
         keys: &imap_proto::SearchKeys<'_>,
     ) -> Result<Done, ExecError> {
         use imap_exec::search::{SearchResponse, render_result, search_reporting};
+        super::context::check_request(self, tag, returns, false)?;
         let store = self.store_or_err()?;
         let (sel, ctx) = search_context(
             &self.selected,
@@ -755,6 +776,17 @@ impl Cx {
         if let Some(s) = saved {
             self.saved = Some(s);
         }
+        if returns.is_some_and(|r| r.update) {
+            let req = super::context::Request {
+                tag,
+                uid,
+                keys,
+                charset: charset.as_deref(),
+                matches: &outcome.matches,
+                sorted: None,
+            };
+            super::context::register(self, req);
+        }
         Ok(if uid {
             Done::ok("UID SEARCH completed")
         } else {
@@ -774,6 +806,9 @@ impl Cx {
     ) -> Result<Done, ExecError> {
         use imap_exec::search::search_reporting;
         use imap_exec::sort;
+        if let Ordering::Sort(returns, _) = how {
+            super::context::check_request(self, tag, returns, true)?;
+        }
         let store = self.store_or_err()?;
         let (sel, ctx) = search_context(
             &self.selected,
@@ -814,6 +849,17 @@ impl Cx {
             Ordering::Sort(returns, criteria) => {
                 sort::sort(&mut items, criteria);
                 sort::render_sort(wbuf, tag, uid, returns, &items, msgs, outcome.uses_modseq);
+                if returns.is_some_and(|r| r.update) {
+                    let req = super::context::Request {
+                        tag,
+                        uid,
+                        keys,
+                        charset: Some(charset),
+                        matches: &[],
+                        sorted: Some((criteria, items)),
+                    };
+                    super::context::register(self, req);
+                }
             }
             Ordering::Thread(alg) => {
                 let threads = sort::thread(&items, alg);
@@ -1073,8 +1119,12 @@ impl Cx {
         );
         let moved: Vec<u32> = r.pairs.iter().map(|p| p.0).collect();
         if let Some(sel) = self.selected.as_mut() {
-            sel.view
-                .expunged_by_self(&moved, &mut self.conn.wbuf, self.enabled.vanished());
+            super::context::expunged_by_self(
+                sel,
+                &moved,
+                &mut self.conn.wbuf,
+                self.enabled.vanished(),
+            );
         }
         Ok(Done::ok("MOVE completed"))
     }

@@ -62,6 +62,8 @@ pub(super) struct Selected {
     pub read_only: bool,
     /// UIDs that are \Recent in this session (ascending).
     pub recent: Vec<u32>,
+    /// RFC 5267 UPDATE searches, which end with the selection.
+    pub contexts: super::context::Contexts,
 }
 
 /// What the loop does after a command.
@@ -413,12 +415,14 @@ impl Session {
         let limits = parser_limits(&self.cx.shard);
         loop {
             self.cx.sync_selected(true);
+            self.cx.update_contexts().await;
             self.cx.conn.flush().await?;
             // Input first: DONE may already be buffered (pipelined).
             match imap_proto::parse_idle_done(&self.rbuf, &limits) {
                 Ok(imap_proto::Line::Done { consumed, .. }) => {
                     self.rbuf.advance(consumed);
                     self.cx.sync_selected(true);
+                    self.cx.update_contexts().await;
                     encode::tagged(
                         &mut self.cx.conn.wbuf,
                         tag,
@@ -733,6 +737,8 @@ impl Cx {
                 ("METADATA", "METADATA"),
                 ("METADATA-SERVER", "METADATA-SERVER"),
                 ("LIST-METADATA", "LIST-METADATA"),
+                ("CONTEXT=SEARCH", "CONTEXT=SEARCH"),
+                ("CONTEXT=SORT", "CONTEXT=SORT"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
@@ -840,6 +846,7 @@ impl Cx {
     /// Sends the selected mailbox's pending changes (new messages, flag
     /// changes and, when allowed, expunges).
     pub fn sync_selected(&mut self, allow_expunge: bool) {
+        super::context::before_sync(self, allow_expunge);
         let rules = self.sync_rules(allow_expunge);
         let rev1 = !self.enabled.rev2;
         let (Some(u), Some(sel)) = (self.user.as_ref(), self.selected.as_mut()) else {
@@ -861,7 +868,9 @@ impl Cx {
                     // Deleted by another session: RFC 9051 lets us end the
                     // selection; the client learns it from BYE-less NO later.
                     tracing::info!("selected mailbox vanished");
-                    self.selected = None;
+                    if let Some(sel) = self.selected.take() {
+                        super::context::closed(&sel, &mut self.conn.wbuf);
+                    }
                 }
                 e => tracing::error!(error = %e, "sync of the selected mailbox failed"),
             }
@@ -886,6 +895,7 @@ impl Cx {
             }
             CommandBody::Noop => {
                 self.sync_selected(true);
+                self.update_contexts().await;
                 self.ok(tag, "NOOP completed");
                 Next::Continue
             }
@@ -969,7 +979,9 @@ impl Cx {
             CommandBody::Unauthenticate => {
                 // RFC 8437: all state of the identity goes (selection, the
                 // store, ENABLEd extensions); TLS and COMPRESS stay.
-                self.selected = None;
+                if let Some(sel) = self.selected.take() {
+                    super::context::closed(&sel, &mut self.conn.wbuf);
+                }
                 self.saved = None;
                 if let Some(u) = self.user.take() {
                     tracing::info!(user = u.name, "unauthenticated");
