@@ -50,6 +50,7 @@ mod record;
 mod repair;
 mod segment;
 mod store;
+mod thread;
 mod types;
 mod verify;
 

@@ -39,6 +39,9 @@ pub enum Item<'a> {
     },
     ModSeq,
     Preview,
+    EmailId,
+    ThreadId,
+    SaveDate,
     Section {
         name: SectionName<'a>,
         path: Vec<u32>,
@@ -68,7 +71,14 @@ impl Item<'_> {
 
     fn needs_facts(&self) -> bool {
         match self {
-            Item::Uid | Item::Flags | Item::InternalDate | Item::Rfc822Size | Item::ModSeq => false,
+            Item::Uid
+            | Item::Flags
+            | Item::InternalDate
+            | Item::Rfc822Size
+            | Item::ModSeq
+            | Item::EmailId
+            | Item::ThreadId
+            | Item::SaveDate => false,
             // Top-level sections need at most where the header ends, which
             // a scan of the message finds (see `needs_header_end`).
             Item::Section { path, .. } => !path.is_empty(),
@@ -144,6 +154,19 @@ fn section_item<'a>(
         spec,
         partial,
     }
+}
+
+/// The first FETCH item in `attrs` that needs an extension `on` says is
+/// off: OBJECTID for EMAILID/THREADID, SAVEDATE for SAVEDATE.
+pub fn disabled_item(
+    attrs: &FetchAttrs<'_>,
+    on: impl Fn(&str) -> bool,
+) -> Option<&'static str> {
+    attrs.iter().find_map(|a| match a {
+        FetchAttr::EmailId | FetchAttr::ThreadId if !on("OBJECTID") => Some("OBJECTID"),
+        FetchAttr::SaveDate if !on("SAVEDATE") => Some("SAVEDATE"),
+        _ => None,
+    })
 }
 
 impl<'a> Plan<'a> {
@@ -229,10 +252,11 @@ impl<'a> Plan<'a> {
                     part,
                     path: path(&part),
                 },
-                // Not announced (no OBJECTID, no SAVEDATE capability).
-                FetchAttr::EmailId | FetchAttr::ThreadId | FetchAttr::SaveDate => {
-                    return Err(ExecError::bad("FETCH item not supported"));
-                }
+                // The server refuses these before planning when OBJECTID
+                // or SAVEDATE is disabled (`disabled_item`).
+                FetchAttr::EmailId => Item::EmailId,
+                FetchAttr::ThreadId => Item::ThreadId,
+                FetchAttr::SaveDate => Item::SaveDate,
             };
             plan.needs_facts |= item.needs_facts();
             plan.needs_header_end |= item.needs_header_end();

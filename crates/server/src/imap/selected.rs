@@ -82,6 +82,7 @@ fn search_context<'s>(
     saved: Option<&'s [u32]>,
     enabled: super::session::Enabled,
     charset: Option<&'s [u8]>,
+    imap: &crate::config::ImapSettings,
 ) -> Result<(&'s Selected, imap_exec::search::SearchContext<'s>), ExecError> {
     let sel = selected
         .as_ref()
@@ -92,6 +93,8 @@ fn search_context<'s>(
         now: now_unix(),
         utf8: enabled.utf8,
         charset,
+        objectid: imap.allows("OBJECTID"),
+        savedate: imap.allows("SAVEDATE"),
     };
     Ok((sel, ctx))
 }
@@ -726,6 +729,7 @@ impl Cx {
             self.saved.as_deref(),
             self.enabled,
             charset.as_deref(),
+            &self.shard.cfg.imap,
         )?;
         let msgs = sel.view.messages();
         let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
@@ -780,6 +784,7 @@ impl Cx {
             self.saved.as_deref(),
             self.enabled,
             Some(charset),
+            &self.shard.cfg.imap,
         )?;
         let msgs = sel.view.messages();
         let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
@@ -844,7 +849,11 @@ impl Cx {
         attrs: &imap_proto::FetchAttrs<'_>,
         modifiers: imap_proto::FetchModifiers,
     ) -> Result<Done, ExecError> {
-        use imap_exec::fetch::{FetchOptions, fetch};
+        use imap_exec::fetch::{FetchOptions, disabled_item, fetch};
+        let imap = &self.shard.cfg.imap;
+        if let Some(ext) = disabled_item(attrs, |e| imap.allows(e)) {
+            return Err(ExecError::bad(format!("{ext} is not enabled on this server")));
+        }
         if modifiers.vanished && !(uid && self.enabled.qresync && modifiers.changed_since.is_some())
         {
             // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, QRESYNC on.
