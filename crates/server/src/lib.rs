@@ -15,6 +15,7 @@ pub mod login;
 pub mod metrics;
 pub mod pop3;
 pub mod quota;
+pub mod retention;
 pub mod runtime;
 pub mod shard;
 pub mod tls;

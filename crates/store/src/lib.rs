@@ -38,6 +38,7 @@ mod compact;
 mod config;
 mod error;
 mod event;
+mod expire;
 mod flags;
 mod import;
 mod index;

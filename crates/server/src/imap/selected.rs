@@ -161,8 +161,14 @@ impl Cx {
             ));
         }
         let done = match body {
-            CommandBody::Select { mailbox, params } => self.select(&mailbox, params, false)?,
-            CommandBody::Examine { mailbox, params } => self.select(&mailbox, params, true)?,
+            CommandBody::Select { mailbox, params } => {
+                self.expire_before_select(&mailbox).await;
+                self.select(&mailbox, params, false)?
+            }
+            CommandBody::Examine { mailbox, params } => {
+                self.expire_before_select(&mailbox).await;
+                self.select(&mailbox, params, true)?
+            }
             CommandBody::Create {
                 mailbox,
                 special_use,
@@ -434,6 +440,22 @@ impl Cx {
             .collect()
     }
 
+    /// Retention's lazy half: the mailbox about to be selected loses what
+    /// is past its term first, so the new view never shows it. A failure
+    /// leaves the messages for the next try and does not stop the SELECT.
+    async fn expire_before_select(&mut self, mailbox: &Mailbox<'_>) {
+        let Some(store) = self.store() else { return };
+        let Ok(name) = names::decode(mailbox, self.utf8()) else {
+            return;
+        };
+        let Some(id) = store.mailbox_id(&name) else {
+            return;
+        };
+        if let Err(e) = crate::retention::expire_one(&self.shard, &store, id).await {
+            tracing::warn!(error = %e, "retention on select failed");
+        }
+    }
+
     fn select(
         &mut self,
         mailbox: &Mailbox<'_>,
@@ -525,6 +547,10 @@ impl Cx {
             Some(&Code::UidNext(status.uidnext)),
             "Predicted next UID",
         );
+        if self.shard.cfg.imap.allows("OBJECTID") {
+            let mbid = imap_exec::objectid::mailbox_id(view.uidvalidity, view.id);
+            encode::untagged_status(wbuf, RespStatus::Ok, Some(&Code::MailboxId(&mbid)), "Ok");
+        }
         // RFC 7162 §3.1.2.1: on every SELECT/EXAMINE, CONDSTORE or not.
         encode::untagged_status(
             wbuf,

@@ -733,6 +733,8 @@ impl Cx {
                 ("METADATA", "METADATA"),
                 ("METADATA-SERVER", "METADATA-SERVER"),
                 ("LIST-METADATA", "LIST-METADATA"),
+                ("OBJECTID", "OBJECTID"),
+                ("SAVEDATE", "SAVEDATE"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
