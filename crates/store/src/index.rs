@@ -604,6 +604,10 @@ mod tests {
             raw_off: 100,
             raw_len: 10,
             facts_len: 0,
+            email_id: 0,
+            thread_id: 0,
+            save_date: NO_SAVE_DATE,
+            msgid: 0,
         };
         ix.apply(
             &Record::Append {

@@ -736,6 +736,17 @@ mod tests {
             dst_modseq: 5,
             src_modseq: 6,
             pairs: vec![(3, 1)],
+            save_date: Some(1_700_000_123),
+        });
+        // Type 9 (no save date) stays readable and writable.
+        roundtrip(Record::Copy {
+            src: 1,
+            dst: 2,
+            is_move: false,
+            dst_modseq: 5,
+            src_modseq: 6,
+            pairs: vec![(3, 1), (4, 2)],
+            save_date: None,
         });
         roundtrip(Record::MetaSet {
             owner: META_SERVER,
@@ -788,6 +799,10 @@ mod tests {
                     keywords: &[2],
                     raw: b"hello",
                     facts: b"F1",
+                    email_id: 0x1_0000_0019,
+                    thread_id: 0x1_0000_0001,
+                    save_date: 1_700_000_000,
+                    msgid: msgid_hash("a@b"),
                 },
                 NewMsg {
                     uid: 2,
@@ -797,6 +812,10 @@ mod tests {
                     keywords: &[],
                     raw: b"world!",
                     facts: b"",
+                    email_id: 0x1_0000_001a,
+                    thread_id: 0x1_0000_001a,
+                    save_date: -1,
+                    msgid: 0,
                 },
             ],
         );
@@ -818,6 +837,67 @@ mod tests {
             (msgs[0].date, msgs[1].raw_len, msgs[0].keywords.clone()),
             (-5, 6, vec![2])
         );
+        assert_eq!(
+            (msgs[0].email_id, msgs[0].thread_id, msgs[0].save_date),
+            (0x1_0000_0019, 0x1_0000_0001, 1_700_000_000)
+        );
+        assert_eq!(msgs[0].msgid, msgid_hash("<a@b>"));
+        assert_eq!(
+            (msgs[1].email_id, msgs[1].thread_id, msgs[1].save_date, msgs[1].msgid),
+            (0x1_0000_001a, 0x1_0000_001a, -1, 0)
+        );
+    }
+
+    /// An append payload as written before record type 12 (type 6).
+    fn legacy_append(mailbox: u32, msgs: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut b = Vec::new();
+        put_u32(&mut b, mailbox);
+        put_u32(&mut b, msgs.len() as u32);
+        for (uid, raw) in msgs {
+            put_u32(&mut b, *uid);
+            put_u64(&mut b, 2);
+            b.extend_from_slice(&1_600_000_000i64.to_le_bytes());
+            b.push(1);
+            put_u16(&mut b, 1);
+            put_u16(&mut b, 3);
+            put_u32(&mut b, raw.len() as u32);
+            put_u32(&mut b, 0);
+            b.extend_from_slice(raw);
+        }
+        b
+    }
+
+    #[test]
+    fn type_6_appends_decode_without_ids() {
+        let p = legacy_append(4, &[(1, b"abc"), (2, b"defg")]);
+        let Record::Append { mailbox, msgs } = decode(T_APPEND, &p, 100).unwrap() else {
+            panic!("not append")
+        };
+        assert_eq!(mailbox, 4);
+        assert_eq!(msgs.len(), 2);
+        let m = &msgs[1];
+        assert_eq!(
+            (m.uid, m.modseq, m.date, m.flags, m.keywords.clone()),
+            (2, 2, 1_600_000_000, 1, vec![3])
+        );
+        assert_eq!((m.raw_len, m.facts_len), (4, 0));
+        assert_eq!(&p[(m.raw_off - 100) as usize..][..4], b"defg");
+        assert_eq!(
+            (m.email_id, m.thread_id, m.save_date, m.msgid),
+            (0, 0, NO_SAVE_DATE, 0)
+        );
+        // The same bytes under type 12 are too short: the fields differ.
+        assert_eq!(decode(T_APPEND2, &p, 100), Err(DecodeError::Short));
+    }
+
+    #[test]
+    fn msgid_hash_ignores_brackets_and_blanks() {
+        assert_eq!(msgid_hash(" <x@y> "), msgid_hash("x@y"));
+        assert_ne!(msgid_hash("x@y"), msgid_hash("X@y"));
+        assert_eq!(msgid_hash("<>"), 0);
+        assert_eq!(msgid_hash(""), 0);
+        // Written to disk: the function must never change.
+        assert_eq!(msgid_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]
