@@ -179,10 +179,11 @@ def test_disabled_objectid_is_gone_and_bad(make_server, raw):
         ("q1", "SEARCH EMAILID M0000000000000001"),
         ("q2", "SEARCH NOT THREADID T0000000000000001"),
         ("st", "STATUS INBOX (MESSAGES MAILBOXID)"),
+        ("l", 'LIST "" "*" RETURN (STATUS (MESSAGES MAILBOXID))'),
     ]:
         lines, t = r.cmd(tag, cmd)
-        assert t.startswith(f"{tag} BAD".encode()), (cmd, t)
-        assert not any(b"FETCH" in l or b"SEARCH" in l or b"STATUS" in l for l in lines), lines
+        assert t == f"{tag} BAD OBJECTID is not enabled on this server\r\n".encode(), (cmd, t)
+        assert lines == [], (cmd, lines)
     # The rest still works, SAVEDATE included.
     lines, t = r.cmd("ok", "FETCH 1 (SAVEDATE)")
     ok(t, "ok")

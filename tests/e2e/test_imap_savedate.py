@@ -104,7 +104,7 @@ def test_disabled_savedate_is_gone_and_bad(make_server, raw):
         ("q2", "SEARCH OR SEEN SAVEDSINCE 1-Jan-2020"),
     ]:
         lines, t = r.cmd(tag, cmd)
-        assert t.startswith(f"{tag} BAD".encode()), (cmd, t)
+        assert t == f"{tag} BAD SAVEDATE is not enabled on this server\r\n".encode(), (cmd, t)
         assert lines == [], lines
     lines, t = r.cmd("ok", "FETCH 1 (EMAILID)")
     ok(t, "ok")

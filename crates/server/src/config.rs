@@ -300,6 +300,9 @@ pub struct StoreSettings {
     pub max_keywords: usize,
     /// Mailboxes one user may have.
     pub max_mailboxes: usize,
+    /// In-Reply-To and References ids of a new message looked up to find
+    /// its THREADID, nearest first (the header is the sender's to fill).
+    pub max_thread_refs: usize,
 }
 
 impl Default for StoreSettings {
@@ -310,6 +313,7 @@ impl Default for StoreSettings {
             compact_dead_ratio: 0.5,
             max_keywords: 128,
             max_mailboxes: 10_000,
+            max_thread_refs: 100,
         }
     }
 }

@@ -8,10 +8,10 @@ use glommio::io::{BufferedFile, ReadResult};
 use crate::error::{Result, StoreError};
 use crate::flags::{Flags, KeywordSet};
 use crate::index::{Mailbox, pack_loc, uid_ranges, unpack_loc};
-use crate::thread::MsgRefs;
 use crate::record::{AppendMsg, Encoder, NO_SAVE_DATE, NewMsg, Record};
 use crate::segment::seg_path;
 use crate::store::{State, Store, corrupt};
+use crate::thread::MsgRefs;
 use crate::types::*;
 
 /// Bytes of a message: a view into the read buffer, no copy.
@@ -462,7 +462,9 @@ impl Store {
             let save_date = now_unix();
             let mut threads = Vec::with_capacity(msgs.len());
             {
-                let State { ix, threads: map, .. } = &mut *st;
+                let State {
+                    ix, threads: map, ..
+                } = &mut *st;
                 let map = map.get_or_insert_with(|| crate::thread::lookup(ix));
                 for (i, r) in refs.iter().enumerate() {
                     let email_id = first_id + i as u64;

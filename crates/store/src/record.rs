@@ -64,7 +64,11 @@ pub struct AppendMsg {
 /// surrounding blanks; 0 (never produced for an id) means none. It is
 /// written to disk, so it must never change.
 pub fn msgid_hash(id: &str) -> u64 {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if id.is_empty() {
         return 0;
     }
@@ -843,7 +847,12 @@ mod tests {
         );
         assert_eq!(msgs[0].msgid, msgid_hash("<a@b>"));
         assert_eq!(
-            (msgs[1].email_id, msgs[1].thread_id, msgs[1].save_date, msgs[1].msgid),
+            (
+                msgs[1].email_id,
+                msgs[1].thread_id,
+                msgs[1].save_date,
+                msgs[1].msgid
+            ),
             (0x1_0000_001a, 0x1_0000_001a, -1, 0)
         );
     }

@@ -8,8 +8,10 @@ use common::{cfg, new_msg, run};
 use store::{INBOX, MessageInfo, NewMessage, SpecialUse, Store, StoreConfig};
 
 fn mail(id: &str, extra: &str) -> Vec<u8> {
-    format!("From: a@example.org\r\nSubject: s {id}\r\nMessage-ID: <{id}>\r\n{extra}\r\nbody {id}\r\n")
-        .into_bytes()
+    format!(
+        "From: a@example.org\r\nSubject: s {id}\r\nMessage-ID: <{id}>\r\n{extra}\r\nbody {id}\r\n"
+    )
+    .into_bytes()
 }
 
 fn now() -> i64 {
@@ -74,7 +76,10 @@ fn ids_follow_copies_and_threads_and_survive_everything() {
         let t = ids(&s, trash);
         assert_eq!((t[0].1, t[0].2), (p.1, p.2));
         assert_eq!((t[1].1, t[1].2), (u.1, u.2));
-        assert!(t[0].3.unwrap() > p.3.unwrap(), "copy has the copy's save date: {t:?}");
+        assert!(
+            t[0].3.unwrap() > p.3.unwrap(),
+            "copy has the copy's save date: {t:?}"
+        );
         assert_eq!(ids(&s, inbox).len(), 2);
 
         // Fill segments so the early ones are sealed, expunge, compact.
@@ -135,10 +140,15 @@ fn distinct_appends_never_share_an_email_id() {
                 let msgs: Vec<NewMessage<'_>> = (0..n).map(|_| new_msg(&body)).collect();
                 let uids = s.append(inbox, &msgs).await.unwrap();
                 for u in uids {
-                    assert!(seen.insert(s.message(inbox, u).unwrap().email_id), "round {round}");
+                    assert!(
+                        seen.insert(s.message(inbox, u).unwrap().email_id),
+                        "round {round}"
+                    );
                 }
             }
-            s.expunge(inbox, None, store::ExpungeMode::Exact).await.unwrap();
+            s.expunge(inbox, None, store::ExpungeMode::Exact)
+                .await
+                .unwrap();
             s.compact().await.unwrap();
         }
         s.close().await.unwrap();
@@ -161,11 +171,50 @@ fn expunge_saved_before_spares_the_unknown_and_the_new() {
         let modseq = s.status(inbox).unwrap().highest_modseq;
         // Saved just now: a cutoff in the past takes nothing, whatever the
         // internal date says.
-        assert!(s.expunge_saved_before(inbox, now() - 60).await.unwrap().is_empty());
-        assert_eq!(s.expunge_saved_before(inbox, now() + 60).await.unwrap(), vec![1, 2]);
+        assert!(
+            s.expunge_saved_before(inbox, now() - 60)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            s.expunge_saved_before(inbox, now() + 60).await.unwrap(),
+            vec![1, 2]
+        );
         assert!(s.status(inbox).unwrap().highest_modseq > modseq);
         assert_eq!(s.expunged_since(inbox, modseq).unwrap(), vec![(1, 2)]);
     });
+}
+
+#[test]
+fn only_the_nearest_max_thread_refs_references_count() {
+    for (max, joins) in [(2, false), (3, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        run(move || async move {
+            let s = Store::open(
+                &path,
+                StoreConfig {
+                    max_thread_refs: max,
+                    ..cfg()
+                },
+            )
+            .await
+            .unwrap();
+            let inbox = s.mailbox_id(INBOX).unwrap();
+            let root = mail("root@x", "");
+            // The known message is the farthest of three references.
+            let reply = mail("reply@x", "References: <root@x> <gone1@x> <gone2@x>\r\n");
+            s.append(inbox, &[new_msg(&root)]).await.unwrap();
+            s.append(inbox, &[new_msg(&reply)]).await.unwrap();
+            let got = ids(&s, inbox);
+            assert_eq!(got[0].2 == got[1].2, joins, "max {max}: {got:?}");
+            if !joins {
+                assert_eq!(got[1].2, got[1].1, "a thread of its own");
+            }
+            s.close().await.unwrap();
+        });
+    }
 }
 
 // ---------------------------------------------------------------- old format
@@ -264,7 +313,12 @@ fn a_store_in_the_old_format_opens_works_and_compacts() {
         }
         assert_eq!(&*s.read_message(inbox, 2).await.unwrap(), &m2[..]);
         // Old messages are never expired: their age is unknown.
-        assert!(s.expunge_saved_before(trash, i64::MAX).await.unwrap().is_empty());
+        assert!(
+            s.expunge_saved_before(trash, i64::MAX)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // New writes go on in the new format next to the old records.
         let new = mail("new@x", "In-Reply-To: <old1@x>\r\n");
         let uid = s.append(inbox, &[new_msg(&new)]).await.unwrap()[0];

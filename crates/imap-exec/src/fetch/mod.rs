@@ -38,9 +38,9 @@ use store::{FlagOp, Flags, KeywordSet, MailboxId, MessageBytes, MessageInfo, Sto
 
 use crate::{ExecError, Sink};
 use header_fields::FieldNames;
+pub use plan::disabled_item;
 use plan::{Item, Plan, SectionName, SectionSpec};
 use section::{BinarySource, binary_source};
-pub use plan::disabled_item;
 pub use section::{Slice, find_part, section_range};
 
 /// How the session wants FETCH answered.
@@ -892,6 +892,9 @@ mod tests {
                 internal_date: 0,
                 size: 0,
                 modseq: 1,
+                email_id: u64::from(uid),
+                thread_id: u64::from(uid),
+                save_date: None,
             },
         )
     }

@@ -158,10 +158,7 @@ fn section_item<'a>(
 
 /// The first FETCH item in `attrs` that needs an extension `on` says is
 /// off: OBJECTID for EMAILID/THREADID, SAVEDATE for SAVEDATE.
-pub fn disabled_item(
-    attrs: &FetchAttrs<'_>,
-    on: impl Fn(&str) -> bool,
-) -> Option<&'static str> {
+pub fn disabled_item(attrs: &FetchAttrs<'_>, on: impl Fn(&str) -> bool) -> Option<&'static str> {
     attrs.iter().find_map(|a| match a {
         FetchAttr::EmailId | FetchAttr::ThreadId if !on("OBJECTID") => Some("OBJECTID"),
         FetchAttr::SaveDate if !on("SAVEDATE") => Some("SAVEDATE"),
@@ -352,9 +349,17 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_and_unsupported() {
+    fn duplicates_and_object_ids() {
         plan_of("(FLAGS FLAGS UID UID)", |p| assert_eq!(p.items.len(), 2));
-        let line = b"t FETCH 1 (EMAILID)\r\n";
+        plan_of("(EMAILID THREADID SAVEDATE)", |p| {
+            assert!(matches!(
+                p.items[..],
+                [Item::EmailId, Item::ThreadId, Item::SaveDate]
+            ));
+            // Index data only: no message read.
+            assert!(!p.needs_facts && !p.needs_header_end && !p.locates && !p.sets_seen);
+        });
+        let line = b"t FETCH 1 (FLAGS SAVEDATE THREADID)\r\n";
         let mut reader = CommandReader::new(Limits::default());
         let Ok(Parsed::Command { command, .. }) = reader.parse(line) else {
             panic!()
@@ -362,9 +367,9 @@ mod tests {
         let CommandBody::Fetch { attrs, .. } = command.body else {
             panic!()
         };
-        assert!(matches!(
-            Plan::new(&attrs, false),
-            Err(ExecError::Refused { .. })
-        ));
+        assert_eq!(disabled_item(&attrs, |_| true), None);
+        assert_eq!(disabled_item(&attrs, |e| e != "SAVEDATE"), Some("SAVEDATE"));
+        assert_eq!(disabled_item(&attrs, |e| e != "OBJECTID"), Some("OBJECTID"));
+        assert_eq!(disabled_item(&attrs, |e| e == "OBJECTID"), Some("SAVEDATE"));
     }
 }

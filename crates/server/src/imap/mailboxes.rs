@@ -170,6 +170,10 @@ impl Cx {
         let utf8 = self.utf8();
         let select = cmd.select.unwrap_or_default();
         let ret = cmd.returns.unwrap_or_default();
+        if let Some(items) = ret.status {
+            // Refused before any LIST line is written.
+            self.status_items_allowed(items)?;
+        }
         let meta = match &cmd.metadata {
             Some(m) => Some((self.list_metadata_names(m)?, m.max_size)),
             None => None,
@@ -316,6 +320,7 @@ impl Cx {
         mailbox: &Mailbox<'_>,
         items: StatusItems,
     ) -> Result<(), ExecError> {
+        self.status_items_allowed(items)?;
         let store = self.store_or_err()?;
         let name = names::decode(mailbox, self.utf8())?;
         let id = store
@@ -339,6 +344,14 @@ impl Cx {
         Ok(snap.messages.iter().filter(|m| m.uid > b).count() as u64)
     }
 
+    /// MAILBOXID is a STATUS item only with OBJECTID on.
+    fn status_items_allowed(&self, items: StatusItems) -> Result<(), ExecError> {
+        if items.contains(StatusItem::MailboxId) && !self.shard.cfg.imap.allows("OBJECTID") {
+            return Err(ExecError::bad("OBJECTID is not enabled on this server"));
+        }
+        Ok(())
+    }
+
     fn write_status(
         &mut self,
         store: &Store,
@@ -347,9 +360,6 @@ impl Cx {
         items: StatusItems,
     ) -> Result<(), ExecError> {
         let st = store.status(id)?;
-        if items.contains(StatusItem::MailboxId) && !self.shard.cfg.imap.allows("OBJECTID") {
-            return Err(ExecError::bad("OBJECTID is not enabled on this server"));
-        }
         let mbid = imap_exec::objectid::mailbox_id(st.uidvalidity, id);
         let mut values: Vec<StatusValue<'_>> = Vec::new();
         for item in items.iter() {

@@ -878,7 +878,9 @@ impl Cx {
         use imap_exec::fetch::{FetchOptions, disabled_item, fetch};
         let imap = &self.shard.cfg.imap;
         if let Some(ext) = disabled_item(attrs, |e| imap.allows(e)) {
-            return Err(ExecError::bad(format!("{ext} is not enabled on this server")));
+            return Err(ExecError::bad(format!(
+                "{ext} is not enabled on this server"
+            )));
         }
         if modifiers.vanished && !(uid && self.enabled.qresync && modifiers.changed_since.is_some())
         {
