@@ -71,6 +71,9 @@ def srv(make_server):
             # Small segments so that expunging a few messages seals and
             # frees enough of one for background compaction to run.
             "[store]\nsegment_size = 65536\n"
+            # Trash kept one second (the shortest term), for the retention
+            # counter; the sweep never comes during the test.
+            "[retention]\ntrash_days = 0.00001\n"
             f'[[listener]]\naddress = "127.0.0.1:{pop3}"\nprotocol = "pop3"\ntls = "starttls"\n'
             f'[[listener]]\naddress = "127.0.0.1:{lmtp}"\nprotocol = "lmtp"\ntls = "none"\n'
             f'[[listener]]\naddress = "127.0.0.1:{metrics}"\nprotocol = "metrics"\ntls = "none"\n'
@@ -111,6 +114,10 @@ def load(srv):
     assert c.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER])")[0] == "OK"
     c.store("1:10", "+FLAGS", "(\\Deleted)")
     c.expunge()
+    # A copy into Trash, expired by retention when Trash is next selected.
+    assert c.copy("1", "Trash")[0] == "OK"
+    time.sleep(2.1)
+    assert c.select("Trash") == ("OK", [b"0"])
     c.logout()
     d = imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=ctx)
     d.authenticate("PLAIN", lambda _: f"\0bob\0{USERS['bob']}".encode())
@@ -169,6 +176,7 @@ def test_every_documented_family_is_non_zero_after_load(srv):
         assert total(smp, "postcore_received_bytes_total", protocol="imap") > srv.appended
         assert total(smp, "postcore_sent_bytes_total", protocol="pop3") > 2000
         assert total(smp, "postcore_store_compaction_reclaimed_bytes_total") > 0
+        assert total(smp, "postcore_retention_expunged_messages_total") == 1
         shards = {lab["shard"] for lab, _ in smp["postcore_shard_busy_seconds_total"]}
         assert shards == {"0", "1"}
         for _, v in smp["postcore_shard_utilisation"]:

@@ -8,6 +8,7 @@
 pub mod dates;
 pub mod error;
 pub mod fetch;
+pub mod objectid;
 pub mod render;
 pub mod search;
 pub mod sink;

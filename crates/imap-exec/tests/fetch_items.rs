@@ -420,24 +420,57 @@ fn expunged_meanwhile_is_skipped_and_reported() {
     });
 }
 
+/// `"dd-Mon-yyyy hh:mm:ss +0000"`, independently of the crate's writer.
+fn imap_date(secs: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = imap_exec::dates::from_unix(secs);
+    format!(
+        "\"{:02}-{}-{} {:02}:{:02}:{:02} +0000\"",
+        d.date.day,
+        MONTHS[usize::from(d.date.month) - 1],
+        d.date.year,
+        d.hour,
+        d.minute,
+        d.second
+    )
+}
+
 #[test]
-fn unsupported_items_are_bad() {
+fn object_ids_and_save_date_come_from_the_index() {
     in_store(|s, mb| async move {
-        append_plain(&s, mb, &[PLAIN]).await;
-        for attrs in ["EMAILID", "(FLAGS THREADID)", "SAVEDATE"] {
-            let (out, r) = fetch_raw(&s, mb, &[1], attrs, opts()).await;
-            assert!(out.is_empty(), "{attrs}");
-            assert!(
-                matches!(
-                    r,
-                    Err(ExecError::Refused {
-                        status: RespStatus::Bad,
-                        ..
-                    })
-                ),
-                "{attrs}"
+        let other = String::from_utf8_lossy(PLAIN)
+            .replace("Subject:", "In-Reply-To: <unknown@x>\r\nSubject:");
+        append_plain(&s, mb, &[PLAIN, PLAIN, other.as_bytes()]).await;
+        let snap = s.snapshot(mb).unwrap();
+        let m = &snap.messages;
+        let out = fetch_ok(&s, mb, &[1, 2], "(EMAILID THREADID SAVEDATE UID)", opts()).await;
+        let mut want = String::new();
+        for (n, i) in m.iter().take(2).enumerate() {
+            want += &format!(
+                "* {} FETCH (EMAILID (M{:016x}) THREADID (T{:016x}) SAVEDATE {} UID {})\r\n",
+                n + 1,
+                i.email_id,
+                i.thread_id,
+                imap_date(i.save_date.unwrap()),
+                i.uid
             );
         }
+        assert_eq!(out, want);
+        // Identical bytes, two appends: two messages, two ids.
+        assert_ne!(m[0].email_id, m[1].email_id);
+        // Not a read of the message: \Seen is untouched.
+        assert!(
+            fetch_ok(&s, mb, &[1], "FLAGS", opts())
+                .await
+                .contains("FLAGS ()")
+        );
+        let out = fetch_ok(&s, mb, &[3], "THREADID", opts()).await;
+        assert_eq!(
+            out,
+            format!("* 3 FETCH (THREADID (T{:016x}))\r\n", m[2].email_id)
+        );
     });
 }
 

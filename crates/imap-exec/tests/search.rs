@@ -541,23 +541,64 @@ fn charset_and_unsupported_keys_are_refused_cleanly() {
                 .await
                 .is_ok()
         );
-        let (out, _) = with(&fx, "SEARCH EMAILID M123", ctx()).await;
-        assert!(out.starts_with("Bad []"), "{out}");
-        // No save dates in this store: the SAVED* keys match nothing.
-        assert_eq!(
-            with(&fx, "SEARCH SAVEDSINCE 1-Jan-1990", ctx()).await.0,
-            "* SEARCH"
-        );
-        assert_eq!(
-            with(&fx, "SEARCH SAVEDATESUPPORTED", ctx()).await.0,
-            "* SEARCH"
-        );
-        assert_eq!(
-            with(&fx, "SEARCH NOT SAVEDBEFORE 1-Jan-1990", ctx())
-                .await
-                .0,
-            "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12"
-        );
+        // OBJECTID and SAVEDATE off: their keys are BAD, wherever they are.
+        for cmd in [
+            "SEARCH EMAILID M123",
+            "SEARCH OR SEEN THREADID T1",
+            "SEARCH SAVEDSINCE 1-Jan-1990",
+            "SEARCH NOT SAVEDATESUPPORTED",
+        ] {
+            let (out, _) = with(&fx, cmd, ctx()).await;
+            assert!(out.starts_with("Bad []"), "{cmd}: {out}");
+        }
+    });
+}
+
+#[test]
+fn object_id_and_save_date_keys() {
+    run(|fx| async move {
+        let on = SearchContext {
+            objectid: true,
+            savedate: true,
+            ..ctx()
+        };
+        let all = "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12";
+        let m3 = &fx.msgs[2];
+        for (cmd, want) in [
+            (
+                format!("SEARCH EMAILID M{:016x}", m3.email_id),
+                "* SEARCH 3",
+            ),
+            // Another form, case or width names no message.
+            (format!("SEARCH EMAILID M{:016X}", m3.email_id), "* SEARCH"),
+            ("SEARCH EMAILID M123".to_string(), "* SEARCH"),
+            (format!("SEARCH EMAILID T{:016x}", m3.email_id), "* SEARCH"),
+            (format!("SEARCH NOT THREADID T{:016x}", 1u64 << 63), all),
+            // Appended just now: saved after 1990, before 2200.
+            ("SEARCH SAVEDSINCE 1-Jan-1990".to_string(), all),
+            ("SEARCH SAVEDBEFORE 1-Jan-1990".to_string(), "* SEARCH"),
+            ("SEARCH SAVEDON 1-Jan-1990".to_string(), "* SEARCH"),
+            ("SEARCH SAVEDBEFORE 1-Jan-2200".to_string(), all),
+            ("SEARCH SAVEDATESUPPORTED".to_string(), all),
+        ] {
+            assert_eq!(with(&fx, &cmd, on).await.0, want, "{cmd}");
+        }
+        // Each thread id finds exactly the messages that carry it.
+        for m in &fx.msgs {
+            let (out, _) = with(
+                &fx,
+                &format!("UID SEARCH THREADID T{:016x}", m.thread_id),
+                on,
+            )
+            .await;
+            let want: Vec<String> = fx
+                .msgs
+                .iter()
+                .filter(|o| o.thread_id == m.thread_id)
+                .map(|o| o.uid.to_string())
+                .collect();
+            assert_eq!(out, format!("* SEARCH {}", want.join(" ")));
+        }
     });
 }
 

@@ -47,6 +47,47 @@ pub struct Config {
     pub quota: QuotaSettings,
     pub metadata: MetadataSettings,
     pub oauth: OAuthSettings,
+    pub retention: RetentionSettings,
+}
+
+/// Expunging old mail from the Trash and Junk folders (by special use,
+/// RFC 6154), by how long ago each message was saved into the folder
+/// (RFC 8514 save date), never by its internal date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Days a message stays in a `\Trash` mailbox; fractions allowed
+    /// (0.5 = 12 hours). 0: kept for ever.
+    pub trash_days: f64,
+    /// Days a message stays in a `\Junk` mailbox. 0: kept for ever.
+    pub junk_days: f64,
+    /// Seconds between background sweeps of the open stores on each
+    /// shard (mailboxes are also expired when selected).
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            trash_days: 0.0,
+            junk_days: 0.0,
+            sweep_interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// Longest a message may stay in a mailbox of this special use, in
+    /// seconds (at least 1); None: no retention there.
+    pub fn max_age_secs(&self, special_use: store::SpecialUse) -> Option<i64> {
+        let days = match special_use {
+            store::SpecialUse::Trash => self.trash_days,
+            store::SpecialUse::Junk => self.junk_days,
+            _ => return None,
+        };
+        // Validated finite and in range at load; the cast saturates anyway.
+        (days > 0.0).then(|| ((days * 86_400.0) as i64).max(1))
+    }
 }
 
 /// Annotations (IMAP METADATA, RFC 5464): what one user may keep. Checked
@@ -178,7 +219,8 @@ pub struct QuotaSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ImapSettings {
     /// Extensions neither announced nor accepted (names as in CAPABILITY,
-    /// without `=...`: `"COMPRESS"`, `"CONDSTORE"`, `"QRESYNC"`).
+    /// without `=...`: `"COMPRESS"`, `"CONDSTORE"`, `"QRESYNC"`,
+    /// `"OBJECTID"`, `"SAVEDATE"`).
     pub disable: Vec<String>,
     /// zlib level for COMPRESS=DEFLATE, 0 (store) to 9.
     pub compress_level: u32,
@@ -274,6 +316,9 @@ pub struct StoreSettings {
     pub max_keywords: usize,
     /// Mailboxes one user may have.
     pub max_mailboxes: usize,
+    /// In-Reply-To and References ids of a new message looked up to find
+    /// its THREADID, nearest first (the header is the sender's to fill).
+    pub max_thread_refs: usize,
 }
 
 impl Default for StoreSettings {
@@ -284,6 +329,7 @@ impl Default for StoreSettings {
             compact_dead_ratio: 0.5,
             max_keywords: 128,
             max_mailboxes: 10_000,
+            max_thread_refs: 100,
         }
     }
 }
@@ -396,6 +442,7 @@ impl Default for Config {
             quota: QuotaSettings::default(),
             metadata: MetadataSettings::default(),
             oauth: OAuthSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -559,6 +606,20 @@ impl Config {
                 "auth.socket_mode {:?} is not an octal permission like \"0660\"",
                 self.auth.socket_mode
             )));
+        }
+        let r = &self.retention;
+        for (name, days) in [("trash_days", r.trash_days), ("junk_days", r.junk_days)] {
+            // 100 years: far past any policy, and far inside i64 seconds.
+            if !(0.0..=36_500.0).contains(&days) {
+                return Err(ConfigError::Invalid(format!(
+                    "retention.{name} must be between 0 and 36500 days, not {days}"
+                )));
+            }
+        }
+        if r.sweep_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "retention.sweep_interval_secs must be at least 1".into(),
+            ));
         }
         if let Err(e) = crate::pop3::uidl::check_format(&self.pop3.uidl_format) {
             return Err(ConfigError::Invalid(format!("pop3.uidl_format: {e}")));

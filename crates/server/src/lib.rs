@@ -15,6 +15,7 @@ pub mod login;
 pub mod metrics;
 pub mod pop3;
 pub mod quota;
+pub mod retention;
 pub mod runtime;
 pub mod shard;
 pub mod tls;
@@ -34,6 +35,7 @@ pub fn store_config(cfg: &config::Config) -> store::StoreConfig {
         compact_dead_ratio: s.compact_dead_ratio,
         max_keywords: s.max_keywords,
         max_mailboxes: s.max_mailboxes,
+        max_thread_refs: s.max_thread_refs,
         max_message_size: cfg.limits.max_literal_size,
         metadata: store::MetaLimits {
             max_value: cfg.metadata.max_value_bytes,

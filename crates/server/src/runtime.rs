@@ -459,6 +459,7 @@ async fn shard_main(
     shard.oauth = oauth;
     let shard = Rc::new(shard);
     glommio::spawn_local(watch_kicks(Rc::clone(&shard))).detach();
+    glommio::spawn_local(crate::retention::sweep(Rc::clone(&shard))).detach();
     glommio::spawn_local(crate::metrics::sample_event_loop(
         Arc::clone(&shard.metrics),
         Rc::clone(&shard),

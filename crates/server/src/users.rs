@@ -262,6 +262,15 @@ impl OpenStores {
         self.slots.borrow().len()
     }
 
+    /// Every store open now, with its user (for the retention sweep).
+    pub fn open_stores(&self) -> Vec<(String, Rc<Store>)> {
+        self.slots
+            .borrow()
+            .iter()
+            .filter_map(|(u, s)| s.store.borrow().clone().map(|st| (u.clone(), st)))
+            .collect()
+    }
+
     pub async fn acquire(self: &Rc<Self>, user: &str) -> Result<StoreRef, StoreError> {
         let slot = {
             let mut slots = self.slots.borrow_mut();

@@ -13,9 +13,10 @@ use crate::index::{Index, Mailbox, Msgs};
 use crate::segment::write_all_at;
 
 pub const CKPT_MAGIC: [u8; 8] = *b"PCSTCKP1";
-/// 2 added annotations; an older checkpoint is ignored (the log is
-/// replayed, and the log has everything).
-pub const CKPT_VERSION: u32 = 2;
+/// 2 added annotations, 3 the object id and save date arrays; an older
+/// checkpoint is ignored (the log is replayed, and the log has
+/// everything), which is how old stores gain them.
+pub const CKPT_VERSION: u32 = 3;
 /// The archive starts here so it is 64-byte aligned in the read buffer.
 pub const CKPT_BODY: usize = 64;
 
@@ -59,6 +60,10 @@ pub struct MailboxImage {
     pub modseq: Vec<u64>,
     pub loc: Vec<u64>,
     pub facts_len: Vec<u32>,
+    pub email_id: Vec<u64>,
+    pub thread_id: Vec<u64>,
+    pub save_date: Vec<i64>,
+    pub msgid: Vec<u64>,
     pub kw_high: Vec<(u32, Vec<u16>)>,
     pub expunged: Vec<(u64, u32, u32)>,
     pub unseen: u32,
@@ -97,6 +102,10 @@ pub fn take_image(ix: &mut Index, pos: (u32, u64), segments: &BTreeMap<u32, u32>
                 modseq: take(&mut m.msgs.modseq),
                 loc: take(&mut m.msgs.loc),
                 facts_len: take(&mut m.msgs.facts_len),
+                email_id: take(&mut m.msgs.email_id),
+                thread_id: take(&mut m.msgs.thread_id),
+                save_date: take(&mut m.msgs.save_date),
+                msgid: take(&mut m.msgs.msgid),
                 kw_high: m
                     .msgs
                     .kw_high
@@ -126,6 +135,10 @@ pub fn restore(ix: &mut Index, img: Image) {
             m.msgs.modseq = mi.modseq;
             m.msgs.loc = mi.loc;
             m.msgs.facts_len = mi.facts_len;
+            m.msgs.email_id = mi.email_id;
+            m.msgs.thread_id = mi.thread_id;
+            m.msgs.save_date = mi.save_date;
+            m.msgs.msgid = mi.msgid;
             m.expunged = mi.expunged;
         }
     }
@@ -135,7 +148,7 @@ pub fn restore(ix: &mut Index, img: Image) {
 /// after it (no second copy). [`seal`] fills in the header.
 pub fn serialize(img: &Image) -> Result<Vec<u8>> {
     let msgs: usize = img.mailboxes.iter().map(|m| m.uid.len()).sum();
-    let mut out = Vec::with_capacity(CKPT_BODY + 4096 + msgs * 48);
+    let mut out = Vec::with_capacity(CKPT_BODY + 4096 + msgs * 80);
     out.resize(CKPT_BODY, 0);
     // Archive positions are relative; alignment padding is computed from
     // the buffer start, and CKPT_BODY is a multiple of every alignment.
@@ -254,6 +267,10 @@ fn consistent(ix: &Index) -> bool {
             m.modseq.len(),
             m.loc.len(),
             m.facts_len.len(),
+            m.email_id.len(),
+            m.thread_id.len(),
+            m.save_date.len(),
+            m.msgid.len(),
         ]
         .iter()
         .all(|l| *l == n)
@@ -282,6 +299,10 @@ fn from_archived(a: &ArchivedImage) -> Loaded {
             modseq: m.modseq.iter().map(|v| v.to_native()).collect(),
             loc: m.loc.iter().map(|v| v.to_native()).collect(),
             facts_len: m.facts_len.iter().map(|v| v.to_native()).collect(),
+            email_id: m.email_id.iter().map(|v| v.to_native()).collect(),
+            thread_id: m.thread_id.iter().map(|v| v.to_native()).collect(),
+            save_date: m.save_date.iter().map(|v| v.to_native()).collect(),
+            msgid: m.msgid.iter().map(|v| v.to_native()).collect(),
             kw_high: m
                 .kw_high
                 .iter()

@@ -8,7 +8,7 @@ use glommio::io::{BufferedFile, OpenOptions};
 
 use crate::error::Result;
 use crate::index::{pack_loc, unpack_loc};
-use crate::record::{AppendMsg, Encoder, NewMsg, Record, T_APPEND, T_PAD, decode};
+use crate::record::{AppendMsg, Encoder, NewMsg, Record, T_APPEND, T_APPEND2, T_PAD, decode};
 use crate::segment::{self, SEG_HEADER, read_exact_at, seg_path, write_all_at};
 use crate::store::{Store, corrupt, sync_dir};
 
@@ -114,7 +114,7 @@ impl Store {
                 dropped += 1;
                 continue;
             }
-            if r.rtype != T_APPEND {
+            if r.rtype != T_APPEND && r.rtype != T_APPEND2 {
                 out.extend_from_slice(frame);
                 continue;
             }
@@ -127,7 +127,10 @@ impl Store {
                 .iter()
                 .filter(|m| live.contains(&pack_loc(seg, m.raw_off)))
                 .collect();
-            if keep.len() == msgs.len() {
+            // A type-6 record is always rewritten as type 12: its messages'
+            // ids are their locations, which this rewrite is about to change.
+            let legacy = r.rtype == T_APPEND;
+            if keep.len() == msgs.len() && !legacy {
                 let base = out.len() as u64;
                 for m in &msgs {
                     remap.insert(m.raw_off, base + (m.raw_off - r.off));
@@ -136,6 +139,11 @@ impl Store {
                 continue;
             }
             dropped += (msgs.len() - keep.len()) as u64;
+            if legacy {
+                // Counts as work even when nothing is dropped: the ids
+                // become explicit.
+                dropped += 1;
+            }
             if keep.is_empty() {
                 continue;
             }
@@ -159,6 +167,18 @@ impl Store {
                     keywords: &m.keywords,
                     raw,
                     facts,
+                    email_id: if m.email_id == 0 {
+                        pack_loc(seg, m.raw_off)
+                    } else {
+                        m.email_id
+                    },
+                    thread_id: match (m.thread_id, m.email_id) {
+                        (0, 0) => pack_loc(seg, m.raw_off),
+                        (0, e) => e,
+                        (t, _) => t,
+                    },
+                    save_date: m.save_date,
+                    msgid: m.msgid,
                 })
                 .collect();
             let mut e = Encoder::new();

@@ -52,6 +52,9 @@ pub struct StoreConfig {
     /// Segment files kept open for reading (the newest is always open).
     /// Bounds file descriptors per store; default 16, at least 2.
     pub max_open_segments: usize,
+    /// In-Reply-To and References ids of a new message looked up to find
+    /// its thread (nearest first). Default 100.
+    pub max_thread_refs: usize,
     /// Told of appends, syncs and compactions (the server's metrics).
     /// Default none.
     pub observer: Option<std::sync::Arc<dyn crate::StoreObserver>>,
@@ -74,6 +77,7 @@ impl Default for StoreConfig {
             max_mailboxes: 10_000,
             max_mailbox_name: 512,
             max_open_segments: 16,
+            max_thread_refs: 100,
             observer: None,
             metadata: crate::MetaLimits::default(),
         }

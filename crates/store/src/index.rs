@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::flags::{Flags, KeywordSet};
 use crate::metadata::Annotations;
-use crate::record::{AppendMsg, Record};
+use crate::record::{AppendMsg, NO_SAVE_DATE, Record};
 
 /// Bits of a packed location used for the offset within a segment.
 const OFF_BITS: u32 = 40;
@@ -22,7 +22,7 @@ pub fn unpack_loc(loc: u64) -> (u32, u64) {
 }
 
 /// Message metadata of one mailbox, one array per field, sorted by UID.
-/// 45 bytes per message plus keyword ids >= 64 in `kw_high`.
+/// 77 bytes per message plus keyword ids >= 64 in `kw_high`.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Msgs {
     pub uid: Vec<u32>,
@@ -35,6 +35,14 @@ pub struct Msgs {
     pub loc: Vec<u64>,
     /// Facts follow the raw bytes; this is their length.
     pub facts_len: Vec<u32>,
+    /// EMAILID (RFC 8474): the same for every copy of one message.
+    pub email_id: Vec<u64>,
+    /// THREADID: the email id of the thread's first message.
+    pub thread_id: Vec<u64>,
+    /// SAVEDATE (RFC 8514), Unix seconds; `NO_SAVE_DATE` when unknown.
+    pub save_date: Vec<i64>,
+    /// Hash of the Message-ID, for threading later messages (0: none).
+    pub msgid: Vec<u64>,
     /// Keyword ids >= 64, by UID; rare, so kept out of the dense arrays.
     pub kw_high: HashMap<u32, Vec<u16>>,
 }
@@ -81,6 +89,11 @@ impl Msgs {
             + self.modseq.capacity() * 8
             + self.loc.capacity() * 8
             + self.facts_len.capacity() * 4
+            + (self.email_id.capacity()
+                + self.thread_id.capacity()
+                + self.save_date.capacity()
+                + self.msgid.capacity())
+                * 8
             + self.kw_high.capacity() * 40
             + self
                 .kw_high
@@ -100,6 +113,16 @@ struct Row<'a> {
     modseq: u64,
     loc: u64,
     facts_len: u32,
+    ids: Ids,
+}
+
+/// The object ids and save date of one message in one mailbox.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ids {
+    pub email_id: u64,
+    pub thread_id: u64,
+    pub save_date: i64,
+    pub msgid: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +201,7 @@ impl Mailbox {
             modseq,
             loc,
             facts_len,
+            ids,
         } = r;
         if self.msgs.uid.last().is_some_and(|last| *last >= uid) {
             // UIDs only ascend; a record breaking that is ignored rather
@@ -194,6 +218,10 @@ impl Mailbox {
         m.modseq.push(modseq);
         m.loc.push(loc);
         m.facts_len.push(facts_len);
+        m.email_id.push(ids.email_id);
+        m.thread_id.push(ids.thread_id);
+        m.save_date.push(ids.save_date);
+        m.msgid.push(ids.msgid);
         let i = m.len() - 1;
         m.set_keywords(i, kw);
         self.count_in(flags, size, 1);
@@ -222,6 +250,10 @@ impl Mailbox {
         retain_by(&mut self.msgs.modseq, &keep);
         retain_by(&mut self.msgs.loc, &keep);
         retain_by(&mut self.msgs.facts_len, &keep);
+        retain_by(&mut self.msgs.email_id, &keep);
+        retain_by(&mut self.msgs.thread_id, &keep);
+        retain_by(&mut self.msgs.save_date, &keep);
+        retain_by(&mut self.msgs.msgid, &keep);
         for (lo, hi) in ranges {
             match self.expunged.last_mut() {
                 Some(last) if last.0 == modseq && last.2.checked_add(1) == Some(*lo) => {
@@ -361,8 +393,10 @@ impl Index {
                 dst_modseq,
                 src_modseq,
                 pairs,
+                save_date,
             } => {
-                self.apply_copy(*src, *dst, *dst_modseq, pairs);
+                let save_date = save_date.unwrap_or(NO_SAVE_DATE);
+                self.apply_copy(*src, *dst, *dst_modseq, save_date, pairs);
                 if *is_move && let Some(mb) = self.mailboxes.get_mut(src) {
                     let ranges: Vec<(u32, u32)> = uid_ranges(pairs.iter().map(|p| p.0));
                     mb.expunge_ranges(*src_modseq, &ranges);
@@ -401,7 +435,14 @@ impl Index {
         }
     }
 
-    fn apply_copy(&mut self, src: u32, dst: u32, modseq: u64, pairs: &[(u32, u32)]) {
+    fn apply_copy(
+        &mut self,
+        src: u32,
+        dst: u32,
+        modseq: u64,
+        save_date: i64,
+        pairs: &[(u32, u32)],
+    ) {
         let mut rows = Vec::with_capacity(pairs.len());
         if let Some(s) = self.mailboxes.get(&src) {
             for (su, du) in pairs {
@@ -421,6 +462,12 @@ impl Index {
                             s.msgs.size[i],
                             s.msgs.loc[i],
                             s.msgs.facts_len[i],
+                            Ids {
+                                email_id: s.msgs.email_id[i],
+                                thread_id: s.msgs.thread_id[i],
+                                save_date,
+                                msgid: s.msgs.msgid[i],
+                            },
                         )),
                     ));
                 } else {
@@ -433,7 +480,7 @@ impl Index {
         };
         for (du, row) in rows {
             match row {
-                Some((flags, names, date, size, loc, facts_len)) => {
+                Some((flags, names, date, size, loc, facts_len, ids)) => {
                     // Keywords the destination does not know are dropped: the
                     // live path defines them first (within the limit).
                     let kw = KeywordSet::from_ids(names.iter().filter_map(|n| d.keyword_id(n)));
@@ -446,6 +493,7 @@ impl Index {
                         modseq,
                         loc,
                         facts_len,
+                        ids,
                     });
                 }
                 None => d.uidnext = d.uidnext.max(du.saturating_add(1)),
@@ -471,6 +519,16 @@ impl Index {
 
 fn apply_append(mb: &mut Mailbox, m: &AppendMsg, seg: u32) {
     let kw = KeywordSet::from_ids(m.keywords.iter().copied());
+    let loc = pack_loc(seg, m.raw_off);
+    // A type-6 record has no ids: its message's location is one nobody
+    // else can have (the log only grows, and compaction writes it down as
+    // the email id before moving the bytes), and it is its own thread.
+    let email_id = if m.email_id == 0 { loc } else { m.email_id };
+    let thread_id = if m.thread_id == 0 {
+        email_id
+    } else {
+        m.thread_id
+    };
     mb.push(Row {
         uid: m.uid,
         flags: m.flags,
@@ -478,8 +536,14 @@ fn apply_append(mb: &mut Mailbox, m: &AppendMsg, seg: u32) {
         date: m.date,
         size: m.raw_len,
         modseq: m.modseq,
-        loc: pack_loc(seg, m.raw_off),
+        loc,
         facts_len: m.facts_len,
+        ids: Ids {
+            email_id,
+            thread_id,
+            save_date: m.save_date,
+            msgid: m.msgid,
+        },
     });
 }
 
@@ -540,6 +604,10 @@ mod tests {
             raw_off: 100,
             raw_len: 10,
             facts_len: 0,
+            email_id: 0,
+            thread_id: 0,
+            save_date: NO_SAVE_DATE,
+            msgid: 0,
         };
         ix.apply(
             &Record::Append {

@@ -38,6 +38,7 @@ mod compact;
 mod config;
 mod error;
 mod event;
+mod expire;
 mod flags;
 mod import;
 mod index;
@@ -50,6 +51,7 @@ mod record;
 mod repair;
 mod segment;
 mod store;
+mod thread;
 mod types;
 mod verify;
 

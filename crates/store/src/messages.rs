@@ -7,10 +7,11 @@ use glommio::io::{BufferedFile, ReadResult};
 
 use crate::error::{Result, StoreError};
 use crate::flags::{Flags, KeywordSet};
-use crate::index::{Mailbox, uid_ranges, unpack_loc};
-use crate::record::{AppendMsg, Encoder, NewMsg, Record};
+use crate::index::{Mailbox, pack_loc, uid_ranges, unpack_loc};
+use crate::record::{AppendMsg, Encoder, NO_SAVE_DATE, NewMsg, Record};
 use crate::segment::seg_path;
 use crate::store::{State, Store, corrupt};
+use crate::thread::MsgRefs;
 use crate::types::*;
 
 /// Bytes of a message: a view into the read buffer, no copy.
@@ -35,6 +36,19 @@ fn valid_keyword(k: &str) -> bool {
         && !k.starts_with('\\')
         && k.bytes()
             .all(|b| b > 0x20 && b < 0x7f && !b"(){%*\"\\]".contains(&b))
+}
+
+fn known_save_date(d: i64) -> Option<i64> {
+    (d != NO_SAVE_DATE).then_some(d)
+}
+
+/// Seconds since the Unix epoch: the save date of what is saved now.
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Visible message indices of `mb` whose UIDs fall in `ranges`.
@@ -99,6 +113,9 @@ impl Store {
             internal_date: mb.msgs.date[i],
             size: mb.msgs.size[i],
             modseq: mb.msgs.modseq[i],
+            email_id: mb.msgs.email_id[i],
+            thread_id: mb.msgs.thread_id[i],
+            save_date: known_save_date(mb.msgs.save_date[i]),
         }
     }
 
@@ -155,6 +172,9 @@ impl Store {
                 internal_date: m.date[i],
                 size: m.size[i],
                 modseq: m.modseq[i],
+                email_id: m.email_id[i],
+                thread_id: m.thread_id[i],
+                save_date: known_save_date(m.save_date[i]),
             });
         }
         out
@@ -386,9 +406,14 @@ impl Store {
             return Err(StoreError::Limit("append batch too large"));
         }
         // MIME parsing happens before touching the store state: CPU only.
+        let mut refs: Vec<MsgRefs> = Vec::with_capacity(msgs.len());
         let facts: Vec<Vec<u8>> = msgs
             .iter()
-            .map(|m| mime_facts::compute(m.raw).to_bytes())
+            .map(|m| {
+                let f = mime_facts::compute(m.raw);
+                refs.push(MsgRefs::of(&f.sort, cfg.max_thread_refs));
+                f.to_bytes()
+            })
             .collect();
         let (t, uids) = {
             let mut st = self.state()?;
@@ -429,6 +454,27 @@ impl Store {
             for d in &defs {
                 self.submit(&mut st, d, true);
             }
+            // Ids unique by construction: positions inside this record's
+            // frame in the log (or past the end of a segment sealed before
+            // it), which no other record can ever occupy. See
+            // docs/architecture.md "Object ids".
+            let first_id = pack_loc(st.wal.cur_seg, st.wal.end + 1);
+            let save_date = now_unix();
+            let mut threads = Vec::with_capacity(msgs.len());
+            {
+                let State {
+                    ix, threads: map, ..
+                } = &mut *st;
+                let map = map.get_or_insert_with(|| crate::thread::lookup(ix));
+                for (i, r) in refs.iter().enumerate() {
+                    let email_id = first_id + i as u64;
+                    let t = r.thread_in(map).unwrap_or(email_id);
+                    if r.own != 0 {
+                        map.entry(r.own).or_insert(t);
+                    }
+                    threads.push(t);
+                }
+            }
             let news: Vec<NewMsg<'_>> = msgs
                 .iter()
                 .enumerate()
@@ -440,6 +486,10 @@ impl Store {
                     keywords: &kws[i],
                     raw: m.raw,
                     facts: &facts[i],
+                    email_id: first_id + i as u64,
+                    thread_id: threads[i],
+                    save_date,
+                    msgid: refs[i].own,
                 })
                 .collect();
             let mut e = Encoder::new();
@@ -460,6 +510,10 @@ impl Store {
                         raw_off: base + *o as u64,
                         raw_len: n.raw.len() as u32,
                         facts_len: n.facts.len() as u32,
+                        email_id: n.email_id,
+                        thread_id: n.thread_id,
+                        save_date: n.save_date,
+                        msgid: n.msgid,
                     })
                     .collect(),
             };
@@ -645,6 +699,7 @@ impl Store {
                 dst_modseq,
                 src_modseq,
                 pairs: pairs.clone(),
+                save_date: Some(now_unix()),
             };
             st.ix.apply(&rec, 0);
             recs.push(rec);

@@ -18,6 +18,16 @@ pub const T_BATCH: u8 = 10;
 /// Filler written over a quarantined (damaged) record by `check --repair`:
 /// it keeps every later offset in the segment valid. Payload ignored.
 pub const T_PAD: u8 = 11;
+/// Append with object ids and save date (RFC 8474, RFC 8514); replaces
+/// [`T_APPEND`], which stays decodable for stores written before it.
+pub const T_APPEND2: u8 = 12;
+/// Copy/move carrying the destination's save date; replaces [`T_COPY`]
+/// for new writes, which stays decodable.
+pub const T_COPY2: u8 = 13;
+
+/// A save date of 0 means "not known" (messages of a type-6 record).
+pub const NO_SAVE_DATE: i64 = 0;
+
 /// Annotations set (RFC 5464): an owner and (entry, value) pairs.
 pub const T_META_SET: u8 = 14;
 /// Annotations removed: an owner and entry names.
@@ -38,6 +48,36 @@ pub struct AppendMsg {
     pub raw_len: u32,
     /// The facts follow the raw bytes immediately.
     pub facts_len: u32,
+    /// EMAILID; 0 in a type-6 record: the index then uses the message's
+    /// location (see `Index::apply`), which compaction writes down here.
+    pub email_id: u64,
+    /// THREADID; 0 in a type-6 record (then the email id).
+    pub thread_id: u64,
+    /// Unix seconds the message was saved into this mailbox;
+    /// [`NO_SAVE_DATE`] in a type-6 record.
+    pub save_date: i64,
+    /// Hash of the Message-ID ([`msgid_hash`]), 0 when none or unknown.
+    pub msgid: u64,
+}
+
+/// Stable 64-bit hash (FNV-1a) of a Message-ID without angle brackets and
+/// surrounding blanks; 0 (never produced for an id) means none. It is
+/// written to disk, so it must never change.
+pub fn msgid_hash(id: &str) -> u64 {
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    if id.is_empty() {
+        return 0;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h.max(1)
 }
 
 /// A decoded record. Append records carry positions of the message bytes,
@@ -87,6 +127,9 @@ pub enum Record {
         dst_modseq: u64,
         src_modseq: u64,
         pairs: Vec<(u32, u32)>,
+        /// Save date of the destination messages; `None` only in a type-9
+        /// record (written before save dates existed).
+        save_date: Option<i64>,
     },
     Batch(Vec<Record>),
     /// Bytes of a quarantined record (see [`T_PAD`]); means nothing.
@@ -135,6 +178,10 @@ pub struct NewMsg<'a> {
     pub keywords: &'a [u16],
     pub raw: &'a [u8],
     pub facts: &'a [u8],
+    pub email_id: u64,
+    pub thread_id: u64,
+    pub save_date: i64,
+    pub msgid: u64,
 }
 
 // ---------------------------------------------------------------- encoding
@@ -180,7 +227,7 @@ impl Encoder {
     /// Encode an append record from bodies. Returns the buffer-relative
     /// offset of each message's raw bytes.
     pub fn append(&mut self, mailbox: u32, msgs: &[NewMsg<'_>]) -> Vec<usize> {
-        let start = self.begin(T_APPEND);
+        let start = self.begin(T_APPEND2);
         let b = &mut self.buf;
         put_u32(b, mailbox);
         put_u32(b, msgs.len() as u32);
@@ -189,6 +236,10 @@ impl Encoder {
             put_u32(b, m.uid);
             put_u64(b, m.modseq);
             b.extend_from_slice(&m.date.to_le_bytes());
+            b.extend_from_slice(&m.save_date.to_le_bytes());
+            put_u64(b, m.email_id);
+            put_u64(b, m.thread_id);
+            put_u64(b, m.msgid);
             b.push(m.flags);
             put_u16(b, m.keywords.len() as u16);
             for k in m.keywords {
@@ -212,10 +263,13 @@ fn type_of(r: &Record) -> u8 {
         Record::Delete { .. } => T_DELETE,
         Record::Subscribe { .. } => T_SUBSCRIBE,
         Record::Keyword { .. } => T_KEYWORD,
-        Record::Append { .. } => T_APPEND,
+        Record::Append { .. } => T_APPEND2,
         Record::Flags { .. } => T_FLAGS,
         Record::Expunge { .. } => T_EXPUNGE,
-        Record::Copy { .. } => T_COPY,
+        Record::Copy {
+            save_date: None, ..
+        } => T_COPY,
+        Record::Copy { .. } => T_COPY2,
         Record::Batch(_) => T_BATCH,
         Record::Pad => T_PAD,
         Record::MetaSet { .. } => T_META_SET,
@@ -312,12 +366,16 @@ fn encode_payload(b: &mut Vec<u8>, r: &Record) {
             dst_modseq,
             src_modseq,
             pairs,
+            save_date,
         } => {
             put_u32(b, *src);
             put_u32(b, *dst);
             b.push(u8::from(*is_move));
             put_u64(b, *dst_modseq);
             put_u64(b, *src_modseq);
+            if let Some(d) = save_date {
+                b.extend_from_slice(&d.to_le_bytes());
+            }
             put_u32(b, pairs.len() as u32);
             for (s, d) in pairs {
                 put_u32(b, *s);
@@ -494,14 +552,20 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
             id: r.u16()?,
             name: r.str()?,
         },
-        T_APPEND => {
+        T_APPEND | T_APPEND2 => {
+            let v2 = rtype == T_APPEND2;
             let mailbox = r.u32()?;
-            let n = r.count(31)?;
+            let n = r.count(if v2 { 63 } else { 31 })?;
             let mut msgs = Vec::with_capacity(n);
             for _ in 0..n {
                 let uid = r.u32()?;
                 let modseq = r.u64()?;
                 let date = r.u64()? as i64;
+                let (save_date, email_id, thread_id, msgid) = if v2 {
+                    (r.u64()? as i64, r.u64()?, r.u64()?, r.u64()?)
+                } else {
+                    (NO_SAVE_DATE, 0, 0, 0)
+                };
                 let flags = r.u8()?;
                 let keywords = r.kws()?;
                 let raw_len = r.u32()?;
@@ -518,6 +582,10 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
                     raw_off,
                     raw_len,
                     facts_len,
+                    email_id,
+                    thread_id,
+                    save_date,
+                    msgid,
                 });
             }
             Record::Append { mailbox, msgs }
@@ -550,12 +618,17 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
                 ranges,
             }
         }
-        T_COPY => {
+        T_COPY | T_COPY2 => {
             let src = r.u32()?;
             let dst = r.u32()?;
             let is_move = r.u8()? != 0;
             let dst_modseq = r.u64()?;
             let src_modseq = r.u64()?;
+            let save_date = if rtype == T_COPY2 {
+                Some(r.u64()? as i64)
+            } else {
+                None
+            };
             let n = r.count(8)?;
             let mut pairs = Vec::with_capacity(n);
             for _ in 0..n {
@@ -568,6 +641,7 @@ pub fn decode(rtype: u8, payload: &[u8], payload_off: u64) -> Result<Record, Dec
                 dst_modseq,
                 src_modseq,
                 pairs,
+                save_date,
             }
         }
         T_BATCH => {
@@ -666,6 +740,17 @@ mod tests {
             dst_modseq: 5,
             src_modseq: 6,
             pairs: vec![(3, 1)],
+            save_date: Some(1_700_000_123),
+        });
+        // Type 9 (no save date) stays readable and writable.
+        roundtrip(Record::Copy {
+            src: 1,
+            dst: 2,
+            is_move: false,
+            dst_modseq: 5,
+            src_modseq: 6,
+            pairs: vec![(3, 1), (4, 2)],
+            save_date: None,
         });
         roundtrip(Record::MetaSet {
             owner: META_SERVER,
@@ -718,6 +803,10 @@ mod tests {
                     keywords: &[2],
                     raw: b"hello",
                     facts: b"F1",
+                    email_id: 0x1_0000_0019,
+                    thread_id: 0x1_0000_0001,
+                    save_date: 1_700_000_000,
+                    msgid: msgid_hash("a@b"),
                 },
                 NewMsg {
                     uid: 2,
@@ -727,6 +816,10 @@ mod tests {
                     keywords: &[],
                     raw: b"world!",
                     facts: b"",
+                    email_id: 0x1_0000_001a,
+                    thread_id: 0x1_0000_001a,
+                    save_date: -1,
+                    msgid: 0,
                 },
             ],
         );
@@ -748,6 +841,72 @@ mod tests {
             (msgs[0].date, msgs[1].raw_len, msgs[0].keywords.clone()),
             (-5, 6, vec![2])
         );
+        assert_eq!(
+            (msgs[0].email_id, msgs[0].thread_id, msgs[0].save_date),
+            (0x1_0000_0019, 0x1_0000_0001, 1_700_000_000)
+        );
+        assert_eq!(msgs[0].msgid, msgid_hash("<a@b>"));
+        assert_eq!(
+            (
+                msgs[1].email_id,
+                msgs[1].thread_id,
+                msgs[1].save_date,
+                msgs[1].msgid
+            ),
+            (0x1_0000_001a, 0x1_0000_001a, -1, 0)
+        );
+    }
+
+    /// An append payload as written before record type 12 (type 6).
+    fn legacy_append(mailbox: u32, msgs: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut b = Vec::new();
+        put_u32(&mut b, mailbox);
+        put_u32(&mut b, msgs.len() as u32);
+        for (uid, raw) in msgs {
+            put_u32(&mut b, *uid);
+            put_u64(&mut b, 2);
+            b.extend_from_slice(&1_600_000_000i64.to_le_bytes());
+            b.push(1);
+            put_u16(&mut b, 1);
+            put_u16(&mut b, 3);
+            put_u32(&mut b, raw.len() as u32);
+            put_u32(&mut b, 0);
+            b.extend_from_slice(raw);
+        }
+        b
+    }
+
+    #[test]
+    fn type_6_appends_decode_without_ids() {
+        let p = legacy_append(4, &[(1, b"abc"), (2, b"defg")]);
+        let Record::Append { mailbox, msgs } = decode(T_APPEND, &p, 100).unwrap() else {
+            panic!("not append")
+        };
+        assert_eq!(mailbox, 4);
+        assert_eq!(msgs.len(), 2);
+        let m = &msgs[1];
+        assert_eq!(
+            (m.uid, m.modseq, m.date, m.flags, m.keywords.clone()),
+            (2, 2, 1_600_000_000, 1, vec![3])
+        );
+        assert_eq!((m.raw_len, m.facts_len), (4, 0));
+        assert_eq!(&p[(m.raw_off - 100) as usize..][..4], b"defg");
+        assert_eq!(
+            (m.email_id, m.thread_id, m.save_date, m.msgid),
+            (0, 0, NO_SAVE_DATE, 0)
+        );
+        // The same bytes under type 12 are too short: the fields differ.
+        assert_eq!(decode(T_APPEND2, &p, 100), Err(DecodeError::Short));
+    }
+
+    #[test]
+    fn msgid_hash_ignores_brackets_and_blanks() {
+        assert_eq!(msgid_hash(" <x@y> "), msgid_hash("x@y"));
+        assert_ne!(msgid_hash("x@y"), msgid_hash("X@y"));
+        assert_eq!(msgid_hash("<>"), 0);
+        assert_eq!(msgid_hash(""), 0);
+        // Written to disk: the function must never change.
+        assert_eq!(msgid_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

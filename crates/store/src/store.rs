@@ -70,6 +70,9 @@ pub(crate) struct State {
     pub(crate) compacting: Option<u32>,
     pub(crate) poisoned: bool,
     pub(crate) closed: bool,
+    /// Message-ID hash -> thread id, built on the first append that needs
+    /// it (`thread::lookup`).
+    pub(crate) threads: Option<HashMap<u64, u64>>,
 }
 
 pub(crate) struct Chunk {
@@ -286,6 +289,7 @@ impl Store {
                     compacting: None,
                     poisoned: false,
                     closed: false,
+                    threads: None,
                 }),
                 flushed: Event::default(),
                 changed: Event::default(),

@@ -72,6 +72,13 @@ pub struct MessageInfo {
     /// RFC822.SIZE.
     pub size: u32,
     pub modseq: u64,
+    /// EMAILID (RFC 8474): the same for every copy of the message.
+    pub email_id: u64,
+    /// THREADID (RFC 8474): shared by the messages of one thread.
+    pub thread_id: u64,
+    /// When the message was saved into this mailbox (RFC 8514), Unix
+    /// seconds; `None` for messages stored before save dates were kept.
+    pub save_date: Option<i64>,
 }
 
 /// A consistent view of a mailbox at one moment, ordered by UID (message

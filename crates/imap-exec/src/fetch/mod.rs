@@ -38,6 +38,7 @@ use store::{FlagOp, Flags, KeywordSet, MailboxId, MessageBytes, MessageInfo, Sto
 
 use crate::{ExecError, Sink};
 use header_fields::FieldNames;
+pub use plan::disabled_item;
 use plan::{Item, Plan, SectionName, SectionSpec};
 use section::{BinarySource, binary_source};
 pub use section::{Slice, find_part, section_range};
@@ -663,6 +664,23 @@ fn write_items(
             Item::Rfc822Size => {
                 r.rfc822_size(u64::from(info.size));
             }
+            Item::EmailId => {
+                r.email_id(&crate::objectid::email_id(info.email_id));
+            }
+            Item::ThreadId => {
+                r.thread_id(Some(&crate::objectid::thread_id(info.thread_id)));
+            }
+            Item::SaveDate => match info.save_date {
+                Some(d) => {
+                    r.raw_item(b"SAVEDATE", b"");
+                    internal_date(r.buf(), d);
+                }
+                // Saved before save dates were recorded: unknown (RFC
+                // 8514 allows NIL; see docs/imap.md).
+                None => {
+                    r.save_date(None);
+                }
+            },
             Item::ModSeq => {
                 r.modseq(modseq);
             }
@@ -874,6 +892,9 @@ mod tests {
                 internal_date: 0,
                 size: 0,
                 modseq: 1,
+                email_id: u64::from(uid),
+                thread_id: u64::from(uid),
+                save_date: None,
             },
         )
     }

@@ -39,6 +39,9 @@ pub enum Item<'a> {
     },
     ModSeq,
     Preview,
+    EmailId,
+    ThreadId,
+    SaveDate,
     Section {
         name: SectionName<'a>,
         path: Vec<u32>,
@@ -68,7 +71,14 @@ impl Item<'_> {
 
     fn needs_facts(&self) -> bool {
         match self {
-            Item::Uid | Item::Flags | Item::InternalDate | Item::Rfc822Size | Item::ModSeq => false,
+            Item::Uid
+            | Item::Flags
+            | Item::InternalDate
+            | Item::Rfc822Size
+            | Item::ModSeq
+            | Item::EmailId
+            | Item::ThreadId
+            | Item::SaveDate => false,
             // Top-level sections need at most where the header ends, which
             // a scan of the message finds (see `needs_header_end`).
             Item::Section { path, .. } => !path.is_empty(),
@@ -144,6 +154,16 @@ fn section_item<'a>(
         spec,
         partial,
     }
+}
+
+/// The first FETCH item in `attrs` that needs an extension `on` says is
+/// off: OBJECTID for EMAILID/THREADID, SAVEDATE for SAVEDATE.
+pub fn disabled_item(attrs: &FetchAttrs<'_>, on: impl Fn(&str) -> bool) -> Option<&'static str> {
+    attrs.iter().find_map(|a| match a {
+        FetchAttr::EmailId | FetchAttr::ThreadId if !on("OBJECTID") => Some("OBJECTID"),
+        FetchAttr::SaveDate if !on("SAVEDATE") => Some("SAVEDATE"),
+        _ => None,
+    })
 }
 
 impl<'a> Plan<'a> {
@@ -229,10 +249,11 @@ impl<'a> Plan<'a> {
                     part,
                     path: path(&part),
                 },
-                // Not announced (no OBJECTID, no SAVEDATE capability).
-                FetchAttr::EmailId | FetchAttr::ThreadId | FetchAttr::SaveDate => {
-                    return Err(ExecError::bad("FETCH item not supported"));
-                }
+                // The server refuses these before planning when OBJECTID
+                // or SAVEDATE is disabled (`disabled_item`).
+                FetchAttr::EmailId => Item::EmailId,
+                FetchAttr::ThreadId => Item::ThreadId,
+                FetchAttr::SaveDate => Item::SaveDate,
             };
             plan.needs_facts |= item.needs_facts();
             plan.needs_header_end |= item.needs_header_end();
@@ -328,9 +349,17 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_and_unsupported() {
+    fn duplicates_and_object_ids() {
         plan_of("(FLAGS FLAGS UID UID)", |p| assert_eq!(p.items.len(), 2));
-        let line = b"t FETCH 1 (EMAILID)\r\n";
+        plan_of("(EMAILID THREADID SAVEDATE)", |p| {
+            assert!(matches!(
+                p.items[..],
+                [Item::EmailId, Item::ThreadId, Item::SaveDate]
+            ));
+            // Index data only: no message read.
+            assert!(!p.needs_facts && !p.needs_header_end && !p.locates && !p.sets_seen);
+        });
+        let line = b"t FETCH 1 (FLAGS SAVEDATE THREADID)\r\n";
         let mut reader = CommandReader::new(Limits::default());
         let Ok(Parsed::Command { command, .. }) = reader.parse(line) else {
             panic!()
@@ -338,9 +367,9 @@ mod tests {
         let CommandBody::Fetch { attrs, .. } = command.body else {
             panic!()
         };
-        assert!(matches!(
-            Plan::new(&attrs, false),
-            Err(ExecError::Refused { .. })
-        ));
+        assert_eq!(disabled_item(&attrs, |_| true), None);
+        assert_eq!(disabled_item(&attrs, |e| e != "SAVEDATE"), Some("SAVEDATE"));
+        assert_eq!(disabled_item(&attrs, |e| e != "OBJECTID"), Some("OBJECTID"));
+        assert_eq!(disabled_item(&attrs, |e| e == "OBJECTID"), Some("SAVEDATE"));
     }
 }

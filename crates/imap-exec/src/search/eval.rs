@@ -253,6 +253,11 @@ pub(crate) fn eval(
         Node::Uid(r) => Some(in_ranges(r, m.uid)),
         Node::UidIn(uids) => Some(uids.binary_search(&m.uid).is_ok()),
         Node::InternalDate { cmp, day } => Some(cmp.test(internal_day(m), *day)),
+        Node::SaveDate { cmp, day } => {
+            Some(m.save_date.is_some_and(|d| cmp.test(day_of_unix(d), *day)))
+        }
+        Node::EmailId(id) => Some(*id == Some(m.email_id)),
+        Node::ThreadId(id) => Some(*id == Some(m.thread_id)),
         Node::Larger(n) => Some(u64::from(m.size) > *n),
         Node::Smaller(n) => Some(u64::from(m.size) < *n),
         Node::ModSeq(n) => Some(m.modseq >= *n),

@@ -18,9 +18,13 @@
 //!   \Recent is gone) makes RECENT and NEW match nothing and OLD everything.
 //! - BEFORE/ON/SINCE use the INTERNALDATE's UTC day; SENT* the Date
 //!   header's own day.
-//! - SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED match nothing: the
-//!   store keeps no save date (do not announce SAVEDATE).
-//! - EMAILID/THREADID are refused with BAD (no OBJECTID support).
+//! - SAVEDBEFORE/SAVEDON/SAVEDSINCE use the save date's UTC day; a message
+//!   stored before save dates were kept (FETCH SAVEDATE NIL) matches none
+//!   of them. SAVEDATESUPPORTED matches every message: every mailbox keeps
+//!   save dates.
+//! - EMAILID/THREADID compare the whole id; an id of another form matches
+//!   nothing. With OBJECTID or SAVEDATE off ([`SearchContext`]) their keys
+//!   are refused with BAD.
 //! - Text comparison: Unicode simple lowercasing (see `text`).
 
 mod date;
@@ -57,6 +61,10 @@ pub struct SearchContext<'a> {
     pub utf8: bool,
     /// The CHARSET argument, if one was given.
     pub charset: Option<&'a [u8]>,
+    /// OBJECTID is on: EMAILID/THREADID keys are accepted (else BAD).
+    pub objectid: bool,
+    /// SAVEDATE is on: SAVED* keys are accepted (else BAD).
+    pub savedate: bool,
 }
 
 /// What a search found.

@@ -80,6 +80,14 @@ pub(crate) enum Node {
         cmp: Cmp,
         day: i64,
     },
+    /// The save date's UTC day; messages without a save date never match.
+    SaveDate {
+        cmp: Cmp,
+        day: i64,
+    },
+    /// EMAILID / THREADID equal to this (None: an id no message can have).
+    EmailId(Option<u64>),
+    ThreadId(Option<u64>),
     Larger(u64),
     Smaller(u64),
     ModSeq(u64),
@@ -278,17 +286,33 @@ impl Compiler<'_> {
             SearchKey::Not(inner) => Node::Not(Box::new(self.all(&inner)?)),
             SearchKey::Or(a, b) => Node::Or(Box::new(self.all(&a)?), Box::new(self.all(&b)?)),
             SearchKey::And(inner) => self.all(&inner)?,
-            // The store keeps no save date (RFC 8514): no mailbox supports
-            // it, so these keys match nothing and SAVEDATE is not announced.
             SearchKey::SavedBefore(_)
             | SearchKey::SavedOn(_)
             | SearchKey::SavedSince(_)
-            | SearchKey::SaveDateSupported => Node::Const(false),
-            SearchKey::EmailId(_) | SearchKey::ThreadId(_) => {
-                return Err(ExecError::bad(
-                    "EMAILID and THREADID need OBJECTID, which is not supported",
-                ));
+            | SearchKey::SaveDateSupported
+                if !self.ctx.savedate =>
+            {
+                return Err(ExecError::bad("SAVEDATE is not enabled on this server"));
             }
+            SearchKey::SavedBefore(d) => Node::SaveDate {
+                cmp: Cmp::Before,
+                day: day_of(d),
+            },
+            SearchKey::SavedOn(d) => Node::SaveDate {
+                cmp: Cmp::On,
+                day: day_of(d),
+            },
+            SearchKey::SavedSince(d) => Node::SaveDate {
+                cmp: Cmp::Since,
+                day: day_of(d),
+            },
+            // Every mailbox records save dates of what is saved into it.
+            SearchKey::SaveDateSupported => Node::Const(true),
+            SearchKey::EmailId(_) | SearchKey::ThreadId(_) if !self.ctx.objectid => {
+                return Err(ExecError::bad("OBJECTID is not enabled on this server"));
+            }
+            SearchKey::EmailId(id) => Node::EmailId(crate::objectid::parse_email_id(id)),
+            SearchKey::ThreadId(id) => Node::ThreadId(crate::objectid::parse_thread_id(id)),
         })
     }
 

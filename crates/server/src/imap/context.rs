@@ -443,6 +443,8 @@ impl Cx {
             now: now_unix(),
             utf8: self.enabled.utf8,
             charset: c.charset.as_deref(),
+            objectid: self.shard.cfg.imap.allows("OBJECTID"),
+            savedate: self.shard.cfg.imap.allows("SAVEDATE"),
         };
         let msgs = view.messages();
         let outcome = imap_exec::search::search_among(

@@ -5,7 +5,7 @@
 use super::names;
 use super::session::Cx;
 use imap_exec::ExecError;
-use imap_proto::encode::{self, ListExtended, ListKind, StatusValue};
+use imap_proto::encode::{self, Code, ListExtended, ListKind, RespStatus, StatusValue};
 use imap_proto::{AString, ListCommand, Mailbox, StatusItem, StatusItems};
 use store::{MailboxInfo, SpecialUse, Store};
 
@@ -79,8 +79,20 @@ impl Cx {
         if name == "INBOX" {
             return Err(ExecError::no(Some("ALREADYEXISTS"), "INBOX always exists"));
         }
-        store.create_mailbox(&name, use_).await?;
-        self.ok(tag, "CREATE completed");
+        let id = store.create_mailbox(&name, use_).await?;
+        if self.shard.cfg.imap.allows("OBJECTID") {
+            // RFC 8474 §4.1: the new mailbox's id in the tagged OK.
+            let uidvalidity = store.status(id)?.uidvalidity;
+            let mbid = imap_exec::objectid::mailbox_id(uidvalidity, id);
+            self.tagged(
+                tag,
+                RespStatus::Ok,
+                Some(&Code::MailboxId(&mbid)),
+                "CREATE completed",
+            );
+        } else {
+            self.ok(tag, "CREATE completed");
+        }
         Ok(())
     }
 
@@ -158,6 +170,10 @@ impl Cx {
         let utf8 = self.utf8();
         let select = cmd.select.unwrap_or_default();
         let ret = cmd.returns.unwrap_or_default();
+        if let Some(items) = ret.status {
+            // Refused before any LIST line is written.
+            self.status_items_allowed(items)?;
+        }
         let meta = match &cmd.metadata {
             Some(m) => Some((self.list_metadata_names(m)?, m.max_size)),
             None => None,
@@ -304,6 +320,7 @@ impl Cx {
         mailbox: &Mailbox<'_>,
         items: StatusItems,
     ) -> Result<(), ExecError> {
+        self.status_items_allowed(items)?;
         let store = self.store_or_err()?;
         let name = names::decode(mailbox, self.utf8())?;
         let id = store
@@ -327,6 +344,14 @@ impl Cx {
         Ok(snap.messages.iter().filter(|m| m.uid > b).count() as u64)
     }
 
+    /// MAILBOXID is a STATUS item only with OBJECTID on.
+    fn status_items_allowed(&self, items: StatusItems) -> Result<(), ExecError> {
+        if items.contains(StatusItem::MailboxId) && !self.shard.cfg.imap.allows("OBJECTID") {
+            return Err(ExecError::bad("OBJECTID is not enabled on this server"));
+        }
+        Ok(())
+    }
+
     fn write_status(
         &mut self,
         store: &Store,
@@ -335,6 +360,7 @@ impl Cx {
         items: StatusItems,
     ) -> Result<(), ExecError> {
         let st = store.status(id)?;
+        let mbid = imap_exec::objectid::mailbox_id(st.uidvalidity, id);
         let mut values: Vec<StatusValue<'_>> = Vec::new();
         for item in items.iter() {
             let v = match item {
@@ -363,6 +389,7 @@ impl Cx {
                     bytes.div_ceil(1024)
                 }
                 StatusItem::MailboxId => {
+                    values.push(StatusValue::MailboxId(&mbid));
                     continue;
                 }
             };

@@ -82,6 +82,7 @@ fn search_context<'s>(
     saved: Option<&'s [u32]>,
     enabled: super::session::Enabled,
     charset: Option<&'s [u8]>,
+    imap: &crate::config::ImapSettings,
 ) -> Result<(&'s Selected, imap_exec::search::SearchContext<'s>), ExecError> {
     let sel = selected
         .as_ref()
@@ -92,6 +93,8 @@ fn search_context<'s>(
         now: now_unix(),
         utf8: enabled.utf8,
         charset,
+        objectid: imap.allows("OBJECTID"),
+        savedate: imap.allows("SAVEDATE"),
     };
     Ok((sel, ctx))
 }
@@ -158,8 +161,14 @@ impl Cx {
             ));
         }
         let done = match body {
-            CommandBody::Select { mailbox, params } => self.select(&mailbox, params, false)?,
-            CommandBody::Examine { mailbox, params } => self.select(&mailbox, params, true)?,
+            CommandBody::Select { mailbox, params } => {
+                self.expire_before_select(&mailbox).await;
+                self.select(&mailbox, params, false)?
+            }
+            CommandBody::Examine { mailbox, params } => {
+                self.expire_before_select(&mailbox).await;
+                self.select(&mailbox, params, true)?
+            }
             CommandBody::Create {
                 mailbox,
                 special_use,
@@ -441,6 +450,22 @@ impl Cx {
             .collect()
     }
 
+    /// Retention's lazy half: the mailbox about to be selected loses what
+    /// is past its term first, so the new view never shows it. A failure
+    /// leaves the messages for the next try and does not stop the SELECT.
+    async fn expire_before_select(&mut self, mailbox: &Mailbox<'_>) {
+        let Some(store) = self.store() else { return };
+        let Ok(name) = names::decode(mailbox, self.utf8()) else {
+            return;
+        };
+        let Some(id) = store.mailbox_id(&name) else {
+            return;
+        };
+        if let Err(e) = crate::retention::expire_one(&self.shard, &store, id).await {
+            tracing::warn!(error = %e, "retention on select failed");
+        }
+    }
+
     fn select(
         &mut self,
         mailbox: &Mailbox<'_>,
@@ -534,6 +559,10 @@ impl Cx {
             Some(&Code::UidNext(status.uidnext)),
             "Predicted next UID",
         );
+        if self.shard.cfg.imap.allows("OBJECTID") {
+            let mbid = imap_exec::objectid::mailbox_id(view.uidvalidity, view.id);
+            encode::untagged_status(wbuf, RespStatus::Ok, Some(&Code::MailboxId(&mbid)), "Ok");
+        }
         // RFC 7162 §3.1.2.1: on every SELECT/EXAMINE, CONDSTORE or not.
         encode::untagged_status(
             wbuf,
@@ -747,6 +776,7 @@ impl Cx {
             self.saved.as_deref(),
             self.enabled,
             charset.as_deref(),
+            &self.shard.cfg.imap,
         )?;
         let msgs = sel.view.messages();
         let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
@@ -815,6 +845,7 @@ impl Cx {
             self.saved.as_deref(),
             self.enabled,
             Some(charset),
+            &self.shard.cfg.imap,
         )?;
         let msgs = sel.view.messages();
         let mut progress = InProgress::new(&mut self.conn, tag, &self.shard.cfg.imap);
@@ -890,7 +921,13 @@ impl Cx {
         attrs: &imap_proto::FetchAttrs<'_>,
         modifiers: imap_proto::FetchModifiers,
     ) -> Result<Done, ExecError> {
-        use imap_exec::fetch::{FetchOptions, fetch};
+        use imap_exec::fetch::{FetchOptions, disabled_item, fetch};
+        let imap = &self.shard.cfg.imap;
+        if let Some(ext) = disabled_item(attrs, |e| imap.allows(e)) {
+            return Err(ExecError::bad(format!(
+                "{ext} is not enabled on this server"
+            )));
+        }
         if modifiers.vanished && !(uid && self.enabled.qresync && modifiers.changed_since.is_some())
         {
             // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, QRESYNC on.

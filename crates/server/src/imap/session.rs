@@ -739,6 +739,8 @@ impl Cx {
                 ("LIST-METADATA", "LIST-METADATA"),
                 ("CONTEXT=SEARCH", "CONTEXT=SEARCH"),
                 ("CONTEXT=SORT", "CONTEXT=SORT"),
+                ("OBJECTID", "OBJECTID"),
+                ("SAVEDATE", "SAVEDATE"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());

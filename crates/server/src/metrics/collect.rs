@@ -161,7 +161,7 @@ impl Collector for Scrape {
             }
         }
 
-        let scalar: [(&str, &str, Pick); 4] = [
+        let scalar: [(&str, &str, Pick); 5] = [
             (
                 "postcore_store_appended_messages",
                 "Messages made durable by appends (deliveries, APPEND, imports into a running server)",
@@ -181,6 +181,11 @@ impl Collector for Scrape {
                 "postcore_store_compaction_reclaimed_bytes",
                 "Bytes given back by compaction",
                 |s| s.reclaimed.get(),
+            ),
+            (
+                "postcore_retention_expunged_messages",
+                "Messages expunged from Trash and Junk by [retention]",
+                |s| s.retention_expunged.get(),
             ),
         ];
         for (name, help, f) in scalar {

@@ -74,6 +74,8 @@ pub struct ShardMetrics {
     fsyncs: Histogram,
     compactions: Counter,
     reclaimed: Counter,
+    /// Messages expunged by `[retention]`.
+    retention_expunged: Counter,
     /// Nanoseconds the executor spent running tasks or polling for I/O.
     busy_ns: Counter,
     /// Busy fraction over the last sampling period, in millionths.
@@ -103,6 +105,7 @@ impl Default for ShardMetrics {
             fsyncs: Histogram::default(),
             compactions: Counter::default(),
             reclaimed: Counter::default(),
+            retention_expunged: Counter::default(),
             busy_ns: Counter::default(),
             utilisation_ppm: Counter::default(),
         }
@@ -110,6 +113,10 @@ impl Default for ShardMetrics {
 }
 
 impl ShardMetrics {
+    pub fn retention_expunged(&self, n: u64) {
+        self.retention_expunged.add(n);
+    }
+
     pub fn connection(&self, p: Proto, tls: crate::config::TlsMode) {
         self.connections[p as usize][tables::tls_index(tls)].inc();
     }
