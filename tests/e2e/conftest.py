@@ -196,6 +196,32 @@ class Raw:
             pass
 
 
+def raw_login(srv, user="alice"):
+    """A Raw connection to `srv`, logged in as `user`."""
+    r = Raw(srv.imap_port)
+    _, t = r.cmd("l", f'LOGIN {user} "{USERS[user]}"')
+    assert t.startswith(b"l OK"), t
+    return r
+
+
+def raw_append(r, tag, subject, mailbox="INBOX"):
+    """APPENDs a small message with `subject` over LITERAL+."""
+    body = f"Subject: {subject}\r\n\r\nbody\r\n".encode()
+    r.send(f"{tag} APPEND {mailbox} {{{len(body)}+}}\r\n".encode() + body + b"\r\n")
+    _, t = r.until(tag)
+    assert t.startswith(f"{tag} OK".encode()), t
+
+
+def untagged_of_ok(reply, tag, text=None):
+    """The untagged lines of a Raw.cmd reply whose tagged line is OK (and,
+    given `text`, exactly `tag OK text`)."""
+    untagged, t = reply
+    assert t.startswith(f"{tag} OK".encode()), t
+    if text is not None:
+        assert t == f"{tag} OK {text}\r\n".encode(), t
+    return untagged
+
+
 @pytest.fixture
 def raw():
     opened = []

@@ -6,7 +6,6 @@ and a resync of a 100,000-message mailbox whose cost follows the changes."""
 
 import re
 import subprocess
-import time
 
 import pytest
 

@@ -6,16 +6,7 @@ refused whole."""
 
 import re
 
-from conftest import USERS, Raw
-
-PW = USERS["alice"]
-
-
-def login(srv):
-    r = Raw(srv.imap_port)
-    _, t = r.cmd("l", f'LOGIN alice "{PW}"')
-    assert t.startswith(b"l OK"), t
-    return r
+from conftest import raw_login as login
 
 
 def lit(body):

@@ -7,7 +7,7 @@ the extensions switched off."""
 import imaplib
 import re
 
-from conftest import USERS, Raw
+from conftest import USERS, Raw, raw_login as login, untagged_of_ok as ok
 
 PW = USERS["alice"]
 
@@ -21,21 +21,6 @@ LIMITS = (
     "max_entry_name = 40\n"
     "max_entry_depth = 4\n"
 )
-
-
-def login(srv):
-    r = Raw(srv.imap_port)
-    _, t = r.cmd("l", f'LOGIN alice "{PW}"')
-    assert t.startswith(b"l OK"), t
-    return r
-
-
-def ok(reply, tag, text=None):
-    untagged, t = reply
-    assert t.startswith(f"{tag} OK".encode()), t
-    if text is not None:
-        assert t == f"{tag} OK {text}\r\n".encode(), t
-    return untagged
 
 
 def answer(r, tag, cmd):

@@ -2,7 +2,6 @@
 (APPEND, LMTP delivery, COPY, MOVE), FETCH SAVEDATE and SEARCH
 SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED; `[imap] disable`."""
 
-import email.utils
 import re
 import time
 

@@ -2,7 +2,6 @@
 Python's imaplib (its sort() and thread()) and raw commands for ESORT
 and the refusals."""
 
-import imaplib
 import re
 
 import pytest

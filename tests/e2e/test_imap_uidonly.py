@@ -5,29 +5,7 @@ n]` is left out, and every command that names messages by number gets
 
 import re
 
-from conftest import USERS, Raw
-
-PW = USERS["alice"]
-
-
-def login(srv):
-    r = Raw(srv.imap_port)
-    _, t = r.cmd("l", f'LOGIN alice "{PW}"')
-    assert t.startswith(b"l OK"), t
-    return r
-
-
-def append(r, tag, subject):
-    body = f"Subject: {subject}\r\n\r\nbody\r\n".encode()
-    r.send(f"{tag} APPEND INBOX {{{len(body)}+}}\r\n".encode() + body + b"\r\n")
-    _, t = r.until(tag)
-    assert t.startswith(f"{tag} OK".encode()), t
-
-
-def ok(reply, tag):
-    untagged, t = reply
-    assert t.startswith(f"{tag} OK".encode()), t
-    return untagged
+from conftest import raw_login as login, raw_append as append, untagged_of_ok as ok
 
 
 def test_uidonly(server):

@@ -81,18 +81,7 @@ pub async fn sweep(shard: Rc<Shard>) {
     }
     let every = Duration::from_secs(cfg.sweep_interval_secs.max(1));
     loop {
-        let stopped = futures_lite::future::or(
-            async {
-                glommio::timer::sleep(every).await;
-                false
-            },
-            async {
-                shard.stop.wait().await;
-                true
-            },
-        )
-        .await;
-        if stopped {
+        if shard.stop.sleep_or_stopped(every).await {
             return;
         }
         for (user, store) in shard.stores.open_stores() {

@@ -106,18 +106,7 @@ const KICK_POLL: Duration = Duration::from_millis(500);
 async fn watch_kicks(shard: Rc<Shard>) {
     let mut seen = shard.users.load_full();
     loop {
-        let stopped = futures_lite::future::or(
-            async {
-                glommio::timer::sleep(KICK_POLL).await;
-                false
-            },
-            async {
-                shard.stop.wait().await;
-                true
-            },
-        )
-        .await;
-        if stopped {
+        if shard.stop.sleep_or_stopped(KICK_POLL).await {
             return;
         }
         let now = shard.users.load_full();

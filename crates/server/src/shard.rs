@@ -52,6 +52,21 @@ impl Stop {
             listener.await;
         }
     }
+
+    /// Sleeps for `d` on a glommio timer; true if the shard stopped first.
+    pub async fn sleep_or_stopped(&self, d: std::time::Duration) -> bool {
+        futures_lite::future::or(
+            async {
+                glommio::timer::sleep(d).await;
+                false
+            },
+            async {
+                self.wait().await;
+                true
+            },
+        )
+        .await
+    }
 }
 
 pub struct Shard {
