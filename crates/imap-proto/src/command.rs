@@ -1357,17 +1357,6 @@ fn mailbox_list<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<Vec<Mailbox<'a>
     Ok(v)
 }
 
-const NOTIFY_EVENTS: &[&[u8]] = &[
-    b"MessageNew",
-    b"MessageExpunge",
-    b"FlagChange",
-    b"AnnotationChange",
-    b"MailboxName",
-    b"SubscriptionChange",
-    b"MailboxMetadataChange",
-    b"ServerMetadataChange",
-];
-
 fn notify<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
     c.sp()?;
     if c.eat_word(b"NONE") {
@@ -1410,10 +1399,9 @@ fn notify<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         if !c.eat_word(b"NONE") {
             c.expect(b'(', ErrorKind::Syntax)?;
             loop {
+                // RFC 5465 §8: `event-ext = atom`. An event the server does
+                // not know is the session's `NO [BADEVENT ...]`, not a BAD.
                 let ev = c.atom()?;
-                if !NOTIFY_EVENTS.iter().any(|e| e.eq_ignore_ascii_case(ev)) {
-                    return Err(ErrorKind::BadParameter);
-                }
                 if ev.eq_ignore_ascii_case(b"MessageNew")
                     && c.peek() == Some(b' ')
                     && c.peek_at(1) == Some(b'(')

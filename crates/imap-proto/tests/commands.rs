@@ -681,10 +681,29 @@ fn id_quota_metadata_notify() {
         parse("a NOTIFY NONE\r\n").body,
         CommandBody::Notify(Notify::None)
     );
+    // An unknown event is grammatical (event-ext); the server answers it.
+    let c = parse("a NOTIFY SET (selected (Bogus MessageNew))\r\n");
+    let CommandBody::Notify(Notify::Set { groups, .. }) = c.body else {
+        panic!()
+    };
+    assert_eq!(groups[0].events, vec![&b"Bogus"[..], b"MessageNew"]);
     assert_eq!(
-        err("a NOTIFY SET (selected (Bogus))\r\n").kind,
+        err("a NOTIFY SET (bogusfilter (MessageNew))\r\n").kind,
         ErrorKind::BadParameter
     );
+    assert_eq!(
+        err("a NOTIFY SET (personal MessageNew)\r\n").kind,
+        ErrorKind::Syntax
+    );
+    assert_eq!(err("a NOTIFY SET\r\n").kind, ErrorKind::MissingArguments);
+    let c = parse("a NOTIFY SET (SELECTED-DELAYED (messagenew (FLAGS) messageexpunge)) (Subtree \"a b\" NONE)\r\n");
+    let CommandBody::Notify(Notify::Set { status, groups }) = c.body else {
+        panic!()
+    };
+    assert!(!status);
+    assert_eq!(groups[0].filter, NotifyFilter::SelectedDelayed);
+    assert!(groups[0].message_new_fetch.is_some());
+    assert!(matches!(&groups[1].filter, NotifyFilter::Subtree(v) if v.len() == 1));
 }
 
 fn search_keys(input: &str) -> (Option<SearchReturn>, Vec<String>) {

@@ -39,6 +39,7 @@ mod config;
 mod error;
 mod event;
 mod expire;
+mod feed;
 mod flags;
 mod import;
 mod index;
@@ -57,6 +58,7 @@ mod verify;
 
 pub use config::{FlagSync, KEYWORDS_CEILING, StoreConfig};
 pub use error::{Result, StoreError};
+pub use feed::{Drained, FeedEvent, FeedSubscription, MessageChange};
 pub use flags::{Flags, KeywordSet};
 pub use messages::MessageBytes;
 pub use metadata::{Annotations, MetaEntries, MetaLimits, MetaOwner};

@@ -713,6 +713,7 @@ impl Store {
             return Ok((0, result));
         }
         let rec = Record::all_of(recs);
+        self.inner.feed.record(&rec, &st.ix);
         let mut e = Encoder::new();
         e.record(&rec);
         let (t, _, _) = self.enqueue(st, e.buf, true, commit);

@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub(crate) snapshots: RefCell<HashMap<MailboxId, CachedList>>,
     /// Released by `close` or when the last handle is dropped.
     pub(crate) lock: RefCell<Option<crate::lock::DirLock>>,
+    /// Changes for sessions that follow every mailbox (NOTIFY).
+    pub(crate) feed: crate::feed::Feed,
 }
 
 /// A snapshot's message list and the (highest modseq, visible length) it
@@ -301,6 +303,7 @@ impl Store {
                 syncs: Cell::new(0),
                 snapshots: RefCell::new(HashMap::new()),
                 lock: RefCell::new(Some(lock)),
+                feed: crate::feed::Feed::default(),
             }),
         };
         if store.inner.st.borrow().ix.by_name(INBOX).is_none() {
@@ -377,6 +380,7 @@ impl Store {
         let mut e = Encoder::new();
         e.record(rec);
         let (t, seg, _) = self.enqueue(st, e.buf, need_sync, None);
+        self.inner.feed.record(rec, &st.ix);
         st.ix.apply(rec, seg);
         t
     }
@@ -486,6 +490,10 @@ impl Store {
                 if let Some(m) = st.ix.mailboxes.get_mut(&mb) {
                     m.visible_uidnext = m.visible_uidnext.max(next);
                 }
+                self.inner.feed.push(crate::feed::FeedEvent::Messages {
+                    mailbox: mb,
+                    change: crate::feed::MessageChange::New,
+                });
             }
         } else {
             // Only synced records carry commits; keep any for the next sync.
@@ -560,6 +568,12 @@ impl Store {
     /// Resolves once something changed after `generation` was read (IDLE).
     pub async fn wait_change(&self, generation: u64) {
         self.inner.changed.wait_past(generation).await
+    }
+
+    /// Follows every change of this store from now on, keeping at most
+    /// `limit` undrained events (then the subscription reports an overflow).
+    pub fn subscribe_feed(&self, limit: usize) -> crate::feed::FeedSubscription {
+        self.inner.feed.subscribe(limit)
     }
 
     // ------------------------------------------------------------ checkpoint, close
