@@ -696,7 +696,9 @@ fn id_quota_metadata_notify() {
         ErrorKind::Syntax
     );
     assert_eq!(err("a NOTIFY SET\r\n").kind, ErrorKind::MissingArguments);
-    let c = parse("a NOTIFY SET (SELECTED-DELAYED (messagenew (FLAGS) messageexpunge)) (Subtree \"a b\" NONE)\r\n");
+    let c = parse(
+        "a NOTIFY SET (SELECTED-DELAYED (messagenew (FLAGS) messageexpunge)) (Subtree \"a b\" NONE)\r\n",
+    );
     let CommandBody::Notify(Notify::Set { status, groups }) = c.body else {
         panic!()
     };

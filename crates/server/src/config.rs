@@ -243,6 +243,12 @@ pub struct ImapSettings {
     /// a message for SEARCH, about 32 for SORT). A bigger result gets
     /// `* NO [NOUPDATE "tag"]`, at the search or when it grows past this.
     pub context_max_results: usize,
+    /// NOTIFY (RFC 5465): changes a session may have waiting to be sent
+    /// before it gets `[NOTIFICATIONOVERFLOW]` instead.
+    pub notify_queue: usize,
+    /// NOTIFY SET: mailbox names a client may list in its `subtree` and
+    /// `mailboxes` filters together (more: `NO [NOTIFICATIONOVERFLOW]`).
+    pub notify_max_names: usize,
 }
 
 impl Default for ImapSettings {
@@ -255,6 +261,8 @@ impl Default for ImapSettings {
             context_max_updates: 8,
             context_max_changes: 10_000,
             context_max_results: 1_000_000,
+            notify_queue: 1000,
+            notify_max_names: 100,
         }
     }
 }

@@ -177,11 +177,9 @@ fn events_of(rec: &Record, ix: &Index, out: &mut Vec<FeedEvent>) {
         }),
         Record::Flags { mailbox, .. } => out.push(msgs(*mailbox, MessageChange::Flags)),
         Record::Expunge { mailbox, .. } => out.push(msgs(*mailbox, MessageChange::Expunge)),
-        Record::Copy { src, is_move, .. } => {
-            if *is_move {
-                out.push(msgs(*src, MessageChange::Expunge));
-            }
-        }
+        Record::Copy {
+            src, is_move: true, ..
+        } => out.push(msgs(*src, MessageChange::Expunge)),
         Record::Batch(items) => {
             for r in items {
                 events_of(r, ix, out);

@@ -7,6 +7,7 @@ mod context;
 mod mailboxes;
 mod metadata;
 mod names;
+mod notify;
 mod progress;
 mod quota;
 mod resync;

@@ -335,6 +335,10 @@ impl Cx {
                 self.set_metadata(tag, &mailbox, &entries).await?;
                 return Ok(Next::Continue);
             }
+            CommandBody::Notify(n) => {
+                self.notify_cmd(tag, &n)?;
+                return Ok(Next::Continue);
+            }
             CommandBody::Copy { uid, set, mailbox } => {
                 self.copy_or_move(uid, &set, &mailbox, false).await?
             }
@@ -349,8 +353,7 @@ impl Cx {
         if let Some(n) = self.cut_to.take() {
             self.mark_message_limit(&mut done, n);
         }
-        self.sync_selected(done.allow_expunge);
-        self.update_contexts().await;
+        self.sync_and_notify(done.allow_expunge).await?;
         let code = match &done.code {
             DoneCode::None => None,
             DoneCode::ReadOnly => Some(Code::ReadOnly),
@@ -668,6 +671,7 @@ impl Cx {
             bytes.saturating_sub(credit.1),
         )?;
         let uids = store.append(id, &owned).await?;
+        self.note_own(id);
         let uidvalidity = store.status(id)?.uidvalidity;
         Ok(Done {
             code: DoneCode::AppendUid {
@@ -1131,6 +1135,7 @@ impl Cx {
         } else {
             store.copy(src, &uids, dst).await?
         };
+        self.note_own(dst);
         let src_set = compress(r.pairs.iter().map(|p| p.0));
         let dst_set: Vec<(u32, u32)> = compress(r.pairs.iter().map(|p| p.1));
         if !is_move {

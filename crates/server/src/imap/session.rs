@@ -103,6 +103,8 @@ pub(super) struct Cx {
     /// Set when the running command's message set was cut to the first
     /// `max_messages_per_command` (RFC 9738 MESSAGELIMIT).
     pub cut_to: Option<u32>,
+    /// NOTIFY SET in force (RFC 5465); `None` before it and after NONE.
+    pub notify: Option<super::notify::NotifyState>,
 }
 
 pub struct Session {
@@ -169,6 +171,7 @@ impl Session {
                 selected: None,
                 saved: None,
                 cut_to: None,
+                notify: None,
             },
         }
     }
@@ -223,7 +226,7 @@ impl Session {
             if self.cx.conn.flush().await.is_err() {
                 break;
             }
-            match self.read_more().await {
+            match self.read_or_push().await {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -252,6 +255,31 @@ impl Session {
             tracing::info!(user = u.name, "session ended");
         }
         let _ = self.cx.conn.close().await;
+    }
+
+    /// Reads the next command; meanwhile, under NOTIFY, writes changes as
+    /// they happen (only between commands: never into a half-sent one).
+    async fn read_or_push(&mut self) -> io::Result<bool> {
+        loop {
+            let store = match (&self.cx.notify, self.rbuf.is_empty()) {
+                (Some(_), true) => self.cx.store(),
+                _ => None,
+            };
+            let Some(store) = store else {
+                return self.read_more().await;
+            };
+            let generation = store.change_generation();
+            self.cx.push_notify().await?;
+            self.cx.conn.flush().await?;
+            let got = futures_lite::future::or(async { self.read_more().await.map(Some) }, async {
+                store.wait_change(generation).await;
+                Ok(None)
+            })
+            .await?;
+            if let Some(more) = got {
+                return Ok(more);
+            }
+        }
     }
 
     /// Reads more input. False when the client closed or the shard stops.
@@ -414,15 +442,13 @@ impl Session {
         encode::continuation(&mut self.cx.conn.wbuf, "idling");
         let limits = parser_limits(&self.cx.shard);
         loop {
-            self.cx.sync_selected(true);
-            self.cx.update_contexts().await;
+            self.cx.sync_and_notify(true).await?;
             self.cx.conn.flush().await?;
             // Input first: DONE may already be buffered (pipelined).
             match imap_proto::parse_idle_done(&self.rbuf, &limits) {
                 Ok(imap_proto::Line::Done { consumed, .. }) => {
                     self.rbuf.advance(consumed);
-                    self.cx.sync_selected(true);
-                    self.cx.update_contexts().await;
+                    self.cx.sync_and_notify(true).await?;
                     encode::tagged(
                         &mut self.cx.conn.wbuf,
                         tag,
@@ -741,6 +767,7 @@ impl Cx {
                 ("CONTEXT=SORT", "CONTEXT=SORT"),
                 ("OBJECTID", "OBJECTID"),
                 ("SAVEDATE", "SAVEDATE"),
+                ("NOTIFY", "NOTIFY"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
@@ -896,8 +923,7 @@ impl Cx {
                 Next::Continue
             }
             CommandBody::Noop => {
-                self.sync_selected(true);
-                self.update_contexts().await;
+                self.sync_and_notify(true).await?;
                 self.ok(tag, "NOOP completed");
                 Next::Continue
             }
@@ -985,6 +1011,7 @@ impl Cx {
                     super::context::closed(&sel, &mut self.conn.wbuf);
                 }
                 self.saved = None;
+                self.notify = None;
                 if let Some(u) = self.user.take() {
                     tracing::info!(user = u.name, "unauthenticated");
                 }
