@@ -18,7 +18,8 @@ from conftest import USERS, Raw, free_port
 
 PW = USERS["alice"]
 WAIT = 5.0
-SUPPORTED = b"[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]"
+BASE = b"MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"
+SUPPORTED = b"[BADEVENT (" + BASE + b" MailboxMetadataChange ServerMetadataChange)]"
 
 
 @pytest.fixture
@@ -318,9 +319,8 @@ def test_badevent_and_bad_arguments(srv):
     r = login(srv)
     for tag, cmd in [
         ("b1", "NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))"),
-        ("b2", "NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MailboxMetadataChange))"),
-        ("b3", "NOTIFY SET (personal (ServerMetadataChange))"),
-        ("b4", "NOTIFY SET (personal (Whatever))"),
+        ("b2", "NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (Whatever))"),
+        ("b3", "NOTIFY SET (personal (MessageNew MessageExpunge)) (inboxes (AnnotationChange))"),
     ]:
         lines, t = r.cmd(tag, cmd)
         assert lines == [] and t == f"{tag} NO ".encode() + SUPPORTED + b" Unsupported NOTIFY event\r\n", (cmd, t)
@@ -401,4 +401,48 @@ def test_notify_disabled(make_server):
     assert lines == [] and t == b"n BAD NOTIFY is not enabled on this server\r\n", t
     lines, t = r.cmd("n2", "NOTIFY NONE")
     assert lines == [] and t == b"n2 BAD NOTIFY is not enabled on this server\r\n", t
+    r.close()
+
+
+def test_metadata_changes(srv):
+    r = login(srv)
+    o = login(srv)
+    ok(o.cmd("c", "CREATE Work"), "c")
+    ok(o.cmd("c2", "CREATE Other"), "c2")
+    ok(r.cmd("n", "NOTIFY SET (mailboxes Other NONE) (personal (MailboxMetadataChange ServerMetadataChange))"), "n")
+    ok(o.cmd("m1", 'SETMETADATA Work (/private/comment "x" /shared/comment "y")'), "m1")
+    assert pushed(r, b'* METADATA "Work" /private/comment /shared/comment\r\n') == []
+    ok(o.cmd("m2", 'SETMETADATA "" (/private/vendor/a "1")'), "m2")
+    assert pushed(r, b'* METADATA "" /private/vendor/a\r\n') == []
+    ok(o.cmd("m3", "SETMETADATA Work (/private/comment NIL)"), "m3")
+    assert pushed(r, b'* METADATA "Work" /private/comment\r\n') == []
+    # Other is silenced; a NIL for an entry that does not exist changes nothing.
+    ok(o.cmd("m4", 'SETMETADATA Other (/private/comment "z")'), "m4")
+    ok(o.cmd("m5", "SETMETADATA Work (/private/nothing NIL)"), "m5")
+    quiet(r)
+    # Without the event, nothing.
+    ok(r.cmd("n2", "NOTIFY SET (personal (MailboxName))"), "n2")
+    ok(o.cmd("m6", 'SETMETADATA "" (/private/vendor/a "2")'), "m6")
+    ok(o.cmd("m7", 'SETMETADATA Work (/private/comment "again")'), "m7")
+    quiet(r)
+    o.close()
+    r.close()
+
+
+@pytest.mark.parametrize(
+    "off,known",
+    [
+        ("METADATA", BASE + b" ServerMetadataChange"),
+        ("METADATA-SERVER", BASE),
+    ],
+)
+def test_metadata_events_need_metadata(make_server, off, known):
+    srv = make_server(extra=f'[imap]\ndisable = ["{off}"]\n')
+    r = login(srv)
+    for tag, event in [("a", "MailboxMetadataChange"), ("b", "ServerMetadataChange")]:
+        lines, t = r.cmd(tag, f"NOTIFY SET (personal ({event}))")
+        if event.encode() in known:
+            assert t == f"{tag} OK NOTIFY completed\r\n".encode(), t
+        else:
+            assert t == f"{tag} NO [BADEVENT (".encode() + known + b")] Unsupported NOTIFY event\r\n", t
     r.close()

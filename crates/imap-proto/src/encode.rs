@@ -835,6 +835,18 @@ pub fn metadata(buf: &mut BytesMut, name: &str, utf8: bool, entries: &[(&str, Op
     buf.extend_from_slice(b")\r\n");
 }
 
+/// `* METADATA "INBOX" /private/comment /shared/x`: entries that changed,
+/// without their values (RFC 5464 §4.4.2, unsolicited).
+pub fn metadata_changed(buf: &mut BytesMut, name: &str, utf8: bool, entries: &[&str]) {
+    buf.extend_from_slice(b"* METADATA ");
+    mailbox(buf, name, utf8);
+    for entry in entries {
+        buf.put_u8(b' ');
+        astring(buf, entry.as_bytes(), true);
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
 /// One address of an ENVELOPE address list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Address<'a> {

@@ -50,6 +50,12 @@ pub enum FeedEvent {
         name: String,
         on: bool,
     },
+    /// Annotations (METADATA) set or removed: of a mailbox, or of the
+    /// server (`None`).
+    Metadata {
+        mailbox: Option<MailboxId>,
+        entries: Vec<String>,
+    },
 }
 
 struct Queue {
@@ -148,6 +154,10 @@ fn name_of(ix: &Index, id: MailboxId) -> Option<String> {
     ix.mailboxes.get(&id).map(|m| m.name.clone())
 }
 
+fn meta_owner(owner: u32) -> Option<MailboxId> {
+    (owner != crate::record::META_SERVER).then_some(owner)
+}
+
 fn events_of(rec: &Record, ix: &Index, out: &mut Vec<FeedEvent>) {
     let msgs = |mailbox, change| FeedEvent::Messages { mailbox, change };
     match rec {
@@ -180,6 +190,14 @@ fn events_of(rec: &Record, ix: &Index, out: &mut Vec<FeedEvent>) {
         Record::Copy {
             src, is_move: true, ..
         } => out.push(msgs(*src, MessageChange::Expunge)),
+        Record::MetaSet { owner, entries } => out.push(FeedEvent::Metadata {
+            mailbox: meta_owner(*owner),
+            entries: entries.iter().map(|(n, _)| n.clone()).collect(),
+        }),
+        Record::MetaRemove { owner, names } => out.push(FeedEvent::Metadata {
+            mailbox: meta_owner(*owner),
+            entries: names.clone(),
+        }),
         Record::Batch(items) => {
             for r in items {
                 events_of(r, ix, out);

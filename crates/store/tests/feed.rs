@@ -5,7 +5,8 @@ mod common;
 
 use common::{cfg, new_msg, raw, run};
 use store::{
-    Drained, ExpungeMode, FeedEvent, FlagOp, Flags, INBOX, MessageChange, SpecialUse, Store,
+    Drained, ExpungeMode, FeedEvent, FlagOp, Flags, INBOX, MessageChange, MetaOwner, SpecialUse,
+    Store,
 };
 
 fn events(d: Drained) -> Vec<FeedEvent> {
@@ -88,6 +89,48 @@ fn every_kind_of_change_reaches_a_subscriber_in_order() {
             ]
         );
         assert!(sub.is_empty());
+        s.set_metadata(
+            MetaOwner::Mailbox(work),
+            vec![
+                ("/private/a".into(), Some(b"1".to_vec())),
+                ("/private/b".into(), None),
+            ],
+        )
+        .await
+        .unwrap();
+        s.set_metadata(MetaOwner::Server, vec![("/private/a".into(), None)])
+            .await
+            .unwrap();
+        s.set_metadata(MetaOwner::Mailbox(work), vec![("/private/a".into(), None)])
+            .await
+            .unwrap();
+        // Removing what is not there changes nothing.
+        assert_eq!(
+            events(sub.drain()),
+            vec![
+                FeedEvent::Metadata {
+                    mailbox: Some(work),
+                    entries: vec!["/private/a".into()]
+                },
+                FeedEvent::Metadata {
+                    mailbox: Some(work),
+                    entries: vec!["/private/a".into()]
+                },
+            ]
+        );
+        s.set_metadata(
+            MetaOwner::Server,
+            vec![("/shared/x".into(), Some(b"v".to_vec()))],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            events(sub.drain()),
+            vec![FeedEvent::Metadata {
+                mailbox: None,
+                entries: vec!["/shared/x".into()]
+            }]
+        );
         s.delete_mailbox("Job/a").await.unwrap();
         assert_eq!(
             events(sub.drain()),

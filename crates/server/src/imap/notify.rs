@@ -6,7 +6,7 @@
 //! written at the points RFC 5465 allows: the end of a command, while
 //! the session waits for the next one, and during IDLE. Other mailboxes
 //! are reported as `* STATUS`, mailbox and subscription changes as
-//! `* LIST`. The selected mailbox keeps its view (`MailboxView`), which
+//! `* LIST`, annotation changes as `* METADATA`. The selected mailbox keeps its view (`MailboxView`), which
 //! the `selected`/`selected-delayed` filters make push changes between
 //! commands too.
 
@@ -18,12 +18,15 @@ use imap_proto::{FetchAttrs, Notify, NotifyFilter, NotifyGroup, StatusItem};
 use std::io;
 use store::{Drained, FeedEvent, MailboxId, MessageChange, Store};
 
-/// Events this server reports, as BADEVENT lists them (RFC 5465 §6).
-/// AnnotationChange needs ANNOTATE; MailboxMetadataChange and
-/// ServerMetadataChange need METADATA, which this server lacks:
-/// `Events::parse` is where they become known once it has them.
-const SUPPORTED: &str =
+/// Events this server reports, as BADEVENT lists them (RFC 5465 §6), by
+/// what of METADATA is enabled (METADATA needs METADATA-SERVER).
+/// AnnotationChange needs ANNOTATE (RFC 5257), which this server lacks.
+const SUPPORTED_BASE: &str =
     "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)";
+const SUPPORTED_SERVER_META: &str = "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName \
+     SubscriptionChange ServerMetadataChange)";
+const SUPPORTED_ALL_META: &str = "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName \
+     SubscriptionChange MailboxMetadataChange ServerMetadataChange)";
 
 /// A set of events, one bit each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,25 +38,30 @@ impl Events {
     const FLAGS: u8 = 4;
     const NAME: u8 = 8;
     const SUBSCRIPTION: u8 = 16;
+    const MAILBOX_META: u8 = 32;
+    const SERVER_META: u8 = 64;
     const MESSAGE: u8 = Self::NEW | Self::EXPUNGE | Self::FLAGS;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
 
-    /// The bit of a supported event name, `None` for any other.
-    fn parse(name: &[u8]) -> Option<u8> {
-        const NAMES: [(&[u8], u8); 5] = [
+    /// The bit of an event name, if `known` (the events enabled) has it.
+    fn parse(name: &[u8], known: u8) -> Option<u8> {
+        const NAMES: [(&[u8], u8); 7] = [
             (b"MessageNew", Events::NEW),
             (b"MessageExpunge", Events::EXPUNGE),
             (b"FlagChange", Events::FLAGS),
             (b"MailboxName", Events::NAME),
             (b"SubscriptionChange", Events::SUBSCRIPTION),
+            (b"MailboxMetadataChange", Events::MAILBOX_META),
+            (b"ServerMetadataChange", Events::SERVER_META),
         ];
         NAMES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, b)| *b)
+            .filter(|b| known & b != 0)
     }
 
     fn of(change: MessageChange) -> u8 {
@@ -144,19 +152,19 @@ impl NotifyState {
                 .iter()
                 .any(|s| s == n)
         };
-        for g in &self.groups {
-            if !g.filter.matches(name, &subscribed) {
-                continue;
-            }
-            if g.events.0 == 0 {
-                return false;
-            }
-            if g.events.has(bit) {
-                return true;
-            }
-        }
-        false
+        self.groups
+            .iter()
+            .find(|g| g.filter.matches(name, &subscribed))
+            .is_some_and(|g| g.events.has(bit))
     }
+}
+
+/// What of METADATA (RFC 5464) is enabled, for its NOTIFY events.
+#[derive(Debug, Clone, Copy)]
+enum Meta {
+    None,
+    Server,
+    All,
 }
 
 /// Checks a NOTIFY SET against RFC 5465 §3.1 and §5 and builds its state.
@@ -166,14 +174,26 @@ fn build(
     store: &Store,
     queue: usize,
     max_names: usize,
+    meta: Meta,
 ) -> Result<NotifyState, ExecError> {
+    let (known, supported) = match meta {
+        Meta::None => (
+            Events::MESSAGE | Events::NAME | Events::SUBSCRIPTION,
+            SUPPORTED_BASE,
+        ),
+        Meta::Server => (
+            Events::MESSAGE | Events::NAME | Events::SUBSCRIPTION | Events::SERVER_META,
+            SUPPORTED_SERVER_META,
+        ),
+        Meta::All => (u8::MAX, SUPPORTED_ALL_META),
+    };
     let mut out = Vec::new();
     let mut selected: Option<SelectedRule> = None;
     // BADEVENT first (a tagged NO, RFC 5465 §6): the client learns what it
     // may ask for at all.
     for g in groups {
-        if g.events.iter().any(|e| Events::parse(e).is_none()) {
-            return Err(ExecError::no(Some(SUPPORTED), "Unsupported NOTIFY event"));
+        if g.events.iter().any(|e| Events::parse(e, known).is_none()) {
+            return Err(ExecError::no(Some(supported), "Unsupported NOTIFY event"));
         }
     }
     let names_given: usize = groups
@@ -194,7 +214,7 @@ fn build(
     for g in groups {
         let mut ev = Events::default();
         for e in &g.events {
-            ev.0 |= Events::parse(e).unwrap_or(0);
+            ev.0 |= Events::parse(e, known).unwrap_or(0);
         }
         if ev.has(Events::NEW) != ev.has(Events::EXPUNGE) {
             return Err(ExecError::bad("MessageNew and MessageExpunge go together"));
@@ -272,12 +292,20 @@ impl Cx {
             Notify::Set { status, groups } => (*status, groups),
         };
         let imap = &self.shard.cfg.imap;
+        let meta = if !imap.allows("METADATA-SERVER") {
+            Meta::None
+        } else if imap.allows("METADATA") {
+            Meta::All
+        } else {
+            Meta::Server
+        };
         let state = build(
             groups,
             self.utf8(),
             &store,
             imap.notify_queue,
             imap.notify_max_names,
+            meta,
         )?;
         if status {
             // RFC 5465 §3.1: the state of every mailbox the message events
@@ -443,6 +471,28 @@ impl Cx {
                             attrs.push("\\NonExistent");
                         }
                         self.notify_list(&attrs, &name, None);
+                    }
+                }
+                FeedEvent::Metadata { mailbox, entries } => {
+                    // ServerMetadataChange concerns no mailbox: any filter
+                    // that lists it asks for it (RFC 5465 §5.8).
+                    let (name, wanted) = match mailbox {
+                        None => (
+                            String::new(),
+                            n.groups.iter().any(|g| g.events.has(Events::SERVER_META)),
+                        ),
+                        Some(id) => match store.mailbox_name(id) {
+                            Some(name) => {
+                                let w = n.wants(&name, Events::MAILBOX_META, &store);
+                                (name, w)
+                            }
+                            None => continue,
+                        },
+                    };
+                    if wanted {
+                        let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
+                        let utf8 = self.utf8();
+                        encode::metadata_changed(&mut self.conn.wbuf, &name, utf8, &entries);
                     }
                 }
                 FeedEvent::Messages { .. } => {}
