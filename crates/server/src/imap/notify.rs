@@ -506,14 +506,7 @@ impl Cx {
     pub(super) async fn sync_and_notify(&mut self, allow_expunge: bool) -> io::Result<()> {
         let rule = self.notify.as_ref().and_then(|n| n.selected.clone());
         let allow = allow_expunge || rule.as_ref().is_some_and(|r| r.immediate_expunge());
-        let before = self.selected.as_ref().map(|s| s.view.len());
-        self.sync_selected(allow);
-        if let (Some(rule), Some(before)) = (rule, before)
-            && rule.events.has(Events::NEW)
-            && rule.fetch.is_some()
-        {
-            self.fetch_new(&rule, before).await?;
-        }
+        self.sync_then_fetch(rule.as_ref(), allow).await?;
         self.deliver_notify();
         Ok(())
     }
@@ -534,23 +527,41 @@ impl Cx {
                     if *mailbox == id && r.events.has(Events::of(*change)))
             });
             if asked {
-                let before = self.selected.as_ref().map(|s| s.view.len());
-                self.sync_selected(r.immediate_expunge());
-                if let Some(before) = before
-                    && r.events.has(Events::NEW)
-                    && r.fetch.is_some()
-                {
-                    self.fetch_new(&r, before).await?;
-                }
+                self.sync_then_fetch(Some(&r), r.immediate_expunge())
+                    .await?;
             }
         }
         self.write_feed(events);
         Ok(())
     }
 
+    /// Syncs the selected mailbox, then sends MessageNew's FETCH items for
+    /// the messages that sync added.
+    async fn sync_then_fetch(
+        &mut self,
+        rule: Option<&SelectedRule>,
+        allow_expunge: bool,
+    ) -> io::Result<()> {
+        let before = self
+            .selected
+            .as_ref()
+            .map(|s| (s.view.id, s.view.max_uid()));
+        self.sync_selected(allow_expunge);
+        let now = self.selected.as_ref().map(|s| s.view.id);
+        match (rule, before) {
+            (Some(r), Some((id, known)))
+                if Some(id) == now && r.events.has(Events::NEW) && r.fetch.is_some() =>
+            {
+                self.fetch_new(r, known).await
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// FETCH responses with MessageNew's attributes for the messages the
-    /// last sync added after the first `before`.
-    async fn fetch_new(&mut self, rule: &SelectedRule, before: u32) -> io::Result<()> {
+    /// last sync added: those above `known`, the highest UID before it (the
+    /// same sync may have expunged some, so a count would not do).
+    async fn fetch_new(&mut self, rule: &SelectedRule, known: u32) -> io::Result<()> {
         use imap_exec::fetch::{FetchOptions, fetch};
         let (Some(store), Some(attrs)) = (self.store(), rule.fetch_attrs()) else {
             return Ok(());
@@ -558,13 +569,13 @@ impl Cx {
         let Some(sel) = self.selected.as_ref() else {
             return Ok(());
         };
-        let msgs: Vec<(u32, store::MessageInfo)> = sel
-            .view
-            .messages()
+        let all = sel.view.messages();
+        // In UID order: the new ones are at the end.
+        let start = all.partition_point(|m| m.uid <= known);
+        let msgs: Vec<(u32, store::MessageInfo)> = all[start..]
             .iter()
             .enumerate()
-            .skip(before as usize)
-            .map(|(i, m)| (i as u32 + 1, m.clone()))
+            .map(|(i, m)| ((start + i) as u32 + 1, m.clone()))
             .collect();
         if msgs.is_empty() {
             return Ok(());
