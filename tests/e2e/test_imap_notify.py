@@ -446,3 +446,40 @@ def test_metadata_events_need_metadata(make_server, off, known):
         else:
             assert t == f"{tag} NO [BADEVENT (".encode() + known + b")] Unsupported NOTIFY event\r\n", t
     r.close()
+
+
+def test_subscribed_filter(srv):
+    r = login(srv)
+    o = login(srv)
+    ok(o.cmd("c", "CREATE Work"), "c")
+    ok(o.cmd("c2", "CREATE Other"), "c2")
+    ok(r.cmd("n", "NOTIFY SET (subscribed (MessageNew MessageExpunge SubscriptionChange))"), "n")
+    ok(o.cmd("s", "SUBSCRIBE Work"), "s")
+    assert pushed(r, b'* LIST (\\Subscribed) "/" "Work"\r\n') == []
+    append(o, "a1", "Other")
+    append(o, "a2", "Work")
+    assert pushed(r, b'* STATUS "Work" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n') == []
+    # Leaving the filter is reported too; after that, nothing.
+    ok(o.cmd("u", "UNSUBSCRIBE Work"), "u")
+    assert pushed(r, b'* LIST () "/" "Work"\r\n') == []
+    append(o, "a3", "Work")
+    quiet(r)
+    o.close()
+    r.close()
+
+
+def test_uidonly_message_new(srv):
+    r = login(srv)
+    o = login(srv)
+    ok(r.cmd("e", "ENABLE IMAP4rev2 UIDONLY"), "e")
+    ok(r.cmd("s", "SELECT INBOX"), "s")
+    ok(r.cmd("n", "NOTIFY SET (selected (MessageNew (FLAGS RFC822.SIZE) MessageExpunge))"), "n")
+    append(o, "a", "INBOX")
+    assert pushed(r, b"* 1 EXISTS\r\n") == []
+    assert r.line() == b"* 1 UIDFETCH (FLAGS () RFC822.SIZE 21)\r\n"
+    ok(o.cmd("s", "SELECT INBOX"), "s")
+    ok(o.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)"), "d")
+    ok(o.cmd("x", "EXPUNGE"), "x")
+    assert pushed(r, b"* VANISHED 1\r\n") == []
+    o.close()
+    r.close()
