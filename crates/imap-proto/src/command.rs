@@ -1399,7 +1399,7 @@ fn notify<'a>(c: &mut Cursor<'a>, lim: &Limits) -> PResult<CommandBody<'a>> {
         if !c.eat_word(b"NONE") {
             c.expect(b'(', ErrorKind::Syntax)?;
             loop {
-                // RFC 5465 §8: `event-ext = atom`. An event the server does
+                // RFC 5465: `event-ext = atom`. An event the server does
                 // not know is the session's `NO [BADEVENT ...]`, not a BAD.
                 let ev = c.atom()?;
                 if ev.eq_ignore_ascii_case(b"MessageNew")

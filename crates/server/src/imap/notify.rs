@@ -18,7 +18,7 @@ use imap_proto::{FetchAttrs, Notify, NotifyFilter, NotifyGroup, StatusItem};
 use std::io;
 use store::{Drained, FeedEvent, MailboxId, MessageChange, Store};
 
-/// Events this server reports, as BADEVENT lists them (RFC 5465 §6), by
+/// Events this server reports, as BADEVENT lists them (RFC 5465), by
 /// what of METADATA is enabled (METADATA needs METADATA-SERVER).
 /// AnnotationChange needs ANNOTATE (RFC 5257), which this server lacks.
 const SUPPORTED_BASE: &str =
@@ -112,7 +112,7 @@ struct Group {
 pub(super) struct SelectedRule {
     /// `selected-delayed`: expunges wait for a point where base IMAP allows
     /// them; `selected`: they go out at once, even after FETCH, STORE and
-    /// SEARCH (the client uses UIDs, RFC 5465 §6.1).
+    /// SEARCH (the client uses UIDs, RFC 5465).
     pub delayed: bool,
     events: Events,
     /// MessageNew's FETCH attributes, as the client wrote them (the list
@@ -138,7 +138,7 @@ pub(super) struct NotifyState {
     pub selected: Option<SelectedRule>,
     feed: store::FeedSubscription,
     /// Mailboxes the current command changed itself: their changes are
-    /// not reported back as STATUS (RFC 5465 §5).
+    /// not reported back as STATUS (RFC 5465).
     pub own: Vec<MailboxId>,
 }
 
@@ -167,7 +167,7 @@ enum Meta {
     All,
 }
 
-/// Checks a NOTIFY SET against RFC 5465 §3.1 and §5 and builds its state.
+/// Checks a NOTIFY SET against RFC 5465 and builds its state.
 fn build(
     groups: &[NotifyGroup<'_>],
     utf8: bool,
@@ -189,7 +189,7 @@ fn build(
     };
     let mut out = Vec::new();
     let mut selected: Option<SelectedRule> = None;
-    // BADEVENT first (a tagged NO, RFC 5465 §6): the client learns what it
+    // BADEVENT first (a tagged NO, RFC 5465): the client learns what it
     // may ask for at all.
     for g in groups {
         if g.events.iter().any(|e| Events::parse(e, known).is_none()) {
@@ -308,7 +308,7 @@ impl Cx {
             meta,
         )?;
         if status {
-            // RFC 5465 §3.1: the state of every mailbox the message events
+            // RFC 5465: the state of every mailbox the message events
             // will be reported for, so the client starts from a known point.
             let selected = self.selected.as_ref().map(|s| s.view.id);
             for mb in store.list() {
@@ -323,10 +323,11 @@ impl Cx {
         Ok(())
     }
 
-    /// `* STATUS` for a mailbox other than the selected one. RFC 5465 §5.2
-    /// to §5.3 need MESSAGES and UIDNEXT for new and expunged messages and
-    /// §5.1 UNSEEN (and, under CONDSTORE, HIGHESTMODSEQ) for flag changes;
-    /// one shape for every event keeps the client's bookkeeping simple.
+    /// `* STATUS` for a mailbox other than the selected one. New and
+    /// expunged messages show in MESSAGES and UIDNEXT, flag changes in
+    /// UNSEEN (and, under CONDSTORE, HIGHESTMODSEQ);
+    /// one shape for every event (RFC 5465) keeps the client's bookkeeping
+    /// simple.
     fn write_notify_status(&mut self, store: &Store, id: MailboxId, name: &str) {
         let Ok(st) = store.status(id) else {
             return;
@@ -377,7 +378,7 @@ impl Cx {
         match n.feed.drain() {
             Drained::Events(e) => e,
             Drained::Overflowed => {
-                // RFC 5465 §6: the client must resynchronise; nothing more
+                // RFC 5465: the client must resynchronise; nothing more
                 // is sent for NOTIFY until it asks again.
                 self.notify = None;
                 encode::untagged_status(
@@ -475,7 +476,7 @@ impl Cx {
                 }
                 FeedEvent::Metadata { mailbox, entries } => {
                     // ServerMetadataChange concerns no mailbox: any filter
-                    // that lists it asks for it (RFC 5465 §5.8).
+                    // that lists it asks for it (RFC 5465).
                     let (name, wanted) = match mailbox {
                         None => (
                             String::new(),
