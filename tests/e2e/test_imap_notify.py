@@ -483,3 +483,36 @@ def test_uidonly_message_new(srv):
     assert pushed(r, b"* VANISHED 1\r\n") == []
     o.close()
     r.close()
+
+
+def test_pushed_changes_do_not_keep_a_silent_session(make_server):
+    """Autologout counts from the client's last command: changes pushed to
+    it (here a new mailbox every half second) do not restart the clock."""
+    srv = make_server(extra="[limits]\nidle_timeout_secs = 2\n")
+    r = login(srv)
+    o = login(srv)
+    ok(r.cmd("n", "NOTIFY SET (personal (MailboxName))"), "n")
+    # Raw reads: a timed-out read would break the line reader.
+    data = b""
+    start = time.monotonic()
+    for i in range(20):
+        # Pacing, not a measurement: a change every half second, for up to
+        # ten seconds (the limit is two).
+        tick = start + i * 0.5
+        ok(o.cmd(f"c{i}", f"CREATE M{i}"), f"c{i}")
+        closed = False
+        while not closed and time.monotonic() < tick + 0.5:
+            r.sock.settimeout(max(0.01, tick + 0.5 - time.monotonic()))
+            try:
+                chunk = r.sock.recv(4096)
+            except socket.timeout:
+                continue
+            closed = not chunk
+            data += chunk
+        if closed:
+            break
+    else:
+        raise AssertionError(f"still connected after 20 changes: {data!r}")
+    assert data.startswith(b'* LIST () "/" "M0"\r\n'), data
+    assert data.endswith(b"* BYE Autologout; idle for too long\r\n"), data
+    o.close()

@@ -260,21 +260,31 @@ impl Session {
     /// Reads the next command; meanwhile, under NOTIFY, writes changes as
     /// they happen (only between commands: never into a half-sent one).
     async fn read_or_push(&mut self) -> io::Result<bool> {
+        // The autologout counts from the client's last command, not from
+        // the last change pushed to it.
+        let deadline = std::time::Instant::now() + self.silence_limit();
         loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no command"));
+            }
             let store = match (&self.cx.notify, self.rbuf.is_empty()) {
                 (Some(_), true) => self.cx.store(),
                 _ => None,
             };
             let Some(store) = store else {
-                return self.read_more().await;
+                return self.read_more_within(left).await;
             };
             let generation = store.change_generation();
             self.cx.push_notify().await?;
             self.cx.conn.flush().await?;
-            let got = futures_lite::future::or(async { self.read_more().await.map(Some) }, async {
-                store.wait_change(generation).await;
-                Ok(None)
-            })
+            let got = futures_lite::future::or(
+                async { self.read_more_within(left).await.map(Some) },
+                async {
+                    store.wait_change(generation).await;
+                    Ok(None)
+                },
+            )
             .await?;
             if let Some(more) = got {
                 return Ok(more);
@@ -282,16 +292,24 @@ impl Session {
         }
     }
 
-    /// Reads more input. False when the client closed or the shard stops.
-    async fn read_more(&mut self) -> io::Result<bool> {
+    /// How long a session may stay silent before it is logged out.
+    fn silence_limit(&self) -> Duration {
         let secs = if self.cx.user.is_some() {
             self.cx.shard.cfg.limits.idle_timeout_secs
         } else {
             self.cx.shard.cfg.limits.login_timeout_secs
         };
-        self.cx
-            .conn
-            .set_read_timeout(Some(Duration::from_secs(secs.max(1))))?;
+        Duration::from_secs(secs.max(1))
+    }
+
+    /// Reads more input. False when the client closed or the shard stops.
+    async fn read_more(&mut self) -> io::Result<bool> {
+        let limit = self.silence_limit();
+        self.read_more_within(limit).await
+    }
+
+    async fn read_more_within(&mut self, limit: Duration) -> io::Result<bool> {
+        self.cx.conn.set_read_timeout(Some(limit))?;
         let shard = Rc::clone(&self.cx.shard);
         let kick = self
             .cx
