@@ -145,17 +145,33 @@ pub(super) struct NotifyState {
 impl NotifyState {
     /// The first group whose filter matches `name` decides: it reports the
     /// event if it lists it, and a group with NONE silences the mailbox.
-    fn wants(&self, name: &str, bit: u8, store: &Store) -> bool {
-        let subs = std::cell::OnceCell::new();
-        let subscribed = |n: &str| {
-            subs.get_or_init(|| store.subscriptions())
-                .iter()
-                .any(|s| s == n)
-        };
+    fn wants(&self, name: &str, bit: u8, subs: &Subscribed<'_>) -> bool {
         self.groups
             .iter()
-            .find(|g| g.filter.matches(name, &subscribed))
+            .find(|g| g.filter.matches(name, &|n| subs.has(n)))
             .is_some_and(|g| g.events.has(bit))
+    }
+}
+
+/// The user's subscriptions, read once per batch of events and only if a
+/// `subscribed` filter asks.
+struct Subscribed<'a> {
+    store: &'a Store,
+    set: std::cell::OnceCell<std::collections::HashSet<String>>,
+}
+
+impl<'a> Subscribed<'a> {
+    fn new(store: &'a Store) -> Self {
+        Subscribed {
+            store,
+            set: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.set
+            .get_or_init(|| self.store.subscriptions().into_iter().collect())
+            .contains(name)
     }
 }
 
@@ -311,8 +327,9 @@ impl Cx {
             // RFC 5465: the state of every mailbox the message events
             // will be reported for, so the client starts from a known point.
             let selected = self.selected.as_ref().map(|s| s.view.id);
+            let subs = Subscribed::new(&store);
             for mb in store.list() {
-                if Some(mb.id) == selected || !state.wants(&mb.name, Events::NEW, &store) {
+                if Some(mb.id) == selected || !state.wants(&mb.name, Events::NEW, &subs) {
                     continue;
                 }
                 self.write_notify_status(&store, mb.id, &mb.name);
@@ -401,6 +418,7 @@ impl Cx {
         if events.is_empty() {
             return;
         }
+        let subs = Subscribed::new(&store);
         let selected = self.selected.as_ref().map(|s| s.view.id);
         // One STATUS per mailbox for everything that happened to it.
         let mut statuses: Vec<(MailboxId, u8)> = Vec::new();
@@ -429,7 +447,7 @@ impl Cx {
             };
             let wanted = [Events::NEW, Events::EXPUNGE, Events::FLAGS]
                 .into_iter()
-                .any(|b| bits & b != 0 && n.wants(&name, b, &store));
+                .any(|b| bits & b != 0 && n.wants(&name, b, &subs));
             if wanted {
                 self.write_notify_status(&store, id, &name);
             }
@@ -440,24 +458,24 @@ impl Cx {
             };
             match ev {
                 FeedEvent::MailboxCreated { name, .. } => {
-                    if n.wants(&name, Events::NAME, &store) {
+                    if n.wants(&name, Events::NAME, &subs) {
                         self.notify_list(&[], &name, None);
                     }
                 }
                 FeedEvent::MailboxDeleted { name, .. } => {
-                    if n.wants(&name, Events::NAME, &store) {
+                    if n.wants(&name, Events::NAME, &subs) {
                         self.notify_list(&["\\NonExistent"], &name, None);
                     }
                 }
                 FeedEvent::MailboxRenamed { from, to, .. } => {
-                    if n.wants(&to, Events::NAME, &store) || n.wants(&from, Events::NAME, &store) {
+                    if n.wants(&to, Events::NAME, &subs) || n.wants(&from, Events::NAME, &subs) {
                         self.notify_list(&[], &to, Some(&from));
                     }
                 }
                 FeedEvent::Subscription { name, on } => {
                     // Under `subscribed`, an unsubscribed name still matches
                     // the filter it just left.
-                    let wanted = n.wants(&name, Events::SUBSCRIPTION, &store)
+                    let wanted = n.wants(&name, Events::SUBSCRIPTION, &subs)
                         || (!on
                             && n.groups.iter().any(|g| {
                                 matches!(g.filter, Filter::Subscribed)
@@ -484,7 +502,7 @@ impl Cx {
                         ),
                         Some(id) => match store.mailbox_name(id) {
                             Some(name) => {
-                                let w = n.wants(&name, Events::MAILBOX_META, &store);
+                                let w = n.wants(&name, Events::MAILBOX_META, &subs);
                                 (name, w)
                             }
                             None => continue,
