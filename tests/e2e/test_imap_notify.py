@@ -516,3 +516,21 @@ def test_pushed_changes_do_not_keep_a_silent_session(make_server):
     assert data.startswith(b'* LIST () "/" "M0"\r\n'), data
     assert data.endswith(b"* BYE Autologout; idle for too long\r\n"), data
     o.close()
+
+
+def test_context_updates_ride_with_pushed_changes(srv):
+    """CONTEXT=SEARCH updates go out with what NOTIFY pushes between
+    commands: after EXISTS and the MessageNew FETCH."""
+    r = login(srv)
+    o = login(srv)
+    ok(r.cmd("e", "ENABLE IMAP4rev2"), "e")
+    ok(r.cmd("s", "SELECT INBOX"), "s")
+    lines = ok(r.cmd("u", "UID SEARCH RETURN (UPDATE) UNDELETED"), "u")
+    assert lines == [b'* ESEARCH (TAG "u") UID\r\n'], lines
+    ok(r.cmd("n", "NOTIFY SET (selected (MessageNew (UID) MessageExpunge))"), "n")
+    append(o, "a", "INBOX")
+    assert pushed(r, b"* 1 EXISTS\r\n") == []
+    assert r.line() == b"* 1 FETCH (UID 1)\r\n"
+    assert r.line() == b'* ESEARCH (TAG "u") UID ADDTO (0 1)\r\n'
+    o.close()
+    r.close()

@@ -591,6 +591,13 @@ impl Config {
                 "imap.context_max_updates, context_max_changes and context_max_results must be at least 1".into(),
             ));
         }
+        if im.notify_queue == 0 {
+            // A queue of none would overflow at the first change; NOTIFY is
+            // turned off with `disable = ["NOTIFY"]`.
+            return Err(ConfigError::Invalid(
+                "imap.notify_queue must be at least 1".into(),
+            ));
+        }
         if self.listeners.is_empty() {
             return Err(ConfigError::Invalid("no [[listener]] configured".into()));
         }
@@ -734,6 +741,14 @@ mod tests {
             format!("{documented:?}"),
             format!("{:?}", Config::default())
         );
+    }
+
+    #[test]
+    fn notify_queue_must_hold_one() {
+        let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
+        assert!(Config::parse(&format!("[imap]\nnotify_queue = 0\n{base}")).is_err());
+        let cfg = Config::parse(&format!("[imap]\nnotify_queue = 1\n{base}")).unwrap();
+        assert_eq!(cfg.imap.notify_queue, 1);
     }
 
     #[test]

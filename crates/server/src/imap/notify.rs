@@ -555,7 +555,7 @@ impl Cx {
     }
 
     /// Syncs the selected mailbox, then sends MessageNew's FETCH items for
-    /// the messages that sync added.
+    /// the messages that sync added, then the CONTEXT updates.
     async fn sync_then_fetch(
         &mut self,
         rule: Option<&SelectedRule>,
@@ -567,14 +567,16 @@ impl Cx {
             .map(|s| (s.view.id, s.view.max_uid()));
         self.sync_selected(allow_expunge);
         let now = self.selected.as_ref().map(|s| s.view.id);
-        match (rule, before) {
-            (Some(r), Some((id, known)))
-                if Some(id) == now && r.events.has(Events::NEW) && r.fetch.is_some() =>
-            {
-                self.fetch_new(r, known).await
-            }
-            _ => Ok(()),
+        if let (Some(r), Some((id, known))) = (rule, before)
+            && Some(id) == now
+            && r.events.has(Events::NEW)
+            && r.fetch.is_some()
+        {
+            self.fetch_new(r, known).await?;
         }
+        // CONTEXT's ADDTO and REMOVEFROM follow EXISTS and FETCH (RFC 5267).
+        self.update_contexts().await;
+        Ok(())
     }
 
     /// FETCH responses with MessageNew's attributes for the messages the
