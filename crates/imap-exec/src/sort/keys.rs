@@ -63,6 +63,7 @@ const BATCH: usize = 64;
 
 /// Where [`load`] finds and keeps keys: the shard's cache and this
 /// mailbox's place in it.
+#[derive(Clone)]
 pub struct CacheRef<'a> {
     pub cache: &'a RefCell<SortCache>,
     pub key: MailboxKey,

@@ -174,7 +174,23 @@ fn a_chain_of_200000_replies_is_one_thread() {
 
 #[test]
 fn single_criterion_fast_path_matches_the_comparator() {
-    let subjects = ["b", "A", "a", "c", "", "B b", "b"];
+    // Long keys sharing their first eight bytes, and keys that are
+    // prefixes of others, for the eight-byte prefix comparison.
+    let subjects = [
+        "b",
+        "A",
+        "a",
+        "c",
+        "",
+        "B b",
+        "b",
+        "subject two",
+        "subject one",
+        "subject",
+        "subjec",
+        "subject\0",
+        "subject one more",
+    ];
     let items: Vec<Keyed> = (0..300u32)
         .map(|i| {
             let s = subjects[(i as usize * 7) % subjects.len()];
@@ -210,4 +226,79 @@ fn single_criterion_fast_path_matches_the_comparator() {
             );
         }
     }
+}
+
+#[test]
+fn remembered_order_follows_arrivals_expunges_and_subsets() {
+    use std::cell::RefCell;
+    let words = [
+        "delta", "alpha", "echo", "bravo", "alpha", "charlie", "", "Alpha",
+    ];
+    let mk = |uids: &[u32]| -> Vec<Keyed> {
+        uids.iter()
+            .enumerate()
+            .map(|(i, &u)| Keyed {
+                index: i as u32,
+                uid: u,
+                ..item(
+                    u,
+                    words[(u as usize * 5) % words.len()],
+                    i64::from(u % 7),
+                    "",
+                    &[],
+                )
+            })
+            .collect()
+    };
+    let cache = RefCell::new(SortCache::new(1 << 20));
+    let cr = CacheRef {
+        cache: &cache,
+        key: MailboxKey {
+            user: "u".into(),
+            mailbox: 1,
+            uidvalidity: 1,
+        },
+    };
+    let uids = |v: &[Keyed]| v.iter().map(|k| k.uid).collect::<Vec<_>>();
+    for c in [
+        crit(SortKey::Subject, false),
+        crit(SortKey::Subject, true),
+        crit(SortKey::Date, false),
+    ] {
+        let check = |set: &[u32], all: bool| {
+            let mut fast = mk(set);
+            sort_remembered(&mut fast, &[c], Some(&cr), all);
+            let mut plain = mk(set);
+            sort(&mut plain, &[c]);
+            assert_eq!(uids(&fast), uids(&plain), "{c:?} {set:?}");
+        };
+        let first: Vec<u32> = (1..=40).collect();
+        check(&first, true);
+        // Only string keys are worth remembering.
+        let text = c.key != SortKey::Date;
+        assert_eq!(cache.borrow_mut().order(&cr.key, c).is_some(), text);
+        // Some expunged, some arrived.
+        let later: Vec<u32> = (1..=60).filter(|u| u % 3 != 0).collect();
+        check(&later, true);
+        // A search's subset, which must not replace the whole order.
+        let subset: Vec<u32> = later.iter().copied().filter(|u| u % 2 == 0).collect();
+        check(&subset, false);
+        let remembered = cache.borrow_mut().order(&cr.key, c).map(|o| o.len());
+        assert_eq!(remembered, text.then_some(later.len()));
+        check(&later, true);
+    }
+    // With no budget nothing is remembered and the result is the same.
+    let none = RefCell::new(SortCache::new(0));
+    let cr0 = CacheRef {
+        cache: &none,
+        key: cr.key.clone(),
+    };
+    let mut v = mk(&[3, 1, 2]);
+    v.sort_by_key(|k| k.uid);
+    sort_remembered(&mut v, &[crit(SortKey::Subject, false)], Some(&cr0), true);
+    assert!(
+        none.borrow_mut()
+            .order(&cr0.key, crit(SortKey::Subject, false))
+            .is_none()
+    );
 }

@@ -878,11 +878,13 @@ impl Cx {
                 uidvalidity: sel.view.uidvalidity,
             },
         });
-        let mut items = sort::load(&store, sel.view.id, msgs, &outcome.matches, cache).await?;
+        let mut items =
+            sort::load(&store, sel.view.id, msgs, &outcome.matches, cache.clone()).await?;
         let wbuf = &mut self.conn.wbuf;
         match how {
             Ordering::Sort(returns, criteria) => {
-                sort::sort(&mut items, criteria);
+                let all = items.len() == msgs.len();
+                sort::sort_remembered(&mut items, criteria, cache.as_ref(), all);
                 sort::render_sort(wbuf, tag, uid, returns, &items, msgs, outcome.uses_modseq);
                 if returns.is_some_and(|r| r.update) {
                     let req = super::context::Request {
