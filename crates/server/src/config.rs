@@ -256,7 +256,7 @@ impl Default for ImapSettings {
         ImapSettings {
             disable: Vec::new(),
             compress_level: 6,
-            sort_cache_mib: 256,
+            sort_cache_mib: 512,
             inprogress_interval_ms: 10_000,
             context_max_updates: 8,
             context_max_changes: 10_000,

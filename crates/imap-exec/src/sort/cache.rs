@@ -23,7 +23,7 @@ pub struct MailboxKey {
 
 /// Hashes UIDs by one multiplication (Fibonacci hashing). UIDs are the
 /// server's own sequential numbers, not a client's choice, so they need no
-/// keyed hash; SipHash on 100,000 lookups per SORT was a tenth of its time.
+/// keyed hash, and a SORT of 100,000 messages does 100,000 lookups.
 #[derive(Default)]
 struct UidHasher(u64);
 

@@ -286,6 +286,10 @@ fn remembered_order_follows_arrivals_expunges_and_subsets() {
         let remembered = cache.borrow_mut().order(&cr.key, c).map(|o| o.len());
         assert_eq!(remembered, text.then_some(later.len()));
         check(&later, true);
+        // UIDs too sparse for a table: found by binary search.
+        let sparse: Vec<u32> = (1..=30).map(|u| u * 10).chain([1000, 5000]).collect();
+        check(&sparse, true);
+        check(&later, true);
     }
     // With no budget nothing is remembered and the result is the same.
     let none = RefCell::new(SortCache::new(0));
