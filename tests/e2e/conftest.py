@@ -18,10 +18,20 @@ BIN = os.environ.get("POSTCORE_BIN") or str(ROOT / "target" / "debug" / "postcor
 USERS = {"alice": "alice-secret", "bob": "bob secret with spaces"}
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # The kernel may offer a just-closed port again; one config asking for
+    # the same port twice is refused ("two listeners on ..."), so never hand
+    # out a port twice in one test run.
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class Server:
