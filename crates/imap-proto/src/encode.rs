@@ -804,11 +804,22 @@ pub fn quota(buf: &mut BytesMut, root: &str, resources: &[(&str, u64, u64)]) {
 
 /// `* QUOTAROOT INBOX "" ...`.
 pub fn quota_root(buf: &mut BytesMut, name: &str, utf8: bool, roots: &[&str]) {
-    buf.extend_from_slice(b"* QUOTAROOT ");
+    mailbox_then_astrings(buf, b"* QUOTAROOT ", name, utf8, roots);
+}
+
+/// `prefix mailbox item item ...\r\n`.
+fn mailbox_then_astrings(
+    buf: &mut BytesMut,
+    prefix: &[u8],
+    name: &str,
+    utf8: bool,
+    items: &[&str],
+) {
+    buf.extend_from_slice(prefix);
     mailbox(buf, name, utf8);
-    for r in roots {
+    for i in items {
         buf.put_u8(b' ');
-        astring(buf, r.as_bytes(), true);
+        astring(buf, i.as_bytes(), true);
     }
     buf.extend_from_slice(b"\r\n");
 }
@@ -838,13 +849,7 @@ pub fn metadata(buf: &mut BytesMut, name: &str, utf8: bool, entries: &[(&str, Op
 /// `* METADATA "INBOX" /private/comment /shared/x`: entries that changed,
 /// without their values (RFC 5464 §4.4.2, unsolicited).
 pub fn metadata_changed(buf: &mut BytesMut, name: &str, utf8: bool, entries: &[&str]) {
-    buf.extend_from_slice(b"* METADATA ");
-    mailbox(buf, name, utf8);
-    for entry in entries {
-        buf.put_u8(b' ');
-        astring(buf, entry.as_bytes(), true);
-    }
-    buf.extend_from_slice(b"\r\n");
+    mailbox_then_astrings(buf, b"* METADATA ", name, utf8, entries);
 }
 
 /// One address of an ENVELOPE address list.

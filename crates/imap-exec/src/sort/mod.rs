@@ -78,6 +78,8 @@ pub fn sort_remembered(
         return sort(items, criteria);
     }
     let known = cr.cache.borrow_mut().order(&cr.key, *one);
+    // The remembered order is already this one: nothing to store again.
+    let mut unchanged = false;
     match known {
         None => sort(items, criteria),
         Some(prev) => {
@@ -94,6 +96,7 @@ pub fn sort_remembered(
                 .filter(|(_, p)| !**p)
                 .map(|(k, _)| k.clone())
                 .collect();
+            unchanged = fresh.is_empty() && walked.len() == prev.len();
             sort(&mut fresh, criteria);
             // Moved, not cloned: a clone would touch every entry's count,
             // a cache miss per message on a million.
@@ -114,7 +117,7 @@ pub fn sort_remembered(
             *items = out;
         }
     }
-    if all {
+    if all && !unchanged {
         let order = items.iter().map(|k| k.uid).collect();
         cr.cache.borrow_mut().put_order(&cr.key, *one, order);
     }

@@ -583,7 +583,7 @@ impl Cx {
     /// last sync added: those above `known`, the highest UID before it (the
     /// same sync may have expunged some, so a count would not do).
     async fn fetch_new(&mut self, rule: &SelectedRule, known: u32) -> io::Result<()> {
-        use imap_exec::fetch::{FetchOptions, fetch};
+        use imap_exec::fetch::fetch;
         let (Some(store), Some(attrs)) = (self.store(), rule.fetch_attrs()) else {
             return Ok(());
         };
@@ -601,17 +601,9 @@ impl Cx {
         if msgs.is_empty() {
             return Ok(());
         }
-        let opts = FetchOptions {
-            // Every response carries UID: the client cannot know the new
-            // messages' UIDs otherwise.
-            uid_command: true,
-            read_only: sel.read_only,
-            utf8: self.enabled.utf8,
-            condstore: self.enabled.condstore,
-            rev2: self.enabled.rev2,
-            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
-            uid_only: self.enabled.uid_only,
-        };
+        // Every response carries UID: the client cannot know the new
+        // messages' UIDs otherwise.
+        let opts = sel.fetch_options(self.enabled, true);
         let r = fetch(
             &store,
             sel.view.id,

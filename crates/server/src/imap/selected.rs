@@ -644,7 +644,12 @@ impl Cx {
                 Some(parts) => {
                     let max = self.shard.cfg.limits.max_literal_size;
                     let joined = super::catenate::assemble(&store, parts, self.utf8(), max).await?;
-                    std::borrow::Cow::Owned(crate::deliver::crlf_normalized(&joined).into_owned())
+                    // Most messages need no CRLF fix: keep the bytes, not a copy.
+                    let fixed = match crate::deliver::crlf_normalized(&joined) {
+                        std::borrow::Cow::Borrowed(_) => None,
+                        std::borrow::Cow::Owned(v) => Some(v),
+                    };
+                    std::borrow::Cow::Owned(fixed.unwrap_or(joined))
                 }
             });
         }
@@ -927,7 +932,7 @@ impl Cx {
         attrs: &imap_proto::FetchAttrs<'_>,
         modifiers: imap_proto::FetchModifiers,
     ) -> Result<Done, ExecError> {
-        use imap_exec::fetch::{FetchOptions, disabled_item, fetch};
+        use imap_exec::fetch::{disabled_item, fetch};
         let imap = &self.shard.cfg.imap;
         if let Some(ext) = disabled_item(attrs, |e| imap.allows(e)) {
             return Err(ExecError::bad(format!(
@@ -971,18 +976,7 @@ impl Cx {
                     .map(|m| (i as u32 + 1, m.clone()))
             })
             .collect();
-        let opts = FetchOptions {
-            uid_command: uid,
-            read_only: sel.read_only,
-            utf8: self.enabled.utf8,
-            // Once CONDSTORE is on, every FETCH response carries MODSEQ
-            // (RFC 7162 §3.1.2.2 for the ones that change flags; harmless
-            // and simpler for clients on the others, as Dovecot does).
-            condstore: self.enabled.condstore,
-            rev2: self.enabled.rev2,
-            recent: if self.enabled.rev2 { &[] } else { &sel.recent },
-            uid_only: self.enabled.uid_only,
-        };
+        let opts = sel.fetch_options(self.enabled, uid);
         let outcome = fetch(
             &store,
             sel.view.id,

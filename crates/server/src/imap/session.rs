@@ -66,6 +66,29 @@ pub(super) struct Selected {
     pub contexts: super::context::Contexts,
 }
 
+impl Selected {
+    /// How FETCH responses for this selection are written in a session
+    /// with `enabled` on; `uid_command`: every response carries UID.
+    pub fn fetch_options(
+        &self,
+        enabled: Enabled,
+        uid_command: bool,
+    ) -> imap_exec::fetch::FetchOptions<'_> {
+        imap_exec::fetch::FetchOptions {
+            uid_command,
+            read_only: self.read_only,
+            utf8: enabled.utf8,
+            // Once CONDSTORE is on, every FETCH response carries MODSEQ
+            // (RFC 7162 §3.1.2.2 for the ones that change flags; harmless
+            // and simpler for clients on the others, as Dovecot does).
+            condstore: enabled.condstore,
+            rev2: enabled.rev2,
+            recent: if enabled.rev2 { &[] } else { &self.recent },
+            uid_only: enabled.uid_only,
+        }
+    }
+}
+
 /// What the loop does after a command.
 pub(super) enum Next {
     Continue,
