@@ -585,6 +585,34 @@ def test_sigterm_says_bye_and_exits_0(server):
     c.logout()
 
 
+def test_sigterm_repeatedly_with_work_on_every_shard(server):
+    """Shutdown with background work in flight on both shards (a store
+    lingering after its last session, a batched flag sync pending, sessions
+    handed off across shards and idling) exits 0 every time. A shard that
+    left while its peers could still wake its tasks crashed the process at
+    exit, rarely; repeating makes that visible."""
+    for round in range(12):
+        c = server.login("bob")
+        assert c.append("INBOX", None, None, msg(round))[0] == "OK"
+        c.logout()  # bob's store now lingers
+        sessions = []
+        for user in ("alice", "bob", "bob"):
+            r = login_raw(server, user)
+            r.cmd("s", "SELECT INBOX")
+            sessions.append(r)
+        r = sessions[1]
+        _, done = r.cmd("f", "STORE 1:* +FLAGS (\\Seen)")
+        assert done.startswith(b"f OK"), done
+        sessions[0].send("i IDLE\r\n")
+        assert sessions[0].line() == b"+ idling\r\n"
+        server.stop()  # asserts exit code 0 and no panic
+        assert server.log().count("postcore stopped") == round + 1
+        for r in sessions:
+            r.f.close()
+            r.close()
+        server.start()
+
+
 def stall(server, idle_timeout=None):
     """A logged-in session that asks for ~60 MB and reads none of it."""
     c = server.login("alice")

@@ -16,7 +16,7 @@ use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,43 @@ fn oauth_validator(cfg: &Config) -> Result<Option<Arc<auth::oauth::TokenValidato
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a user's store stays open after their last session.
 const STORE_LINGER: Duration = Duration::from_secs(30);
+
+/// Shards leave together. A shard's executor is torn down when `shard_main`
+/// returns; until every shard has closed its mesh senders and ended its
+/// receive loops, a peer can still wake one of its tasks from another
+/// thread, and a wake into an executor that is gone is what glommio does
+/// not guard against. Counted on drop too, so a shard that failed at start
+/// does not hold the others back.
+struct Departure {
+    left: Arc<AtomicUsize>,
+    shards: usize,
+    counted: bool,
+}
+
+impl Departure {
+    async fn leave(mut self, id: usize) {
+        self.left.fetch_add(1, Ordering::AcqRel);
+        self.counted = true;
+        let until = std::time::Instant::now() + SHUTDOWN_GRACE;
+        while self.left.load(Ordering::Acquire) < self.shards {
+            if std::time::Instant::now() >= until {
+                tracing::warn!(shard = id, "other shards did not stop in time");
+                return;
+            }
+            glommio::timer::sleep(DEPARTURE_POLL).await;
+        }
+    }
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        if !self.counted {
+            self.left.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+const DEPARTURE_POLL: Duration = Duration::from_millis(5);
 
 /// One server per data directory: listeners use SO_REUSEPORT, so a second
 /// instance would silently share the ports and compete for every user's
@@ -203,11 +240,18 @@ pub fn run(mut cfg: Config, config_path: Option<PathBuf>) -> Result<(), ServerEr
     let handles = {
         let cfg = Arc::clone(&cfg);
         let stopping = Arc::clone(&stopping);
+        let left = Arc::new(AtomicUsize::new(0));
         LocalExecutorPoolBuilder::new(placement)
             .name("postcore-shard")
             .on_all_shards(move || async move {
+                let departure = Departure {
+                    left,
+                    shards,
+                    counted: false,
+                };
                 shard_main(
                     cfg, tls, users, conns, oauth, stopping, mesh, metrics, admin, ready_tx,
+                    departure,
                 )
                 .await
             })
@@ -419,6 +463,7 @@ async fn shard_main(
     metrics: Arc<crate::metrics::Metrics>,
     admin: Arc<crate::admin::Endpoint>,
     ready: std::sync::mpsc::Sender<Result<usize, ServerError>>,
+    departure: Departure,
 ) {
     let (senders, mut receivers) = match mesh.join().await {
         Ok(pair) => pair,
@@ -447,13 +492,6 @@ async fn shard_main(
     );
     shard.oauth = oauth;
     let shard = Rc::new(shard);
-    glommio::spawn_local(watch_kicks(Rc::clone(&shard))).detach();
-    glommio::spawn_local(crate::retention::sweep(Rc::clone(&shard))).detach();
-    glommio::spawn_local(crate::metrics::sample_event_loop(
-        Arc::clone(&shard.metrics),
-        Rc::clone(&shard),
-    ))
-    .detach();
 
     let mut listeners = Vec::new();
     for l in cfg.listeners.iter().filter(|l| supported(l.protocol)) {
@@ -503,6 +541,18 @@ async fn shard_main(
             tracing::warn!(address = %l.address, protocol = ?l.protocol, "listener not opened: protocol not served by this version");
         }
     }
+
+    // Background work ends on the stop signal and is waited for, so no task
+    // but this one is alive when the executor is torn down.
+    let background = [
+        glommio::spawn_local(watch_kicks(Rc::clone(&shard))).detach(),
+        glommio::spawn_local(crate::retention::sweep(Rc::clone(&shard))).detach(),
+        glommio::spawn_local(crate::metrics::sample_event_loop(
+            Arc::clone(&shard.metrics),
+            Rc::clone(&shard),
+        ))
+        .detach(),
+    ];
 
     let gate = glommio::sync::Gate::new();
     if let Some(l) = auth_socket {
@@ -596,8 +646,12 @@ async fn shard_main(
             "sessions still writing after the grace period; dropping them"
         );
     }
+    for task in background {
+        task.await;
+    }
     shard.close_channels();
     shard.stores.close_all().await;
+    departure.leave(id).await;
     tracing::debug!(shard = id, "shard stopped");
 }
 

@@ -179,6 +179,10 @@ pub struct OpenStores {
     cfg: StoreConfig,
     linger: Duration,
     slots: RefCell<HashMap<String, Rc<Slot>>>,
+    /// Linger timers, cut short and waited for by `close_all`, so none is
+    /// left sleeping when the shard's executor goes away.
+    lingering: glommio::sync::Gate,
+    closing: crate::shard::Stop,
 }
 
 /// A session's use of a user's store; the store closes some time after the
@@ -255,6 +259,8 @@ impl OpenStores {
             cfg,
             linger,
             slots: RefCell::new(HashMap::new()),
+            lingering: glommio::sync::Gate::new(),
+            closing: crate::shard::Stop::default(),
         })
     }
 
@@ -345,8 +351,10 @@ impl OpenStores {
         let epoch = slot.epoch.get();
         let this = Rc::clone(self);
         let user = user.to_string();
-        glommio::spawn_local(async move {
-            glommio::timer::sleep(this.linger).await;
+        let lingering = self.lingering.spawn(async move {
+            if this.closing.sleep_or_stopped(this.linger).await {
+                return;
+            }
             let idle = slot.users.get() == 0 && slot.epoch.get() == epoch;
             if !idle {
                 return;
@@ -359,8 +367,11 @@ impl OpenStores {
             {
                 tracing::warn!(user, error = %e, "closing a store failed");
             }
-        })
-        .detach();
+        });
+        // Refused only once `close_all` began, and that closes the store.
+        if let Ok(task) = lingering {
+            task.detach();
+        }
     }
 
     /// Wakes the sessions of every user with an open store whose kick time
@@ -377,6 +388,10 @@ impl OpenStores {
 
     /// Closes every open store (graceful shutdown).
     pub async fn close_all(&self) {
+        self.closing.trigger();
+        if let Err(e) = self.lingering.close().await {
+            tracing::debug!(error = %e, "waiting for linger timers");
+        }
         let slots: Vec<(String, Rc<Slot>)> = self.slots.borrow_mut().drain().collect();
         for (user, slot) in slots {
             let store = slot.store.borrow_mut().take();

@@ -43,6 +43,9 @@ pub(crate) struct Inner {
     pub(crate) open_info: OpenInfo,
     /// A batched flag sync is scheduled.
     pub(crate) sync_timer: Cell<bool>,
+    /// The batched flag sync waiting to run; `close` waits for it so no
+    /// timer outlives the store's last user (or the executor).
+    sync_task: RefCell<Option<glommio::task::JoinHandle<()>>>,
     /// fdatasync calls on segments (group commit makes this < appends).
     pub(crate) syncs: Cell<u64>,
     /// Per mailbox, the last snapshot's message list and the state it shows
@@ -300,6 +303,7 @@ impl Store {
                 compact_stop_after: Cell::new(None),
                 open_info: info,
                 sync_timer: Cell::new(false),
+                sync_task: RefCell::new(None),
                 syncs: Cell::new(0),
                 snapshots: RefCell::new(HashMap::new()),
                 lock: RefCell::new(Some(lock)),
@@ -546,7 +550,7 @@ impl Store {
         }
         self.inner.sync_timer.set(true);
         let me = self.clone();
-        glommio::spawn_local(async move {
+        let task = glommio::spawn_local(async move {
             glommio::timer::sleep(delay).await;
             me.inner.sync_timer.set(false);
             // Everything queued up to now, not just `ticket`, is covered.
@@ -556,6 +560,7 @@ impl Store {
             }
         })
         .detach();
+        *self.inner.sync_task.borrow_mut() = Some(task);
     }
 
     // ------------------------------------------------------------ change notification
@@ -603,6 +608,10 @@ impl Store {
 
     /// Finish background work, sync, checkpoint and refuse further use.
     pub async fn close(&self) -> Result<()> {
+        let pending_sync = self.inner.sync_task.borrow_mut().take();
+        if let Some(task) = pending_sync {
+            task.await;
+        }
         while self.inner.bg_busy.get() {
             let g = self.inner.bg_done.generation();
             self.inner.bg_done.wait_past(g).await;

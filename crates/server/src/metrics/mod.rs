@@ -208,8 +208,7 @@ pub async fn sample_event_loop(m: Arc<ShardMetrics>, stop: std::rc::Rc<crate::sh
     let mut last = std::time::Instant::now();
     // Discard what accumulated before the first period.
     let _ = glommio::executor().executor_stats();
-    while !stop.stop.is_stopped() {
-        glommio::timer::sleep(SAMPLE_PERIOD).await;
+    while !stop.stop.sleep_or_stopped(SAMPLE_PERIOD).await {
         let stats = glommio::executor().executor_stats();
         let now = std::time::Instant::now();
         m.event_loop(stats.total_runtime(), now - last);
