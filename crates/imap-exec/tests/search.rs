@@ -254,6 +254,7 @@ fn ctx() -> SearchContext<'static> {
     SearchContext {
         // 2023-02-01 00:00:00 UTC: every fixture message is older.
         now: 1_675_209_600,
+        within: true,
         ..SearchContext::default()
     }
 }
@@ -550,6 +551,15 @@ fn charset_and_unsupported_keys_are_refused_cleanly() {
         ] {
             let (out, _) = with(&fx, cmd, ctx()).await;
             assert!(out.starts_with("Bad []"), "{cmd}: {out}");
+        }
+        // WITHIN off: OLDER and YOUNGER are BAD, nested too.
+        let off = SearchContext {
+            within: false,
+            ..ctx()
+        };
+        for cmd in ["SEARCH OLDER 10", "SEARCH NOT OR SEEN YOUNGER 10"] {
+            let (out, _) = with(&fx, cmd, off).await;
+            assert_eq!(out, "Bad [] WITHIN is not enabled on this server", "{cmd}");
         }
     });
 }
@@ -923,4 +933,25 @@ fn search_among_agrees_with_the_full_search() {
         failures
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn older_and_younger_count_seconds_from_now() {
+    run(|fx| async move {
+        let first = fx.msgs[0].internal_date;
+        let at = SearchContext {
+            now: first + 100,
+            ..ctx()
+        };
+        // RFC 5032: YOUNGER is "within" the interval (age <= n), OLDER is
+        // older than it (age > n); the boundary belongs to YOUNGER.
+        for (cmd, want) in [
+            ("UID SEARCH UID 1 YOUNGER 100", "* SEARCH 1"),
+            ("UID SEARCH UID 1 YOUNGER 99", "* SEARCH"),
+            ("UID SEARCH UID 1 OLDER 100", "* SEARCH"),
+            ("UID SEARCH UID 1 OLDER 99", "* SEARCH 1"),
+        ] {
+            assert_eq!(with(&fx, cmd, at).await.0, want, "{cmd}");
+        }
+    });
 }

@@ -220,7 +220,7 @@ pub struct QuotaSettings {
 pub struct ImapSettings {
     /// Extensions neither announced nor accepted (names as in CAPABILITY,
     /// without `=...`: `"COMPRESS"`, `"CONDSTORE"`, `"QRESYNC"`,
-    /// `"OBJECTID"`, `"SAVEDATE"`).
+    /// `"OBJECTID"`, `"SAVEDATE"`, `"WITHIN"`).
     pub disable: Vec<String>,
     /// zlib level for COMPRESS=DEFLATE, 0 (store) to 9.
     pub compress_level: u32,
@@ -268,6 +268,26 @@ impl Default for ImapSettings {
 }
 
 impl ImapSettings {
+    /// The names `disable` takes; anything else is a config error, so a
+    /// misspelt name does not leave an extension silently on.
+    pub const DISABLE_NAMES: &'static [&'static str] = &[
+        "COMPRESS",
+        "CONDSTORE",
+        "QRESYNC",
+        "UIDONLY",
+        "METADATA",
+        "METADATA-SERVER",
+        "LIST-METADATA",
+        "CATENATE",
+        "OBJECTID",
+        "SAVEDATE",
+        "CONTEXT",
+        "CONTEXT=SEARCH",
+        "CONTEXT=SORT",
+        "NOTIFY",
+        "WITHIN",
+    ];
+
     /// Whether `ext` is on (QRESYNC needs CONDSTORE; METADATA, mailbox
     /// annotations, needs METADATA-SERVER, server annotations, since RFC
     /// 5464 §1 has METADATA imply both; LIST-METADATA needs METADATA;
@@ -583,6 +603,16 @@ impl Config {
             ));
         }
         let im = &self.imap;
+        if let Some(bad) = im.disable.iter().find(|d| {
+            !ImapSettings::DISABLE_NAMES
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(d))
+        }) {
+            return Err(ConfigError::Invalid(format!(
+                "imap.disable: unknown extension {bad:?} (known: {})",
+                ImapSettings::DISABLE_NAMES.join(", ")
+            )));
+        }
         if im.context_max_updates == 0 || im.context_max_changes == 0 || im.context_max_results == 0
         {
             // RFC 5267 §4.3.1: a server offering CONTEXT keeps at least one
@@ -774,6 +804,24 @@ mod tests {
             off("CONTEXT=SORT").allows("CONTEXT=SEARCH")
                 && !off("CONTEXT=SORT").allows("CONTEXT=SORT")
         );
+    }
+
+    #[test]
+    fn disable_takes_only_known_extensions() {
+        let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
+        for name in ImapSettings::DISABLE_NAMES {
+            let text = format!("[imap]\ndisable = [\"{}\"]\n{base}", name.to_lowercase());
+            let cfg = Config::parse(&text).unwrap();
+            assert!(!cfg.imap.allows(name), "{name}");
+        }
+        for bad in ["COMPRES", "IDLE", "", "WITHIN "] {
+            let text = format!("[imap]\ndisable = [\"{bad}\"]\n{base}");
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(
+                err.contains("imap.disable: unknown extension"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

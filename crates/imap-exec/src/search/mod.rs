@@ -65,6 +65,8 @@ pub struct SearchContext<'a> {
     pub objectid: bool,
     /// SAVEDATE is on: SAVED* keys are accepted (else BAD).
     pub savedate: bool,
+    /// WITHIN is on: OLDER/YOUNGER are accepted (else BAD).
+    pub within: bool,
 }
 
 /// What a search found.

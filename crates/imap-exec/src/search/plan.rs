@@ -263,6 +263,9 @@ impl Compiler<'_> {
                 self.uses_modseq = true;
                 Node::ModSeq(modseq)
             }
+            SearchKey::Older(_) | SearchKey::Younger(_) if !self.ctx.within => {
+                return Err(ExecError::bad("WITHIN is not enabled on this server"));
+            }
             SearchKey::Older(secs) => {
                 Node::DateBefore(self.ctx.now.saturating_sub(i64::from(secs)))
             }

@@ -445,6 +445,7 @@ impl Cx {
             charset: c.charset.as_deref(),
             objectid: self.shard.cfg.imap.allows("OBJECTID"),
             savedate: self.shard.cfg.imap.allows("SAVEDATE"),
+            within: self.shard.cfg.imap.allows("WITHIN"),
         };
         let msgs = view.messages();
         let outcome = imap_exec::search::search_among(

@@ -95,6 +95,7 @@ fn search_context<'s>(
         charset,
         objectid: imap.allows("OBJECTID"),
         savedate: imap.allows("SAVEDATE"),
+        within: imap.allows("WITHIN"),
     };
     Ok((sel, ctx))
 }

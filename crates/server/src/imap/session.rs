@@ -809,6 +809,7 @@ impl Cx {
                 ("OBJECTID", "OBJECTID"),
                 ("SAVEDATE", "SAVEDATE"),
                 ("NOTIFY", "NOTIFY"),
+                ("WITHIN", "WITHIN"),
             ] {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
