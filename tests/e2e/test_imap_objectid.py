@@ -5,7 +5,7 @@ code on SELECT/EXAMINE and CREATE, LIST RETURN (STATUS (MAILBOXID)), and
 
 import re
 
-from test_imap_util import append_raw, login_raw, ok
+from test_imap_util import append_raw, assert_not_enabled, login_raw, ok
 
 EMAILID = re.compile(rb"EMAILID \((M[0-9a-f]{16})\)")
 THREADID = re.compile(rb"THREADID \((T[0-9a-f]{16})\)")
@@ -173,17 +173,18 @@ def test_disabled_objectid_is_gone_and_bad(make_server, raw):
     lines, t = r.cmd("s", "SELECT INBOX")
     ok(t, "s")
     assert not any(b"MAILBOXID" in l for l in lines), lines
-    for tag, cmd in [
-        ("f1", "FETCH 1 (EMAILID)"),
-        ("f2", "FETCH 1 (FLAGS THREADID)"),
-        ("q1", "SEARCH EMAILID M0000000000000001"),
-        ("q2", "SEARCH NOT THREADID T0000000000000001"),
-        ("st", "STATUS INBOX (MESSAGES MAILBOXID)"),
-        ("l", 'LIST "" "*" RETURN (STATUS (MESSAGES MAILBOXID))'),
-    ]:
-        lines, t = r.cmd(tag, cmd)
-        assert t == f"{tag} BAD OBJECTID is not enabled on this server\r\n".encode(), (cmd, t)
-        assert lines == [], (cmd, lines)
+    assert_not_enabled(
+        r,
+        "OBJECTID",
+        [
+            ("f1", "FETCH 1 (EMAILID)"),
+            ("f2", "FETCH 1 (FLAGS THREADID)"),
+            ("q1", "SEARCH EMAILID M0000000000000001"),
+            ("q2", "SEARCH NOT THREADID T0000000000000001"),
+            ("st", "STATUS INBOX (MESSAGES MAILBOXID)"),
+            ("l", 'LIST "" "*" RETURN (STATUS (MESSAGES MAILBOXID))'),
+        ],
+    )
     # The rest still works, SAVEDATE included.
     lines, t = r.cmd("ok", "FETCH 1 (SAVEDATE)")
     ok(t, "ok")

@@ -5,7 +5,7 @@ SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED; `[imap] disable`."""
 import re
 import time
 
-from test_imap_util import append_raw, login_raw, ok
+from test_imap_util import append_raw, assert_not_enabled, login_raw, ok
 
 SAVEDATE = re.compile(rb'\* (\d+) FETCH \(SAVEDATE "([^"]+)"\)\r\n$')
 OLD = "01-Jan-2001 10:00:00 +0000"
@@ -97,13 +97,14 @@ def test_disabled_savedate_is_gone_and_bad(make_server, raw):
     assert b"SAVEDATE" not in words and b"OBJECTID" in words, caps
     ok(append_raw(r, "a", "INBOX", mail("x@x"))[1], "a")
     ok(r.cmd("s", "SELECT INBOX")[1], "s")
-    for tag, cmd in [
-        ("f", "FETCH 1 (UID SAVEDATE)"),
-        ("q1", "SEARCH SAVEDATESUPPORTED"),
-        ("q2", "SEARCH OR SEEN SAVEDSINCE 1-Jan-2020"),
-    ]:
-        lines, t = r.cmd(tag, cmd)
-        assert t == f"{tag} BAD SAVEDATE is not enabled on this server\r\n".encode(), (cmd, t)
-        assert lines == [], lines
+    assert_not_enabled(
+        r,
+        "SAVEDATE",
+        [
+            ("f", "FETCH 1 (UID SAVEDATE)"),
+            ("q1", "SEARCH SAVEDATESUPPORTED"),
+            ("q2", "SEARCH OR SEEN SAVEDSINCE 1-Jan-2020"),
+        ],
+    )
     lines, t = r.cmd("ok", "FETCH 1 (EMAILID)")
     ok(t, "ok")

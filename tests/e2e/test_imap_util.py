@@ -19,6 +19,15 @@ def ok(tagged, tag):
     return tagged
 
 
+def assert_not_enabled(r, ext, commands):
+    """Each (tag, command) gets exactly `tag BAD <ext> is not enabled on this
+    server` and no untagged line (an extension turned off by `disable`)."""
+    for tag, cmd in commands:
+        lines, t = r.cmd(tag, cmd)
+        assert t == f"{tag} BAD {ext} is not enabled on this server\r\n".encode(), (cmd, t)
+        assert lines == [], (cmd, lines)
+
+
 def astring(text, i):
     """Parses an IMAP astring/nstring at text[i:]; returns (value, next index)."""
     if text[i] == '"':

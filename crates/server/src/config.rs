@@ -268,25 +268,34 @@ impl Default for ImapSettings {
 }
 
 impl ImapSettings {
-    /// The names `disable` takes; anything else is a config error, so a
-    /// misspelt name does not leave an extension silently on.
-    pub const DISABLE_NAMES: &'static [&'static str] = &[
-        "COMPRESS",
-        "CONDSTORE",
-        "QRESYNC",
-        "UIDONLY",
-        "METADATA",
-        "METADATA-SERVER",
-        "LIST-METADATA",
-        "CATENATE",
-        "OBJECTID",
-        "SAVEDATE",
-        "CONTEXT",
-        "CONTEXT=SEARCH",
-        "CONTEXT=SORT",
-        "NOTIFY",
-        "WITHIN",
+    /// The extensions `disable` can turn off, in CAPABILITY order: the
+    /// name it takes and what CAPABILITY says while the extension is on.
+    /// Besides these it takes `"CONTEXT"` (both CONTEXT= capabilities);
+    /// any other name is a config error, so a misspelt one does not leave
+    /// an extension silently on.
+    pub const OPTIONAL: &'static [(&'static str, &'static str)] = &[
+        ("CONDSTORE", "CONDSTORE"),
+        ("QRESYNC", "QRESYNC"),
+        ("COMPRESS", "COMPRESS=DEFLATE"),
+        ("UIDONLY", "UIDONLY"),
+        ("CATENATE", "CATENATE"),
+        ("METADATA", "METADATA"),
+        ("METADATA-SERVER", "METADATA-SERVER"),
+        ("LIST-METADATA", "LIST-METADATA"),
+        ("CONTEXT=SEARCH", "CONTEXT=SEARCH"),
+        ("CONTEXT=SORT", "CONTEXT=SORT"),
+        ("OBJECTID", "OBJECTID"),
+        ("SAVEDATE", "SAVEDATE"),
+        ("NOTIFY", "NOTIFY"),
+        ("WITHIN", "WITHIN"),
     ];
+
+    fn known_disable_name(name: &str) -> bool {
+        name.eq_ignore_ascii_case("CONTEXT")
+            || Self::OPTIONAL
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
 
     /// Whether `ext` is on (QRESYNC needs CONDSTORE; METADATA, mailbox
     /// annotations, needs METADATA-SERVER, server annotations, since RFC
@@ -603,14 +612,15 @@ impl Config {
             ));
         }
         let im = &self.imap;
-        if let Some(bad) = im.disable.iter().find(|d| {
-            !ImapSettings::DISABLE_NAMES
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(d))
-        }) {
+        if let Some(bad) = im
+            .disable
+            .iter()
+            .find(|d| !ImapSettings::known_disable_name(d))
+        {
+            let names: Vec<&str> = ImapSettings::OPTIONAL.iter().map(|(n, _)| *n).collect();
             return Err(ConfigError::Invalid(format!(
-                "imap.disable: unknown extension {bad:?} (known: {})",
-                ImapSettings::DISABLE_NAMES.join(", ")
+                "imap.disable: unknown extension {bad:?} (known: CONTEXT, {})",
+                names.join(", ")
             )));
         }
         if im.context_max_updates == 0 || im.context_max_changes == 0 || im.context_max_results == 0
@@ -809,7 +819,8 @@ mod tests {
     #[test]
     fn disable_takes_only_known_extensions() {
         let base = "[[listener]]\naddress = \"127.0.0.1:1143\"\nprotocol = \"imap\"\n";
-        for name in ImapSettings::DISABLE_NAMES {
+        let names = ImapSettings::OPTIONAL.iter().map(|(n, _)| *n);
+        for name in names.chain(["CONTEXT"]) {
             let text = format!("[imap]\ndisable = [\"{}\"]\n{base}", name.to_lowercase());
             let cfg = Config::parse(&text).unwrap();
             assert!(!cfg.imap.allows(name), "{name}");

@@ -795,22 +795,7 @@ impl Cx {
                 }
             }
             let imap = &self.shard.cfg.imap;
-            for (ext, cap) in [
-                ("CONDSTORE", "CONDSTORE"),
-                ("QRESYNC", "QRESYNC"),
-                ("COMPRESS", "COMPRESS=DEFLATE"),
-                ("UIDONLY", "UIDONLY"),
-                ("CATENATE", "CATENATE"),
-                ("METADATA", "METADATA"),
-                ("METADATA-SERVER", "METADATA-SERVER"),
-                ("LIST-METADATA", "LIST-METADATA"),
-                ("CONTEXT=SEARCH", "CONTEXT=SEARCH"),
-                ("CONTEXT=SORT", "CONTEXT=SORT"),
-                ("OBJECTID", "OBJECTID"),
-                ("SAVEDATE", "SAVEDATE"),
-                ("NOTIFY", "NOTIFY"),
-                ("WITHIN", "WITHIN"),
-            ] {
+            for &(ext, cap) in crate::config::ImapSettings::OPTIONAL {
                 if imap.allows(ext) && !(ext == "COMPRESS" && self.conn.is_compressed()) {
                     c.push(cap.into());
                 }
